@@ -1,0 +1,113 @@
+"""The command bus: run a handler in a unit of work, retry on conflicts, dedupe by command id."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from commands.errors import CommandConflict, IdempotencyKeyReused
+from commands.messages import Command
+from commands.unit_of_work import UnitOfWork
+from domain.actor import SYSTEM, Actor
+from eventstore import CommandRecord, ConcurrencyConflict, Metadata, SqlEventStore
+
+Handler = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    data: dict[str, Any]
+    #: position of the command's last event (or of the state it answered from): a reader
+    #: that waits for it reads its own write
+    position: int | None
+    #: True when a command with the same id had already run and its answer is replayed
+    replayed: bool = False
+
+
+def request_hash(command: Command) -> str:
+    body = json.dumps(
+        {"type": type(command).__name__, "fields": dataclasses.asdict(command)}, sort_keys=True, default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class CommandBus:
+    def __init__(
+        self,
+        store: SqlEventStore,
+        handlers: dict[type[Command], Handler],
+        *,
+        clock: Callable[[], datetime],
+        ids: Callable[[], str],
+        max_attempts: int = 12,
+    ) -> None:
+        self.store = store
+        self.handlers = handlers
+        self.clock = clock
+        self.ids = ids
+        self.max_attempts = max_attempts
+
+    def handle(
+        self,
+        command: Command,
+        *,
+        actor: Actor = SYSTEM,
+        command_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> CommandResult:
+        """Run `command` as `actor`. With a `command_id`, a repeat gets the first answer."""
+        handler = self.handlers[type(command)]
+        digest = request_hash(command)
+        causation_id = command_id or str(uuid.uuid4())
+        for attempt in range(self.max_attempts):
+            if command_id is not None:
+                replay = self._replay(command_id, digest)
+                if replay is not None:
+                    return replay
+            uow = UnitOfWork(self.store, self.clock, self.ids)
+            data = _call(handler, command, uow=uow, actor=actor)
+            metadata = Metadata(
+                actor_type="system" if actor is SYSTEM else "user",
+                actor_id=actor.user_id,
+                correlation_id=correlation_id or causation_id,
+                causation_id=causation_id,
+                occurred_at=self.clock(),
+                command_id=command_id,
+            )
+            record = None
+            if command_id is not None:
+                record = CommandRecord(command_id, type(command).__name__, digest, {"data": data})
+            try:
+                position = uow.commit(metadata, record)
+            except ConcurrencyConflict:
+                # Someone else appended first: reload and decide again, after a short,
+                # jittered pause so racing writers spread out.
+                time.sleep(random.uniform(0, 0.002 * (2 ** min(attempt, 6))))
+                continue
+            return CommandResult(data, position)
+        raise CommandConflict("Too many concurrent changes to the same object; try again.")
+
+    def _replay(self, command_id: str, digest: str) -> CommandResult | None:
+        record = self.store.get_command(command_id)
+        if record is None:
+            return None
+        if record.request_hash != digest:
+            raise IdempotencyKeyReused(
+                "This idempotency key was already used with a different request.", field=None,
+            )
+        return CommandResult(record.response.get("data", {}), record.position, replayed=True)
+
+
+def _call(handler: Handler, command: Command, **deps: Any) -> dict[str, Any]:
+    # Inject dependencies by parameter name, as cosmicpython's bootstrap does.
+    params = inspect.signature(handler).parameters
+    return handler(command, **{name: dep for name, dep in deps.items() if name in params})

@@ -1,0 +1,183 @@
+"""One short handler per command: load aggregate(s), call a method, return ids.
+
+Dependencies are injected by parameter name (see commands/bus.py): `uow`, `actor`.
+The table at the bottom, COMMAND_HANDLERS, is the whole registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commands import messages as m
+from commands.unit_of_work import UnitOfWork
+from domain.actor import Actor, slugify
+from domain.catalog import Model, WorkerConfiguration, configuration_stream, model_stream
+from domain.errors import AlreadyExists, InvalidValue, NotFound, UsernameTaken
+from domain.local_process import LocalProcess, default_summary, local_process_stream
+from domain.user import User, user_stream
+from domain.worker import Worker, WorkerType, worker_stream, worker_type_stream
+
+# Aliases: natural keys and entity ids -> owning stream (claimed atomically with the events).
+USERNAME = "username:{}"
+TOKEN = "token:{}"
+WORKER_SLUG = "worker-slug:{}"
+WORKER_VERSION = "worker-version:{}"
+MODEL_VERSION = "model-version:{}"
+WORKER_RUN = "worker-run:{}"
+
+
+def register_user(cmd: m.RegisterUser, uow: UnitOfWork) -> dict[str, Any]:
+    alias = USERNAME.format(cmd.username.lower())
+    existing = uow.store.resolve(alias)
+    if existing is not None:
+        raise UsernameTaken("This username is taken.", existing_id=existing.removeprefix("user-"))
+    user_id = uow.new_id()
+    user = uow.load(User, user_stream(user_id))
+    user.register(user_id, cmd.username, cmd.email, cmd.is_admin)
+    uow.claim(alias, user.stream_id)
+    return {"user_id": user_id}
+
+
+def issue_token(cmd: m.IssueToken, uow: UnitOfWork) -> dict[str, Any]:
+    user = uow.get(User, user_stream(cmd.user_id), "No such user.")
+    token_id = uow.new_id()
+    user.issue_token(token_id, cmd.token_hash, cmd.label)
+    uow.claim(TOKEN.format(cmd.token_hash), user.stream_id)
+    return {"token_id": token_id}
+
+
+def revoke_token(cmd: m.RevokeToken, uow: UnitOfWork) -> dict[str, Any]:
+    uow.get(User, user_stream(cmd.user_id), "No such user.").revoke_token(cmd.token_id)
+    return {"token_id": cmd.token_id}
+
+
+def _ensure_worker_type(uow: UnitOfWork, text: str) -> str:
+    slug = slugify(text)
+    if not slug:
+        raise InvalidValue("A worker type needs at least one letter or digit.", field="type")
+    uow.load(WorkerType, worker_type_stream(slug)).create(uow.new_id(), slug, text.strip())
+    return slug
+
+
+def create_worker(cmd: m.CreateWorker, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    slug = cmd.slug.strip()
+    existing_stream = uow.store.resolve(WORKER_SLUG.format(slug))
+    if existing_stream is not None:
+        # Get-or-create by slug: the CLI relies on it. Only for workers the caller may use.
+        worker = uow.get(Worker, existing_stream, "No such worker.")
+        if not worker.can_use(actor):
+            raise AlreadyExists("A worker with this slug already exists.", existing_id="", field="slug")
+        return {"worker_id": worker.worker_id, "created": False}
+    type_slug = _ensure_worker_type(uow, cmd.type)
+    worker_id = uow.new_id()
+    worker = uow.load(Worker, worker_stream(worker_id))
+    worker.create(
+        worker_id=worker_id, name=cmd.name, slug=slug, type=type_slug, owner_id=actor.user_id,
+        description=cmd.description, repository_url=cmd.repository_url,
+    )
+    uow.claim(WORKER_SLUG.format(slug), worker.stream_id)
+    return {"worker_id": worker_id, "created": True}
+
+
+def update_worker(cmd: m.UpdateWorker, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    worker = uow.get(Worker, worker_stream(cmd.worker_id), "No such worker.")
+    changes = dict(cmd.changes)
+    if "type" in changes:
+        changes["type"] = _ensure_worker_type(uow, str(changes["type"]))
+    worker.update(actor, changes)
+    return {"worker_id": cmd.worker_id}
+
+
+def grant_worker_access(cmd: m.GrantWorkerAccess, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    uow.get(User, user_stream(cmd.user_id), "No such user.", field="user_id")
+    uow.get(Worker, worker_stream(cmd.worker_id), "No such worker.").grant_access(actor, cmd.user_id)
+    return {"worker_id": cmd.worker_id, "user_id": cmd.user_id}
+
+
+def create_worker_version(cmd: m.CreateWorkerVersion, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    worker = uow.get(Worker, worker_stream(cmd.worker_id), "No such worker.")
+    version_id = uow.new_id()
+    worker.create_version(actor, version_id, dict(cmd.fields))
+    uow.claim(WORKER_VERSION.format(version_id), worker.stream_id)
+    return {"version_id": version_id, "worker_id": cmd.worker_id, "number": worker.versions[version_id].number}
+
+
+def update_worker_version(cmd: m.UpdateWorkerVersion, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    worker = uow.find(Worker, WORKER_VERSION.format(cmd.version_id), "No such worker version.")
+    worker.update_version(actor, cmd.version_id, dict(cmd.changes))
+    return {"version_id": cmd.version_id, "worker_id": worker.worker_id}
+
+
+def create_worker_configuration(
+    cmd: m.CreateWorkerConfiguration, uow: UnitOfWork, actor: Actor,
+) -> dict[str, Any]:
+    worker = uow.get(Worker, worker_stream(cmd.worker_id), "No such worker.")
+    if not worker.can_manage(actor):
+        raise NotFound("No such worker.")
+    configuration_id = uow.new_id()
+    uow.load(WorkerConfiguration, configuration_stream(configuration_id)).create(
+        configuration_id=configuration_id, worker_id=cmd.worker_id, name=cmd.name,
+        configuration=dict(cmd.configuration), secret_keys=list(cmd.secret_keys),
+    )
+    return {"configuration_id": configuration_id, "worker_id": cmd.worker_id}
+
+
+def create_model(cmd: m.CreateModel, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    model_id = uow.new_id()
+    uow.load(Model, model_stream(model_id)).create(
+        model_id=model_id, name=cmd.name, owner_id=actor.user_id, description=cmd.description,
+    )
+    return {"model_id": model_id}
+
+
+def create_model_version(cmd: m.CreateModelVersion, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    model = uow.get(Model, model_stream(cmd.model_id), "No such model.")
+    model_version_id = uow.new_id()
+    model.create_version(
+        actor, model_version_id=model_version_id, configuration=dict(cmd.configuration), tag=cmd.tag,
+    )
+    uow.claim(MODEL_VERSION.format(model_version_id), model.stream_id)
+    return {"model_version_id": model_version_id, "model_id": cmd.model_id}
+
+
+def create_user_run(cmd: m.CreateUserRun, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    worker = uow.find(
+        Worker, WORKER_VERSION.format(cmd.worker_version_id), "No such worker version.", "worker_version_id",
+    )
+    version = worker.usable_version(cmd.worker_version_id, actor)
+    if cmd.configuration_id is not None:
+        configuration = uow.load(WorkerConfiguration, configuration_stream(cmd.configuration_id))
+        if not configuration.exists or configuration.worker_id != worker.worker_id:
+            raise NotFound("No such configuration for this worker.", field="configuration_id")
+    if cmd.model_version_id is not None:
+        model = uow.find(
+            Model, MODEL_VERSION.format(cmd.model_version_id), "No such model version.", "model_version_id",
+        )
+        if not model.can_use(actor):
+            raise NotFound("No such model version.", field="model_version_id")
+    run_id = uow.new_id()
+    process = uow.load(LocalProcess, local_process_stream(actor.user_id))
+    process.create_user_run(
+        user_id=actor.user_id, run_id=run_id, worker_id=worker.worker_id,
+        worker_version_id=cmd.worker_version_id,
+        summary=cmd.summary or default_summary(worker.name, version.number, version.revision_url),
+        configuration_id=cmd.configuration_id, model_version_id=cmd.model_version_id,
+    )
+    uow.claim(WORKER_RUN.format(run_id), process.stream_id)
+    return {"run_id": run_id}
+
+
+COMMAND_HANDLERS = {
+    m.RegisterUser: register_user,
+    m.IssueToken: issue_token,
+    m.RevokeToken: revoke_token,
+    m.CreateWorker: create_worker,
+    m.UpdateWorker: update_worker,
+    m.GrantWorkerAccess: grant_worker_access,
+    m.CreateWorkerVersion: create_worker_version,
+    m.UpdateWorkerVersion: update_worker_version,
+    m.CreateWorkerConfiguration: create_worker_configuration,
+    m.CreateModel: create_model,
+    m.CreateModelVersion: create_model_version,
+    m.CreateUserRun: create_user_run,
+}

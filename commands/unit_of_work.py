@@ -1,0 +1,79 @@
+"""The unit of work: load aggregates from the event store, then append what they decided."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from domain.aggregate import Aggregate
+from domain.errors import NotFound
+from domain.events import decode
+from eventstore import CommandRecord, Metadata, NewEvent, SqlEventStore, StreamAppend
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class UnitOfWork:
+    """Tracks the aggregates a handler loaded and the aliases it claimed, for one attempt."""
+
+    def __init__(self, store: SqlEventStore, clock: Callable[[], datetime], ids: Callable[[], str]) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids = ids
+        self._seen: dict[str, Aggregate] = {}
+        self._claims: dict[str, str] = {}
+        #: the highest position among the events loaded: what a reader must reach to see
+        #: the state this command decided on, even when it appends nothing new
+        self.observed_position = 0
+
+    def new_id(self) -> str:
+        return self.ids()
+
+    def load(self, cls: type[A], stream_id: str) -> A:
+        """The aggregate at its current version (version 0 when the stream does not exist)."""
+        if stream_id in self._seen:
+            agg = self._seen[stream_id]
+            assert isinstance(agg, cls), f"{stream_id} loaded as {type(agg).__name__}"
+            return agg
+        agg = cls(stream_id)
+        for stored in self.store.read_stream(stream_id):
+            agg.apply(decode(stored.event_type, stored.schema_version, stored.payload))
+            self.observed_position = max(self.observed_position, stored.global_position)
+        self._seen[stream_id] = agg
+        return agg
+
+    def get(self, cls: type[A], stream_id: str, message: str, field: str | None = None) -> A:
+        """The aggregate, or `NotFound(message)` when its stream does not exist."""
+        agg = self.load(cls, stream_id)
+        if not agg.exists:
+            raise NotFound(message, field=field)
+        return agg
+
+    def find(self, cls: type[A], alias: str, message: str, field: str | None = None) -> A:
+        """The aggregate owning a natural key or entity id (see `claim`)."""
+        stream_id = self._claims.get(alias) or self.store.resolve(alias)
+        if stream_id is None:
+            raise NotFound(message, field=field)
+        return self.get(cls, stream_id, message, field)
+
+    def claim(self, alias: str, stream_id: str) -> None:
+        """Reserve `alias` for `stream_id`, atomically with this unit's events."""
+        self._claims[alias] = stream_id
+
+    def commit(self, metadata: Metadata, command: CommandRecord | None) -> int | None:
+        appends = []
+        for agg in self._seen.values():
+            loaded_version = agg.version - len(agg.pending)
+            pending = agg.collect()
+            if pending:
+                appends.append(StreamAppend(
+                    stream_id=agg.stream_id, expected_version=loaded_version,
+                    events=[NewEvent(e.event_type, e.to_payload(), e.schema_version) for e in pending],
+                ))
+        if not appends and command is None:
+            return self.observed_position or None
+        if command is not None and not appends:
+            command = CommandRecord(**{**command.__dict__, "position": self.observed_position or None})
+        result = self.store.append(appends, metadata=metadata, aliases=self._claims, command=command)
+        return result.last_position if result.last_position is not None else (self.observed_position or None)

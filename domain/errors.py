@@ -1,0 +1,70 @@
+"""Named domain errors. The HTTP mapping lives in one place: api/errors.py."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class: a command was refused by a rule of the domain."""
+
+    code = "invalid"
+    #: the request field the error is about, when there is one (used for `attr` in API errors)
+    field: str | None = None
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if field is not None:
+            self.field = field
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+
+
+class AlreadyExists(DomainError):
+    """Something unique already exists; `existing_id` lets a client recover it."""
+
+    code = "unique"
+
+    def __init__(self, message: str, *, existing_id: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.existing_id = existing_id
+
+
+class UserRunAlreadyExists(AlreadyExists):
+    """The invariant: one user worker run per worker version per user."""
+
+    field = "worker_version_id"
+
+    def __init__(self, existing_id: str) -> None:
+        super().__init__(
+            "A worker run already exists for this worker version on your local process.",
+            existing_id=existing_id,
+        )
+
+
+class UsernameTaken(AlreadyExists):
+    field = "username"
+
+
+class WorkerVersionAlreadyExists(AlreadyExists):
+    """A version with the same revision URL or tag already exists on this worker."""
+
+
+class InvalidValue(DomainError):
+    code = "invalid"
+
+
+class VersionNotUsable(DomainError):
+    """The worker version is archived or failed: no run may be created from it."""
+
+    code = "invalid"
+    field = "worker_version_id"
+
+
+class VersionNotEditable(DomainError):
+    code = "invalid"

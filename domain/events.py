@@ -1,0 +1,191 @@
+"""Domain events: immutable dataclasses, stored as JSON payloads.
+
+Each class has a `schema_version`. When a shape changes, bump it and register an upcaster
+in `UPCASTERS` that turns the stored older payload into the current one: stored events are
+never rewritten (the events table refuses UPDATE), they are upcast on read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    schema_version: ClassVar[int] = 1
+
+    @property
+    def event_type(self) -> str:
+        return type(self).__name__
+
+    def to_payload(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# --- User ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserRegistered(DomainEvent):
+    user_id: str
+    username: str
+    email: str | None = None
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class TokenIssued(DomainEvent):
+    user_id: str
+    token_id: str
+    # Only a SHA-256 of the token is ever stored: the clear token is shown once.
+    token_hash: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class TokenRevoked(DomainEvent):
+    user_id: str
+    token_id: str
+
+
+# --- Worker types and workers -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerTypeCreated(DomainEvent):
+    type_id: str
+    slug: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class WorkerCreated(DomainEvent):
+    worker_id: str
+    name: str
+    slug: str
+    type: str
+    owner_id: str
+    description: str = ""
+    repository_url: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerUpdated(DomainEvent):
+    worker_id: str
+    # Only the fields that changed: a subset of name, type, description, archived.
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkerAccessGranted(DomainEvent):
+    worker_id: str
+    user_id: str
+    granted_by: str
+
+
+@dataclass(frozen=True)
+class WorkerVersionCreated(DomainEvent):
+    worker_id: str
+    version_id: str
+    number: int
+    configuration: dict[str, Any] = field(default_factory=dict)
+    docker_image_iid: str | None = None
+    revision_url: str | None = None
+    gpu_usage: str = "disabled"
+    model_usage: str = "disabled"
+    state: str = "available"
+    tag: str | None = None
+    branch: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerVersionUpdated(DomainEvent):
+    worker_id: str
+    version_id: str
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+# --- Configurations and models ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerConfigurationCreated(DomainEvent):
+    configuration_id: str
+    worker_id: str
+    name: str
+    configuration: dict[str, Any] = field(default_factory=dict)
+    # Keys of `configuration` whose values are secrets (shown as `secret: true`).
+    secret_keys: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelCreated(DomainEvent):
+    model_id: str
+    name: str
+    owner_id: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ModelVersionCreated(DomainEvent):
+    model_id: str
+    model_version_id: str
+    number: int
+    configuration: dict[str, Any] = field(default_factory=dict)
+    tag: str | None = None
+    state: str = "available"
+
+
+# --- User worker runs ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserWorkerRunCreated(DomainEvent):
+    process_id: str
+    user_id: str
+    run_id: str
+    worker_id: str
+    worker_version_id: str
+    summary: str
+    configuration_id: str | None = None
+    model_version_id: str | None = None
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.__name__: cls
+    for cls in (
+        UserRegistered,
+        TokenIssued,
+        TokenRevoked,
+        WorkerTypeCreated,
+        WorkerCreated,
+        WorkerUpdated,
+        WorkerAccessGranted,
+        WorkerVersionCreated,
+        WorkerVersionUpdated,
+        WorkerConfigurationCreated,
+        ModelCreated,
+        ModelVersionCreated,
+        UserWorkerRunCreated,
+    )
+}
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: (event type, stored schema version) -> function returning the payload at version + 1.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def decode(event_type: str, schema_version: int, payload: dict[str, Any]) -> DomainEvent:
+    """Rebuild a domain event from its stored form, upcasting older schema versions."""
+    try:
+        cls = EVENT_TYPES[event_type]
+    except KeyError:
+        raise ValueError(f"unknown event type {event_type!r}") from None
+    while schema_version < cls.schema_version:
+        payload = UPCASTERS[(event_type, schema_version)](payload)
+        schema_version += 1
+    return cls(**payload)

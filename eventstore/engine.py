@@ -1,0 +1,57 @@
+"""Engines for both backends, with the SQLite settings the embedded default needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and real transactions."""
+    if not url.startswith("sqlite"):
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 60)
+        return sa.create_engine(url, **kwargs)
+
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    if not memory:
+        db_path = sa.make_url(url).database
+        if db_path:
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    connect_args = {"timeout": 30, "check_same_thread": False}
+    if memory:
+        # One shared connection, or each checkout would see an empty database.
+        kwargs.setdefault("poolclass", StaticPool)
+    engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Python 3.11's sqlite3 does not BEGIN before SELECTs ("legacy transaction
+        # control"), which breaks isolation: take over and emit BEGIN ourselves below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # Writers take the write lock up front (IMMEDIATE): a deferred transaction that
+        # reads then writes can fail with SQLITE_BUSY instead of waiting its turn.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, whose transactions take SQLite's write lock at BEGIN."""
+    return engine.execution_options(sqlite_immediate=True)

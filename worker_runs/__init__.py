@@ -1,0 +1,1 @@
+"""worker-runs: settings, the composition root (`bootstrap`) and the command line."""

@@ -1,0 +1,120 @@
+"""The `worker-runs` command line. Every command has --help."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+from commands.messages import IssueToken, RegisterUser
+from commands.tokens import generate_token, hash_token
+from domain.errors import DomainError
+from eventstore.migrate import upgrade
+from worker_runs.bootstrap import Container, bootstrap
+
+
+class _Context:
+    """Builds the container lazily, so `--help` works without a database."""
+
+    def __init__(self) -> None:
+        self._container: Container | None = None
+
+    @property
+    def container(self) -> Container:
+        if self._container is None:
+            self._container = bootstrap()
+        return self._container
+
+
+pass_ctx = click.make_pass_decorator(_Context, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """worker-runs: which worker, configuration and model produced each object.
+
+    Configuration comes from the environment: WORKER_RUNS_DATABASE_URL (default: a SQLite
+    file under WORKER_RUNS_HOME, itself ./.worker-runs by default) and WORKER_RUNS_BROKER_URL
+    (default: an embedded broker).
+    """
+    ctx.ensure_object(_Context)
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@pass_ctx
+def db_upgrade(ctx: _Context) -> None:
+    """Apply the migrations (safe to run again: it only applies what is missing)."""
+    container = ctx.container
+    upgrade(container.engine)
+    click.echo(f"Database at {container.engine.url.render_as_string(hide_password=True)} is up to date.")
+
+
+@main.group()
+def users() -> None:
+    """Users and their API tokens."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--email", default=None, help="The user's email address.")
+@click.option("--admin", is_flag=True, help="Administrators see and manage everything.")
+@pass_ctx
+def users_create(ctx: _Context, username: str, email: str | None, admin: bool) -> None:
+    """Register USERNAME and print a new API token, alone on the last line.
+
+    The token is shown once: only its hash is stored. Use it as
+    `Authorization: Token <token>` or ARKINDEX_API_TOKEN.
+    """
+    container = ctx.container
+    upgrade(container.engine)
+    try:
+        user_id = container.bus.handle(RegisterUser(username, email, admin)).data["user_id"]
+        token = generate_token()
+        container.bus.handle(IssueToken(user_id=user_id, token_hash=hash_token(token), label="cli"))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created {'admin ' if admin else ''}user {username} ({user_id}). API token:", err=False)
+    click.echo(token)
+
+
+@main.group()
+def events() -> None:
+    """Read the event log."""
+
+
+@events.command("tail")
+@click.option("--after", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Print events with a global position above this one.")
+@click.option("--follow", "-f", is_flag=True, help="Keep waiting for new events (Ctrl-C to stop).")
+@click.option("--limit", default=None, type=click.IntRange(min=1), help="Stop after this many events.")
+@pass_ctx
+def events_tail(ctx: _Context, after: int, follow: bool, limit: int | None) -> None:
+    """Print events as JSON lines, in global position order."""
+    store = ctx.container.store
+    printed = 0
+    try:
+        while True:
+            for event in store.iter_all(after):
+                sys.stdout.write(json.dumps(event.as_dict()) + "\n")
+                after = event.global_position
+                printed += 1
+                if limit is not None and printed >= limit:
+                    return
+            sys.stdout.flush()
+            if not follow:
+                return
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
