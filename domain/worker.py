@@ -109,7 +109,7 @@ class Worker(Aggregate):
     def can_manage(self, actor: Actor) -> bool:
         return actor.is_admin or actor.user_id == self.owner_id
 
-    def version(self, version_id: str) -> VersionState:
+    def get_version(self, version_id: str) -> VersionState:
         try:
             return self.versions[version_id]
         except KeyError:
@@ -119,7 +119,7 @@ class Worker(Aggregate):
         """The version a run may be created from, or a named error saying why not."""
         if not self.can_use(actor):
             raise NotFound("No such worker version.", field="worker_version_id")
-        version = self.version(version_id)
+        version = self.get_version(version_id)
         if self.archived or version.archived or version.state == "error":
             raise VersionNotUsable("This worker version is archived or in error and cannot be used.")
         return version
@@ -174,7 +174,7 @@ class Worker(Aggregate):
 
     def update_version(self, actor: Actor, version_id: str, changes: dict[str, Any]) -> None:
         self._require_manager(actor)
-        current = self.version(version_id)
+        current = self.get_version(version_id)
         unknown = set(changes) - set(VERSION_UPDATABLE)
         if unknown:
             raise InvalidValue(f"Cannot update {', '.join(sorted(unknown))}.")

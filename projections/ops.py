@@ -1,0 +1,32 @@
+"""What a projector returns: row operations, applied by projections/apply.py.
+
+Projectors are pure functions `StoredEvent -> list[Op]`: no database, easy to test, and the
+same operations can be applied to SQL tables or to an in-memory model in property tests.
+Every operation is idempotent (upsert / set), so applying an event twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """Insert the row, or overwrite its `values` when the key exists."""
+
+    table: str
+    key: dict[str, Any]
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Update:
+    """Set `values` on the row with this key (no-op when absent)."""
+
+    table: str
+    key: dict[str, Any]
+    values: dict[str, Any]
+
+
+Op = Upsert | Update
