@@ -1,0 +1,70 @@
+"""docker-compose.yml checked structurally (no Docker daemon on our machines or CI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import yaml
+
+from worker_runs.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def _resolve(args: list[str]) -> click.Command:
+    """The click command a `worker-runs ...` argv would run (fails if it does not exist)."""
+    command: click.Command = main
+    ctx = click.Context(main)
+    for arg in args:
+        if arg.startswith("-") or not isinstance(command, click.Group):
+            break
+        sub = command.get_command(ctx, arg)
+        assert sub is not None, f"`worker-runs {' '.join(args)}`: no command {arg!r}"
+        command = sub
+    return command
+
+
+def test_no_obsolete_version_key() -> None:
+    assert "version" not in COMPOSE
+
+
+def test_backing_services_have_healthchecks() -> None:
+    assert "pg_isready -h 127.0.0.1" in " ".join(SERVICES["postgres"]["healthcheck"]["test"])
+    assert "ping" in SERVICES["redis"]["healthcheck"]["test"]
+    assert "noeviction" in SERVICES["redis"]["command"]
+
+
+def test_app_services_wait_for_healthy_backends_and_migration() -> None:
+    for name in ("api", "worker", "relay"):
+        depends = SERVICES[name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+    assert SERVICES["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_app_services_point_at_postgres_and_redis() -> None:
+    for name in ("api", "worker", "relay"):
+        env = SERVICES[name]["environment"]
+        assert env["WORKER_RUNS_DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert env["WORKER_RUNS_BROKER_URL"].startswith("redis://redis:6379")
+
+
+def test_every_service_command_exists() -> None:
+    for name in ("migrate", "api", "worker", "relay"):
+        argv = SERVICES[name]["command"]
+        assert argv[0] == "worker-runs"
+        assert not isinstance(_resolve(argv[1:]), click.Group), f"{name}: {argv} is not a command"
+
+
+def test_api_has_a_readiness_healthcheck() -> None:
+    assert "/readyz" in " ".join(SERVICES["api"]["healthcheck"]["test"])
+
+
+def test_image_ships_every_package() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("domain", "commands", "eventstore", "projections", "api", "tasks", "worker_runs"):
+        assert f"COPY {package} ./{package}" in dockerfile
