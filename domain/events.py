@@ -154,6 +154,82 @@ class UserWorkerRunCreated(DomainEvent):
     model_version_id: str | None = None
 
 
+# --- Documents: what workers publish, each signed by its creator ---------------------------
+
+
+@dataclass(frozen=True)
+class CorpusCreated(DomainEvent):
+    corpus_id: str
+    name: str
+    owner_id: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ElementTypeCreated(DomainEvent):
+    corpus_id: str
+    type_id: str
+    slug: str
+    display_name: str
+    folder: bool = False
+    color: str = "28b62c"
+
+
+@dataclass(frozen=True)
+class MLClassCreated(DomainEvent):
+    corpus_id: str
+    class_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ElementCreated(DomainEvent):
+    element_id: str
+    corpus_id: str
+    type: str
+    name: str
+    user_id: str
+    worker_run_id: str | None = None
+    parent_id: str | None = None
+    polygon: list[list[float]] | None = None
+    image_id: str | None = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class TranscriptionCreated(DomainEvent):
+    element_id: str
+    transcription_id: str
+    text: str
+    user_id: str
+    worker_run_id: str | None = None
+    confidence: float | None = None
+    orientation: str = "horizontal-lr"
+
+
+@dataclass(frozen=True)
+class ClassificationCreated(DomainEvent):
+    element_id: str
+    classification_id: str
+    ml_class_id: str
+    confidence: float
+    user_id: str
+    worker_run_id: str | None = None
+    high_confidence: bool = False
+
+
+@dataclass(frozen=True)
+class MetaDataCreated(DomainEvent):
+    element_id: str
+    metadata_id: str
+    type: str
+    name: str
+    value: Any
+    user_id: str
+    worker_run_id: str | None = None
+    entity_id: str | None = None
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -170,6 +246,13 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ModelCreated,
         ModelVersionCreated,
         UserWorkerRunCreated,
+        CorpusCreated,
+        ElementTypeCreated,
+        MLClassCreated,
+        ElementCreated,
+        TranscriptionCreated,
+        ClassificationCreated,
+        MetaDataCreated,
     )
 }
 

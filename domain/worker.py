@@ -31,6 +31,11 @@ from domain.events import (
 USAGES = ("disabled", "supported", "required")
 VERSION_STATES = ("created", "building", "available", "error")
 WORKER_UPDATABLE = ("name", "type", "description", "archived")
+# What CreateWorkerVersion may set (every one optional); anything else is refused by name
+# instead of reaching the event's constructor as a TypeError.
+VERSION_CREATABLE = (
+    "configuration", "docker_image_iid", "revision_url", "gpu_usage", "model_usage", "state", "tag", "branch",
+)
 VERSION_UPDATABLE = (
     "configuration", "gpu_usage", "model_usage", "docker_image_iid", "state", "tag", "branch", "archived",
 )
@@ -160,14 +165,11 @@ class Worker(Aggregate):
 
     def create_version(self, actor: Actor, version_id: str, fields: dict[str, Any]) -> None:
         self._require_manager(actor)
+        unknown = set(fields) - set(VERSION_CREATABLE)
+        if unknown:
+            raise InvalidValue(f"Cannot set {', '.join(sorted(unknown))} on a new version.")
         _check_version_fields(fields)
-        for existing in self.versions.values():
-            for key in ("revision_url", "tag"):
-                if fields.get(key) and getattr(existing, key) == fields[key]:
-                    raise WorkerVersionAlreadyExists(
-                        f"A version with this {key} already exists on this worker.",
-                        existing_id=existing.version_id, field=key,
-                    )
+        self._check_unique(fields)
         self._record(WorkerVersionCreated(
             worker_id=self.worker_id, version_id=version_id, number=len(self.versions) + 1, **fields,
         ))
@@ -180,6 +182,8 @@ class Worker(Aggregate):
             raise InvalidValue(f"Cannot update {', '.join(sorted(unknown))}.")
         _check_version_fields(changes)
         effective = {k: v for k, v in changes.items() if getattr(current, k) != v}
+        # A tag may not be moved onto one another version already has (same rule as creation).
+        self._check_unique(effective, skip=version_id)
         if "configuration" in effective and current.state == "available" and current.revision_url:
             # Arkindex refuses to change what a published (Git-built) version computes.
             raise VersionNotEditable(
@@ -189,6 +193,17 @@ class Worker(Aggregate):
             self._record(WorkerVersionUpdated(
                 worker_id=self.worker_id, version_id=version_id, changes=effective,
             ))
+
+    def _check_unique(self, fields: dict[str, Any], skip: str | None = None) -> None:
+        for existing in self.versions.values():
+            if existing.version_id == skip:
+                continue
+            for key in ("revision_url", "tag"):
+                if fields.get(key) and getattr(existing, key) == fields[key]:
+                    raise WorkerVersionAlreadyExists(
+                        f"A version with this {key} already exists on this worker.",
+                        existing_id=existing.version_id, field=key,
+                    )
 
     def _require_manager(self, actor: Actor) -> None:
         if not self.exists:

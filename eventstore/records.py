@@ -38,6 +38,8 @@ class Metadata:
     causation_id: str
     occurred_at: datetime
     command_id: str | None = None
+    #: the worker run that signed this change, if any (provenance and audit by run)
+    worker_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class StoredEvent:
     correlation_id: str
     causation_id: str
     command_id: str | None
+    worker_run_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (CLI `events tail`, audit)."""
@@ -89,5 +92,6 @@ class StoredEvent:
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
             "command_id": self.command_id,
+            "worker_run_id": self.worker_run_id,
             "data": self.payload,
         }

@@ -62,6 +62,7 @@ events = sa.Table(
     sa.Column("correlation_id", sa.String(64), nullable=False),
     sa.Column("causation_id", sa.String(64), nullable=False),
     sa.Column("command_id", sa.String(64), nullable=True),
+    sa.Column("worker_run_id", sa.String(36), nullable=True),
     # Optimistic concurrency: two appends at the same expected version cannot both win.
     sa.UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
     sa.CheckConstraint("stream_version >= 1", name="stream_version_positive"),
@@ -70,6 +71,7 @@ events = sa.Table(
     sa.Index("ix_events_correlation", "correlation_id"),
     sa.Index("ix_events_recorded_at", "recorded_at"),
     sa.Index("ix_events_command", "command_id"),
+    sa.Index("ix_events_worker_run_position", "worker_run_id", "global_position"),
 )
 
 event_position = sa.Table(

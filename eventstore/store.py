@@ -136,6 +136,7 @@ class SqlEventStore:
                     "correlation_id": md.correlation_id,
                     "causation_id": md.causation_id,
                     "command_id": md.command_id,
+                    "worker_run_id": md.worker_run_id,
                 })
                 position += 1
         return rows

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("correlation_id", sa.String(64), nullable=False),
         sa.Column("causation_id", sa.String(64), nullable=False),
         sa.Column("command_id", sa.String(64), nullable=True),
+        sa.Column("worker_run_id", sa.String(36), nullable=True),
         sa.PrimaryKeyConstraint("global_position", name="pk_events"),
         sa.UniqueConstraint("event_id", name="uq_events_event_id"),
         sa.UniqueConstraint("stream_id", "stream_version", name="uq_events_stream_version"),
@@ -54,6 +55,7 @@ def upgrade() -> None:
     op.create_index("ix_events_correlation", "events", ["correlation_id"])
     op.create_index("ix_events_recorded_at", "events", ["recorded_at"])
     op.create_index("ix_events_command", "events", ["command_id"])
+    op.create_index("ix_events_worker_run_position", "events", ["worker_run_id", "global_position"])
 
     op.create_table(
         "event_position",

@@ -1,0 +1,209 @@
+"""The objects workers publish: `Corpus` (stream `corpus-<uuid>`, with its element types
+and ML classes) and `Element` (stream `element-<uuid>`, with its transcriptions,
+classifications and metadata).
+
+Every object records its creator: the user, and the worker run that signed it when there
+is one ("every object is created by a user or signed by a worker run").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from domain.actor import Actor
+from domain.aggregate import Aggregate
+from domain.errors import AlreadyExists, InvalidValue, NotFound, PermissionDenied
+from domain.events import (
+    ClassificationCreated,
+    CorpusCreated,
+    ElementCreated,
+    ElementTypeCreated,
+    MetaDataCreated,
+    MLClassCreated,
+    TranscriptionCreated,
+)
+
+ORIENTATIONS = ("horizontal-lr", "horizontal-rl", "vertical-lr", "vertical-rl")
+METADATA_TYPES = ("text", "markdown", "date", "location", "reference", "numeric", "url")
+
+
+def corpus_stream(corpus_id: str) -> str:
+    return f"corpus-{corpus_id}"
+
+
+def element_stream(element_id: str) -> str:
+    return f"element-{element_id}"
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Who created an object: a user, and the worker run that signed it if any."""
+
+    user_id: str
+    worker_run_id: str | None = None
+
+
+def _check_confidence(value: float | None, field: str = "confidence") -> None:
+    if value is not None and not (0.0 <= float(value) <= 1.0):
+        raise InvalidValue("Confidence must be between 0 and 1.", field=field)
+
+
+class Corpus(Aggregate):
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(stream_id)
+        self.corpus_id = ""
+        self.name = ""
+        self.owner_id = ""
+        self.types: dict[str, str] = {}  # slug -> type id
+        self.classes: dict[str, str] = {}  # name -> ml class id
+
+    def can_write(self, actor: Actor) -> bool:
+        return actor.is_admin or actor.user_id == self.owner_id
+
+    def require_writer(self, actor: Actor) -> None:
+        if not self.exists or not self.can_write(actor):
+            raise NotFound("No such corpus.", field="corpus")
+
+    def create(self, *, corpus_id: str, name: str, owner_id: str, description: str = "") -> None:
+        if self.exists:
+            return
+        if not name.strip():
+            raise InvalidValue("A corpus needs a name.", field="name")
+        self._record(CorpusCreated(corpus_id=corpus_id, name=name, owner_id=owner_id, description=description))
+
+    def create_element_type(
+        self, actor: Actor, *, type_id: str, slug: str, display_name: str, folder: bool = False,
+        color: str = "28b62c",
+    ) -> None:
+        self.require_writer(actor)
+        if not slug.strip():
+            raise InvalidValue("An element type needs a slug.", field="slug")
+        if slug in self.types:
+            raise AlreadyExists(
+                "An element type with this slug already exists in this corpus.",
+                existing_id=self.types[slug], field="slug",
+            )
+        self._record(ElementTypeCreated(
+            corpus_id=self.corpus_id, type_id=type_id, slug=slug, display_name=display_name or slug,
+            folder=folder, color=color,
+        ))
+
+    def create_ml_class(self, actor: Actor, *, class_id: str, name: str) -> None:
+        self.require_writer(actor)
+        if not name.strip():
+            raise InvalidValue("An ML class needs a name.", field="name")
+        if name in self.classes:
+            raise AlreadyExists(
+                "An ML class with this name already exists in this corpus.",
+                existing_id=self.classes[name], field="name",
+            )
+        self._record(MLClassCreated(corpus_id=self.corpus_id, class_id=class_id, name=name))
+
+    def when_CorpusCreated(self, e: CorpusCreated) -> None:
+        self.corpus_id, self.name, self.owner_id = e.corpus_id, e.name, e.owner_id
+
+    def when_ElementTypeCreated(self, e: ElementTypeCreated) -> None:
+        self.types[e.slug] = e.type_id
+
+    def when_MLClassCreated(self, e: MLClassCreated) -> None:
+        self.classes[e.name] = e.class_id
+
+
+class Element(Aggregate):
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(stream_id)
+        self.element_id = ""
+        self.corpus_id = ""
+        # (ml class id, worker run id) pairs: one classification per class per run
+        self.classified: dict[tuple[str, str | None], str] = {}
+
+    def create(
+        self, corpus: Corpus, actor: Actor, signature: Signature, *, element_id: str, type: str, name: str,
+        parent_id: str | None = None, polygon: list[list[float]] | None = None, image_id: str | None = None,
+        confidence: float | None = None,
+    ) -> None:
+        if self.exists:
+            return
+        corpus.require_writer(actor)
+        if type not in corpus.types:
+            raise InvalidValue(f"Unknown element type {type!r} in this corpus.", field="type")
+        if not name.strip():
+            raise InvalidValue("An element needs a name.", field="name")
+        _check_confidence(confidence)
+        self._record(ElementCreated(
+            element_id=element_id, corpus_id=corpus.corpus_id, type=type, name=name, parent_id=parent_id,
+            polygon=polygon, image_id=image_id, confidence=confidence,
+            user_id=signature.user_id, worker_run_id=signature.worker_run_id,
+        ))
+
+    def add_transcription(
+        self, signature: Signature, *, transcription_id: str, text: str, confidence: float | None,
+        orientation: str = "horizontal-lr",
+    ) -> None:
+        self._require_exists()
+        if not text:
+            raise InvalidValue("A transcription needs a text.", field="text")
+        _check_confidence(confidence)
+        if orientation not in ORIENTATIONS:
+            raise InvalidValue(f"orientation must be one of {', '.join(ORIENTATIONS)}.", field="orientation")
+        self._record(TranscriptionCreated(
+            element_id=self.element_id, transcription_id=transcription_id, text=text, confidence=confidence,
+            orientation=orientation, user_id=signature.user_id, worker_run_id=signature.worker_run_id,
+        ))
+
+    def add_classification(
+        self, corpus: Corpus, signature: Signature, *, classification_id: str, ml_class_id: str,
+        confidence: float, high_confidence: bool = False,
+    ) -> None:
+        self._require_exists()
+        if ml_class_id not in corpus.classes.values():
+            raise InvalidValue("Unknown ML class in this corpus.", field="ml_class")
+        _check_confidence(confidence)
+        existing = self.classified.get((ml_class_id, signature.worker_run_id))
+        if existing is not None:
+            raise AlreadyExists(
+                "This element already has a classification with this class by this worker run.",
+                existing_id=existing, field="ml_class",
+            )
+        self._record(ClassificationCreated(
+            element_id=self.element_id, classification_id=classification_id, ml_class_id=ml_class_id,
+            confidence=confidence, high_confidence=high_confidence,
+            user_id=signature.user_id, worker_run_id=signature.worker_run_id,
+        ))
+
+    def add_metadata(
+        self, signature: Signature, *, metadata_id: str, type: str, name: str, value: Any,
+        entity_id: str | None = None,
+    ) -> None:
+        self._require_exists()
+        if type not in METADATA_TYPES:
+            raise InvalidValue(f"type must be one of {', '.join(METADATA_TYPES)}.", field="type")
+        if not name.strip():
+            raise InvalidValue("A metadata needs a name.", field="name")
+        self._record(MetaDataCreated(
+            element_id=self.element_id, metadata_id=metadata_id, type=type, name=name, value=value,
+            entity_id=entity_id, user_id=signature.user_id, worker_run_id=signature.worker_run_id,
+        ))
+
+    def _require_exists(self) -> None:
+        if not self.exists:
+            raise NotFound("No such element.")
+
+    def when_ElementCreated(self, e: ElementCreated) -> None:
+        self.element_id, self.corpus_id = e.element_id, e.corpus_id
+
+    def when_TranscriptionCreated(self, e: TranscriptionCreated) -> None:
+        pass  # nothing to decide on later: transcriptions carry no invariant
+
+    def when_ClassificationCreated(self, e: ClassificationCreated) -> None:
+        self.classified[(e.ml_class_id, e.worker_run_id)] = e.classification_id
+
+    def when_MetaDataCreated(self, e: MetaDataCreated) -> None:
+        pass
+
+
+def check_signing_run(run_owner_id: str, actor: Actor) -> None:
+    """User worker runs are personal: only their creator may sign with them."""
+    if run_owner_id != actor.user_id:
+        raise PermissionDenied("This worker run belongs to another user: only its creator may use it.")
