@@ -33,9 +33,16 @@ class CommandResult:
     replayed: bool = False
 
 
-def request_hash(command: Command) -> str:
+def request_hash(command: Command, actor: Actor | None = None) -> str:
+    # The caller is part of the request: another user replaying someone's idempotency key
+    # must get IdempotencyKeyReused, never the first caller's answer (ids of private objects).
     body = json.dumps(
-        {"type": type(command).__name__, "fields": dataclasses.asdict(command)}, sort_keys=True, default=str,
+        {
+            "type": type(command).__name__,
+            "fields": dataclasses.asdict(command),
+            "actor": None if actor is None else actor.user_id,
+        },
+        sort_keys=True, default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -48,7 +55,7 @@ class CommandBus:
         *,
         clock: Callable[[], datetime],
         ids: Callable[[], str],
-        max_attempts: int = 12,
+        max_attempts: int = 25,
     ) -> None:
         self.store = store
         self.handlers = handlers
@@ -66,7 +73,7 @@ class CommandBus:
     ) -> CommandResult:
         """Run `command` as `actor`. With a `command_id`, a repeat gets the first answer."""
         handler = self.handlers[type(command)]
-        digest = request_hash(command)
+        digest = request_hash(command, actor)
         causation_id = command_id or str(uuid.uuid4())
         for attempt in range(self.max_attempts):
             if command_id is not None:
@@ -91,7 +98,7 @@ class CommandBus:
             except ConcurrencyConflict:
                 # Someone else appended first: reload and decide again, after a short,
                 # jittered pause so racing writers spread out.
-                time.sleep(random.uniform(0, 0.002 * (2 ** min(attempt, 6))))
+                time.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** attempt)))
                 continue
             return CommandResult(data, position)
         raise CommandConflict("Too many concurrent changes to the same object; try again.")

@@ -1,0 +1,338 @@
+"""The event-store contract, run unchanged on SQLite and on PostgreSQL (`engine` is parametrized).
+
+Anything the command bus, the projections or the relay rely on is pinned here: optimistic
+concurrency, atomic multi-stream appends, gap-free commit-ordered positions, the read API,
+metadata columns, aliases, the command log and the database-enforced append-only rule.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from eventstore import (
+    NO_STREAM,
+    CommandRecord,
+    ConcurrencyConflict,
+    Metadata,
+    NewEvent,
+    SqlEventStore,
+    StoredEvent,
+    StreamAppend,
+)
+from eventstore.migrate import current_revision, head_revision, upgrade
+from eventstore.schema import command_log, event_position, events, stream_aliases
+
+
+def meta(command_id: str | None = None, actor_id: str = "u-1") -> Metadata:
+    return Metadata(
+        actor_type="user", actor_id=actor_id, correlation_id=f"corr-{uuid.uuid4().hex[:8]}",
+        causation_id=f"cause-{uuid.uuid4().hex[:8]}", occurred_at=datetime.now(UTC), command_id=command_id,
+    )
+
+
+def ev(n: int, event_type: str = "Thing") -> NewEvent:
+    return NewEvent(event_type, {"n": n, "nested": {"list": [1, "two", None]}})
+
+
+def put(store: SqlEventStore, stream: str, expected: int, *payloads: int, event_type: str = "Thing") -> None:
+    store.append([StreamAppend(stream, expected, [ev(n, event_type) for n in payloads])], metadata=meta())
+
+
+@pytest.fixture
+def store(engine: Engine) -> SqlEventStore:
+    return SqlEventStore(engine)
+
+
+def count_rows(engine: Engine, table: sa.Table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+# --- appending ---------------------------------------------------------------------------------
+
+
+def test_append_to_a_new_stream_with_expected_version_zero(store: SqlEventStore) -> None:
+    result = store.append([StreamAppend("s-1", NO_STREAM, [ev(1), ev(2)])], metadata=meta())
+
+    assert (result.first_position, result.last_position) == (1, 2)
+    stored = store.read_stream("s-1")
+    assert [(e.stream_version, e.payload["n"]) for e in stored] == [(1, 1), (2, 2)]
+    assert stored[0].payload == {"n": 1, "nested": {"list": [1, "two", None]}}
+
+
+@pytest.mark.parametrize("expected", [0, 1, 3])
+def test_append_at_a_wrong_expected_version_conflicts(store: SqlEventStore, expected: int) -> None:
+    put(store, "s-1", 0, 1, 2)  # the stream is at version 2
+
+    with pytest.raises(ConcurrencyConflict):
+        store.append([StreamAppend("s-1", expected, [ev(3)])], metadata=meta())
+
+    assert [e.stream_version for e in store.read_stream("s-1")] == [1, 2]
+    assert store.head() == 2
+
+
+def test_append_to_a_missing_stream_at_a_nonzero_version_conflicts(store: SqlEventStore) -> None:
+    with pytest.raises(ConcurrencyConflict):
+        store.append([StreamAppend("nowhere", 1, [ev(1)])], metadata=meta())
+    assert store.read_stream("nowhere") == []
+
+
+def test_multi_stream_append_is_atomic(store: SqlEventStore, engine: Engine) -> None:
+    put(store, "a", 0, 1)
+    ok = store.append(
+        [StreamAppend("a", 1, [ev(2)]), StreamAppend("b", 0, [ev(1), ev(2)])], metadata=meta(),
+    )
+    assert (ok.first_position, ok.last_position) == (2, 4)
+
+    # One stale expectation (b is at 2, not 1) among three: nothing at all is written, not
+    # even to the streams whose expectation held, nor the aliases claimed alongside.
+    with pytest.raises(ConcurrencyConflict):
+        store.append(
+            [StreamAppend("a", 2, [ev(3)]), StreamAppend("c", 0, [ev(1)]), StreamAppend("b", 1, [ev(3)])],
+            metadata=meta(), aliases={"key:c": "c"},
+        )
+
+    assert [e.stream_version for e in store.read_stream("a")] == [1, 2]
+    assert [e.stream_version for e in store.read_stream("b")] == [1, 2]
+    assert store.read_stream("c") == []
+    assert store.resolve("key:c") is None
+    assert store.head() == 4
+    assert count_rows(engine, events) == 4
+
+
+def test_an_alias_clash_rolls_back_the_events_of_the_same_append(store: SqlEventStore) -> None:
+    store.append([StreamAppend("a", 0, [ev(1)])], metadata=meta(), aliases={"slug:x": "a"})
+
+    with pytest.raises(ConcurrencyConflict):
+        store.append([StreamAppend("b", 0, [ev(1)])], metadata=meta(), aliases={"slug:x": "b"})
+
+    assert store.read_stream("b") == []
+    assert store.head() == 1
+
+
+def test_positions_are_gap_free_and_in_order_even_after_failed_appends(store: SqlEventStore) -> None:
+    sizes = [1, 3, 1, 7, 2, 1, 5]
+    versions: dict[str, int] = {}
+    for i, size in enumerate(sizes):
+        stream = f"s-{i % 3}"
+        store.append(
+            [StreamAppend(stream, versions.get(stream, 0), [ev(k) for k in range(size)])], metadata=meta(),
+        )
+        versions[stream] = versions.get(stream, 0) + size
+        # A refused append in between must not burn positions (a sequence would).
+        with pytest.raises(ConcurrencyConflict):
+            store.append([StreamAppend(stream, 0, [ev(-1)])], metadata=meta())
+
+    total = sum(sizes)
+    positions = [e.global_position for e in store.read_all(0, limit=10_000)]
+    assert positions == list(range(1, total + 1))
+    assert store.head() == total
+    for stream, version in versions.items():
+        assert [e.stream_version for e in store.read_stream(stream)] == list(range(1, version + 1))
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def test_read_stream_after_version(store: SqlEventStore) -> None:
+    put(store, "s", 0, 10, 20, 30, 40)
+    put(store, "other", 0, 99)
+
+    assert [e.payload["n"] for e in store.read_stream("s", after_version=2)] == [30, 40]
+    assert store.read_stream("s", after_version=4) == []
+    assert [e.stream_id for e in store.read_stream("s")] == ["s"] * 4
+
+
+def test_read_all_after_a_position_with_limit_types_and_until(store: SqlEventStore) -> None:
+    for i in range(10):
+        put(store, f"s-{i}", 0, i, event_type="Even" if i % 2 == 0 else "Odd")
+
+    assert [e.global_position for e in store.read_all(3, limit=4)] == [4, 5, 6, 7]
+    assert [e.global_position for e in store.read_all(8)] == [9, 10]
+    assert store.read_all(10) == []
+    assert [e.global_position for e in store.read_all(0, types=["Odd"])] == [2, 4, 6, 8, 10]
+    assert [e.global_position for e in store.read_all(4, limit=2, types=["Even"])] == [5, 7]
+    assert [e.global_position for e in store.read_all(0, types=["Odd", "Even"], limit=3)] == [1, 2, 3]
+    assert [e.global_position for e in store.read_all(2, until=5)] == [3, 4, 5]
+    assert [e.global_position for e in store.read_all(0, types=["Even"], until=6)] == [1, 3, 5]
+    assert store.read_all(0, types=["Nope"]) == []
+
+
+def test_iter_all_reads_in_batches_past_the_batch_size(store: SqlEventStore) -> None:
+    for i in range(5):
+        put(store, f"s-{i}", 0, *range(i * 10, i * 10 + 10))  # 50 events in 5 transactions
+
+    seen = [e.global_position for e in store.iter_all(0, batch_size=7)]
+    assert seen == list(range(1, 51))
+    assert [e.global_position for e in store.iter_all(45, batch_size=5)] == [46, 47, 48, 49, 50]
+    # An exact multiple of the batch size ends too (one extra, empty read).
+    assert len(list(store.iter_all(0, batch_size=10))) == 50
+    assert list(store.iter_all(50, batch_size=7)) == []
+
+
+def test_head_is_the_last_committed_position(store: SqlEventStore) -> None:
+    assert store.head() == 0
+    put(store, "s", 0, 1, 2, 3)
+    assert store.head() == 3
+    put(store, "t", 0, 1)
+    assert store.head() == 4
+
+
+def test_metadata_columns_round_trip(store: SqlEventStore) -> None:
+    # A non-UTC, microsecond-precise time: it must come back as the same instant, in UTC.
+    occurred = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone(timedelta(hours=2)))
+    md = Metadata(
+        actor_type="user", actor_id="user-42", correlation_id="corr-1", causation_id="cause-1",
+        occurred_at=occurred, command_id="cmd-1", worker_run_id="8a0c1f0e-2a4c-4f0e-9f3b-0d6c5b7a9e11",
+    )
+    before = datetime.now(UTC)
+    store.append([StreamAppend("s", 0, [NewEvent("Typed", {"k": "v"}, schema_version=3)])], metadata=md)
+    after = datetime.now(UTC)
+
+    (stored,) = store.read_stream("s")
+    assert isinstance(stored, StoredEvent)
+    uuid.UUID(stored.event_id)  # a real UUID
+    assert stored.event_type == "Typed"
+    assert stored.schema_version == 3
+    assert stored.payload == {"k": "v"}
+    assert stored.occurred_at == occurred
+    assert stored.occurred_at.utcoffset() == timedelta(0)
+    assert stored.recorded_at.utcoffset() == timedelta(0)
+    # The store's clock, not the caller's; allow for SQLite's text round trip (microseconds).
+    assert before - timedelta(seconds=1) <= stored.recorded_at <= after + timedelta(seconds=1)
+    assert (stored.actor_type, stored.actor_id) == ("user", "user-42")
+    assert (stored.correlation_id, stored.causation_id, stored.command_id) == ("corr-1", "cause-1", "cmd-1")
+    assert stored.worker_run_id == md.worker_run_id
+    assert store.read_all(0) == [stored]
+    assert stored.as_dict()["actor"] == {"type": "user", "id": "user-42"}
+
+
+def test_event_ids_are_unique_and_deterministic_per_command(store: SqlEventStore) -> None:
+    store.append([StreamAppend("a", 0, [ev(1), ev(2)])], metadata=meta(command_id="c-1"))
+    store.append([StreamAppend("b", 0, [ev(1)])], metadata=meta())
+    assert store.read_stream("b")[0].worker_run_id is None  # the default: not signed by a run
+    ids = [e.event_id for e in store.read_all(0)]
+    assert len(set(ids)) == 3
+    # Same command id, same stream and offset: the same event id, so a replayed append of an
+    # already-recorded command collides on event_id as a last line of defence.
+    with pytest.raises(ConcurrencyConflict):
+        store.append([StreamAppend("a", 2, [ev(1)]), StreamAppend("z", 0, [ev(1)])],
+                     metadata=meta(command_id="c-1"))
+    assert store.head() == 3
+
+
+def test_naive_datetimes_are_refused(store: SqlEventStore) -> None:
+    md = Metadata("user", "u", "c", "c", occurred_at=datetime(2024, 1, 1))
+    with pytest.raises(sa.exc.StatementError, match="naive"):
+        store.append([StreamAppend("s", 0, [ev(1)])], metadata=md)
+    assert store.head() == 0
+
+
+# --- aliases and command log ------------------------------------------------------------------
+
+
+def test_alias_claim_resolve_and_second_claim_conflicts(store: SqlEventStore) -> None:
+    assert store.resolve("username:alice") is None
+    store.append([StreamAppend("user-1", 0, [ev(1)])], metadata=meta(), aliases={"username:alice": "user-1"})
+    assert store.resolve("username:alice") == "user-1"
+
+    with pytest.raises(ConcurrencyConflict):
+        store.append(
+            [StreamAppend("user-2", 0, [ev(1)])], metadata=meta(), aliases={"username:alice": "user-2"},
+        )
+    # Even re-claiming for the same stream is a conflict: a claim is a unique reservation.
+    with pytest.raises(ConcurrencyConflict):
+        store.append([], metadata=meta(), aliases={"username:alice": "user-1"})
+    assert store.resolve("username:alice") == "user-1"
+
+    # Claims without events are allowed (and atomic with nothing else).
+    store.append([], metadata=meta(), aliases={"a:1": "x", "a:2": "y"})
+    assert (store.resolve("a:1"), store.resolve("a:2")) == ("x", "y")
+
+
+def test_command_log_stores_response_and_position(store: SqlEventStore) -> None:
+    assert store.get_command("cmd-1") is None
+    record = CommandRecord("cmd-1", "RegisterUser", "h" * 64, {"data": {"user_id": "u-1"}})
+    put(store, "pre", 0, 1)
+    result = store.append([StreamAppend("s", 0, [ev(1), ev(2)])], metadata=meta("cmd-1"), command=record)
+
+    got = store.get_command("cmd-1")
+    assert got == CommandRecord("cmd-1", "RegisterUser", "h" * 64, {"data": {"user_id": "u-1"}}, position=3)
+    assert got.position == result.last_position == 3
+
+    # A command that appended nothing keeps the position it answered from.
+    store.append([], metadata=meta("cmd-2"), command=CommandRecord("cmd-2", "Noop", "x" * 64, {}, position=2))
+    assert store.get_command("cmd-2") == CommandRecord("cmd-2", "Noop", "x" * 64, {}, position=2)
+
+    # The command id is unique: recording it twice conflicts and writes no event.
+    with pytest.raises(ConcurrencyConflict):
+        store.append([StreamAppend("t", 0, [ev(1)])], metadata=meta("cmd-1"), command=record)
+    assert store.read_stream("t") == []
+    assert store.head() == 3
+
+
+# --- append-only, enforced by the database ------------------------------------------------------
+
+
+def _exec(engine: Engine, sql: str) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE events SET payload = '{}' WHERE global_position = 1",
+        "UPDATE events SET stream_id = 'moved'",
+        "DELETE FROM events WHERE global_position = 1",
+        # No WHERE: SQLite's truncate optimisation must not bypass the trigger.
+        "DELETE FROM events",
+        "UPDATE stream_aliases SET stream_id = 'hijacked'",
+        "DELETE FROM stream_aliases",
+    ],
+)
+def test_events_and_aliases_refuse_update_and_delete(store: SqlEventStore, engine: Engine, sql: str) -> None:
+    store.append([StreamAppend("s", 0, [ev(1), ev(2)])], metadata=meta(), aliases={"k": "s"})
+    before = store.read_all(0)
+
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        _exec(engine, sql)
+
+    assert store.read_all(0) == before
+    assert store.resolve("k") == "s"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("table", ["events", "stream_aliases"])
+def test_postgres_refuses_truncate(pg_engine: Engine, table: str) -> None:
+    store = SqlEventStore(pg_engine)
+    store.append([StreamAppend("s", 0, [ev(1)])], metadata=meta(), aliases={"k": "s"})
+
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        _exec(pg_engine, f"TRUNCATE {table}")
+
+    assert count_rows(pg_engine, events) == 1
+    assert count_rows(pg_engine, stream_aliases) == 1
+
+
+# --- migrations --------------------------------------------------------------------------------
+
+
+def test_upgrade_is_idempotent(store: SqlEventStore, engine: Engine) -> None:
+    put(store, "s", 0, 1, 2)
+    store.append([], metadata=meta("c"), command=CommandRecord("c", "T", "h", {}))
+
+    upgrade(engine)  # the fixture already ran it once
+    upgrade(engine)
+
+    assert current_revision(engine) == head_revision()
+    assert [e.global_position for e in store.read_all(0)] == [1, 2]
+    assert count_rows(engine, event_position) == 1  # the counter row is not re-seeded
+    assert count_rows(engine, command_log) == 1
+    put(store, "s", 2, 3)
+    assert store.head() == 3
