@@ -1,0 +1,90 @@
+"""`Authorization: Token <t>` -> the acting user, checked against the event store.
+
+The token is hashed (commands.tokens.hash_token), the alias `token:<hash>` names the user's
+stream, and the `User` aggregate says whether that token is still active and whether the
+user is an admin. Aggregates are cached, but every request asks the store for events
+appended to the user's stream since the cached version (one indexed query), so a revoked
+token stops working on the very next request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from commands.handlers import TOKEN
+from commands.tokens import hash_token
+from domain.actor import Actor
+from domain.events import decode
+from domain.user import User
+from eventstore import SqlEventStore
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The authenticated caller: the domain's Actor plus what RetrieveUser shows."""
+
+    actor: Actor
+    username: str
+    email: str | None
+
+
+class Authenticator:
+    def __init__(self, store: SqlEventStore, *, cache_size: int = 4096) -> None:
+        self.store = store
+        self.cache_size = cache_size
+        # token hash -> user aggregate (immutable once cached: a newer stream version
+        # replaces the entry with a new aggregate rather than mutating a shared one)
+        self._users: OrderedDict[str, User] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def authenticate(self, authorization: str | None) -> Identity | None:
+        """The identity for an Authorization header, or None (missing, unknown or revoked)."""
+        token = _token_from_header(authorization)
+        if token is None:
+            return None
+        token_hash = hash_token(token)
+        user = self._current_user(token_hash)
+        if user is None or not user.has_active_token(token_hash):
+            return None
+        return Identity(Actor(user.user_id, user.is_admin), user.username, user.email)
+
+    def _current_user(self, token_hash: str) -> User | None:
+        with self._lock:
+            cached = self._users.get(token_hash)
+        if cached is None:
+            stream_id = self.store.resolve(TOKEN.format(token_hash))
+            if stream_id is None:
+                return None
+            user = _replay(User(stream_id), self.store, stream_id)
+        else:
+            newer = self.store.read_stream(cached.stream_id, after_version=cached.version)
+            if not newer:
+                return cached
+            user = _replay(User(cached.stream_id), self.store, cached.stream_id)
+        if not user.exists:
+            return None
+        with self._lock:
+            self._users[token_hash] = user
+            self._users.move_to_end(token_hash)
+            while len(self._users) > self.cache_size:
+                self._users.popitem(last=False)
+        return user
+
+
+def _replay(user: User, store: SqlEventStore, stream_id: str) -> User:
+    for stored in store.read_stream(stream_id):
+        user.apply(decode(stored.event_type, stored.schema_version, stored.payload))
+    return user
+
+
+def _token_from_header(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    # Only the user scheme: task tokens (`Ponos`) have no tasks to belong to here.
+    if scheme.lower() != "token" or not token or len(token) > 256:
+        return None
+    return token

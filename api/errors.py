@@ -1,0 +1,227 @@
+"""Every error the API answers, in one shape and one module (arkindex-api.md §6).
+
+    {"type": "validation_error" | "client_error" | "server_error",
+     "errors": [{"attr": [...] | null, "code": "...", "detail": "..."}],
+     ...extra top-level keys such as "existing_id"}
+
+The official client turns this exact shape into typed exceptions (`ArkindexValidationError`
+for 400, `ArkindexConflictError` for 409 with `existing_id`, ...), so every path that can end
+a request, including Falcon's own 404/405 and unexpected exceptions, goes through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import falcon
+import marshmallow
+import structlog
+
+from commands.errors import CommandConflict, IdempotencyKeyReused
+from domain.errors import (
+    AlreadyExists,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    WorkerVersionAlreadyExists,
+)
+
+log = structlog.get_logger(__name__)
+
+VALIDATION = "validation_error"
+CLIENT = "client_error"
+SERVER = "server_error"
+
+# Codes for Falcon's own errors (route not found, bad method, malformed JSON, ...).
+_STATUS_CODES = {
+    400: "parse_error",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    411: "length_required",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+}
+
+
+_STATUS_DETAILS = {
+    404: "Not found.",
+    405: "Method not allowed on this path.",
+}
+
+
+def error_entry(code: str, detail: str, attr: list[str | int] | None = None) -> dict[str, Any]:
+    return {"attr": attr, "code": code, "detail": detail}
+
+
+class ApiError(falcon.HTTPError):
+    """An HTTP error that already knows its body (type, errors, extra keys)."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        type: str,
+        errors: list[dict[str, Any]],
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(falcon.code_to_http_status(status), headers=dict(headers or {}))
+        self.error_type = type
+        self.errors = errors
+        self.extra = dict(extra or {})
+
+    def body(self) -> dict[str, Any]:
+        return {"type": self.error_type, "errors": self.errors, **self.extra}
+
+
+def not_found(detail: str = "Not found.") -> ApiError:
+    return ApiError(status=404, type=CLIENT, errors=[error_entry("not_found", detail)])
+
+
+def not_authenticated(detail: str) -> ApiError:
+    # `WWW-Authenticate` tells generic HTTP clients which scheme to use.
+    return ApiError(
+        status=401, type=CLIENT, errors=[error_entry("not_authenticated", detail)],
+        headers={"WWW-Authenticate": "Token"},
+    )
+
+
+def invalid(attr: list[str | int] | None, detail: str, code: str = "invalid") -> ApiError:
+    return ApiError(status=400, type=VALIDATION, errors=[error_entry(code, detail, attr)])
+
+
+# --- marshmallow messages -> Arkindex entries ----------------------------------------------
+
+# marshmallow has no machine codes, only messages: map the standard ones to the codes DRF
+# (hence Arkindex) uses, by prefix; anything else is "invalid".
+_MESSAGE_CODES = (
+    ("Missing data for required field", "required"),
+    ("Field may not be null", "null"),
+    ("Unknown field", "unknown_field"),
+    ("Must be one of", "invalid_choice"),
+    ("Shorter than minimum length", "min_length"),
+    ("Longer than maximum length", "max_length"),
+    ("Must be greater than or equal to", "min_value"),
+    ("Must be less than or equal to", "max_value"),
+    ("Must be greater than", "min_value"),
+    ("Must be less than", "max_value"),
+    ("May not be blank", "blank"),
+)
+
+
+def _code_for(message: str) -> str:
+    for prefix, code in _MESSAGE_CODES:
+        if message.startswith(prefix):
+            return code
+    return "invalid"
+
+
+def flatten_messages(messages: Any, path: list[str | int] | None = None) -> list[dict[str, Any]]:
+    """marshmallow's nested `{field: [msg]}` / `{field: {index: [msg]}}` -> a flat error list."""
+    path = path or []
+    if isinstance(messages, str):
+        attr = None if not path or path == ["_schema"] else path
+        return [error_entry(_code_for(messages), messages, attr)]
+    if isinstance(messages, Mapping):
+        entries = []
+        for key, value in messages.items():
+            step: str | int = key if isinstance(key, int) else str(key)
+            entries.extend(flatten_messages(value, [*path, step]))
+        return entries
+    if isinstance(messages, list | tuple):
+        entries = []
+        for item in messages:
+            entries.extend(flatten_messages(item, path))
+        return entries
+    return [error_entry("invalid", str(messages), path or None)]
+
+
+# --- domain errors -> HTTP -----------------------------------------------------------------
+
+
+def from_domain(exc: DomainError) -> ApiError:
+    attr: list[str | int] | None = [exc.field] if exc.field else None
+    if isinstance(exc, NotFound):
+        if exc.field:
+            # Something named in the request body does not exist (or is not visible to the
+            # caller, which must look the same): a validation error on that field.
+            return invalid(attr, exc.message, code="does_not_exist")
+        return not_found(exc.message)
+    if isinstance(exc, PermissionDenied):
+        return ApiError(status=403, type=CLIENT, errors=[error_entry("permission_denied", exc.message)])
+    if isinstance(exc, WorkerVersionAlreadyExists):
+        # 409 + existing_id: the client raises ArkindexConflictError and the CLI recovers the version.
+        return ApiError(
+            status=409, type=CLIENT, errors=[error_entry("unique", exc.message, attr)],
+            extra={"existing_id": exc.existing_id},
+        )
+    if isinstance(exc, AlreadyExists):
+        # A duplicate user worker run (or a taken slug): 400 validation error, code "unique".
+        # The id of the existing object lets scripts recover it, when the caller may see it.
+        extra = {"existing_id": exc.existing_id} if exc.existing_id else None
+        return ApiError(
+            status=400, type=VALIDATION, errors=[error_entry("unique", exc.message, attr)], extra=extra,
+        )
+    if isinstance(exc, IdempotencyKeyReused):
+        return ApiError(status=422, type=CLIENT, errors=[error_entry(exc.code, exc.message, None)])
+    if isinstance(exc, CommandConflict):
+        return ApiError(status=409, type=CLIENT, errors=[error_entry("conflict", exc.message, None)])
+    return invalid(attr, exc.message, code=exc.code)
+
+
+# --- Falcon error handlers -----------------------------------------------------------------
+
+
+def _render(
+    resp: falcon.Response, status: int | str, body: dict[str, Any], headers: Mapping[str, str],
+) -> None:
+    resp.status = status
+    resp.media = body
+    resp.content_type = falcon.MEDIA_JSON
+    for name, value in headers.items():
+        resp.set_header(name, value)
+
+
+def handle_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: Any) -> None:
+    if isinstance(ex, ApiError):
+        _render(resp, ex.status, ex.body(), ex.headers or {})
+        return
+    # Falcon's own errors (unknown route, method not allowed, malformed JSON, ...).
+    code = ex.status_code
+    error_type = VALIDATION if code == 400 else (SERVER if code >= 500 else CLIENT)
+    detail = ex.description or _STATUS_DETAILS.get(code) or ex.title or str(ex.status)
+    _render(resp, ex.status, {
+        "type": error_type, "errors": [error_entry(_STATUS_CODES.get(code, "error"), str(detail), None)],
+    }, ex.headers or {})
+
+
+def handle_domain_error(req: falcon.Request, resp: falcon.Response, ex: DomainError, params: Any) -> None:
+    handle_http_error(req, resp, from_domain(ex), params)
+
+
+def handle_validation_error(
+    req: falcon.Request, resp: falcon.Response, ex: marshmallow.ValidationError, params: Any,
+) -> None:
+    _render(resp, 400, {"type": VALIDATION, "errors": flatten_messages(ex.messages)}, {})
+
+
+def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
+    # A genuine server fault: logged with its traceback, never shown to the client.
+    log.exception("unhandled_error", path=req.path, method=req.method)
+    _render(resp, 500, {
+        "type": SERVER, "errors": [error_entry("server_error", "A server error occurred.", None)],
+    }, {})
+
+
+def install(app: falcon.App) -> None:
+    """Register the handlers. Falcon picks the most specific one for each exception."""
+    app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler(falcon.HTTPError, handle_http_error)
+    app.add_error_handler(DomainError, handle_domain_error)
+    app.add_error_handler(marshmallow.ValidationError, handle_validation_error)

@@ -1,0 +1,98 @@
+"""Middleware: request ids, body size limit, and the edge (auth, validation, read barrier)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import falcon
+import structlog
+
+from api.auth import Authenticator
+from api.errors import ApiError, error_entry, not_authenticated
+from api.reads import ReadModels
+from api.routes import Operation
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A client-supplied request id is kept if it is short and plain (it ends up in the events'
+# correlation_id column, 64 characters); otherwise a new one is made.
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Give every request an id: in `req.context.request_id`, the logs and the response."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        given = req.get_header(REQUEST_ID_HEADER)
+        request_id = given if given and _REQUEST_ID_RE.match(given) else str(uuid.uuid4())
+        req.context.request_id = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool,
+    ) -> None:
+        request_id = getattr(req.context, "request_id", None)
+        if request_id:
+            resp.set_header(REQUEST_ID_HEADER, request_id)
+        structlog.contextvars.clear_contextvars()
+
+
+class BodyLimitMiddleware:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if req.content_length is not None and req.content_length > self.max_bytes:
+            raise ApiError(status=413, type="client_error", errors=[
+                error_entry("too_large", f"Request bodies are limited to {self.max_bytes} bytes.")
+            ])
+
+
+class EdgeMiddleware:
+    """What every operation needs before its responder runs, driven by the route table:
+
+    1. authentication (unless the operation is public) -> `req.context.identity`;
+    2. the query string, validated by the operation's schema -> `req.context.query`;
+    3. the JSON body, validated by the operation's schema -> `req.context.body`;
+    4. for reads, the bounded wait for the projections (read-your-writes).
+    """
+
+    def __init__(
+        self,
+        operations: Mapping[int, Mapping[str, Operation]],
+        authenticator: Authenticator,
+        reads: ReadModels,
+    ) -> None:
+        # id(resource instance) -> HTTP method -> operation
+        self.operations = operations
+        self.authenticator = authenticator
+        self.reads = reads
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, params: dict[str, Any],
+    ) -> None:
+        if resource is None:
+            return
+        op = self.operations.get(id(resource), {}).get(req.method)
+        if op is None:
+            return  # Falcon answers 405 (or OPTIONS) itself
+        req.context.identity = None
+        if not op.public:
+            identity = self.authenticator.authenticate(req.get_header("Authorization"))
+            if identity is None:
+                raise not_authenticated(
+                    "Authentication credentials were not provided or are invalid: "
+                    "send `Authorization: Token <your API token>`."
+                )
+            req.context.identity = identity
+            structlog.contextvars.bind_contextvars(user_id=identity.actor.user_id)
+        req.context.query = op.query.load(dict(req.params))
+        if op.body is not None:
+            media = req.get_media(default_when_empty={})
+            req.context.body = op.body.load(media)
+        if op.reads and req.context.identity is not None:
+            user_id = req.context.identity.actor.user_id
+            self.reads.before_read(req, resp, user_id, req.context.query.get("min_position"), op.reads)

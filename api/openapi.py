@@ -1,0 +1,153 @@
+"""The OpenAPI 3.0 document, built from the route table with apispec + its marshmallow plugin.
+
+Rules from arkindex-api.md §2, which the official client enforces when it loads the document:
+full `/api/v1/...` paths, a unique operationId per operation, every path and query parameter
+declared with name/in/schema (page and page_size included), `x-paginated` on every
+operation, and request bodies with `x-name: body` so callers pass `body=`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from api import schemas as s
+from api.gateway import IDEMPOTENCY_HEADER
+from api.reads import MIN_POSITION_HEADER
+from api.routes import Operation, Route
+
+OPENAPI_VERSION = "3.0.3"
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_ERROR_DESCRIPTIONS = {
+    400: "Invalid input (`validation_error`).",
+    401: "Missing, unknown or revoked token (`client_error`, code `not_authenticated`).",
+    403: "Not allowed (`client_error`, code `permission_denied`).",
+    404: "Not found, or not visible to you (`client_error`, code `not_found`).",
+    409: "Conflict with an existing object (`client_error`, with `existing_id`).",
+    422: "Idempotency-Key reused with a different request (`client_error`).",
+    503: "Not ready.",
+}
+TAGS = [
+    {"name": "workers", "description": "Workers, worker types, versions and named configurations."},
+    {"name": "models", "description": "Models and model versions a worker run may use."},
+    {"name": "worker runs", "description": "User worker runs: sign what you publish outside a process."},
+    {"name": "users", "description": "The authenticated user."},
+    {"name": "system", "description": "This document, its interactive docs and health probes (no token)."},
+]
+
+
+def _path_parameters(route: Route) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+        for name in route.path_params
+    ]
+
+
+def _header_parameters(op: Operation) -> list[dict[str, Any]]:
+    if op.method in ("POST", "PATCH", "PUT"):
+        return [{
+            "name": IDEMPOTENCY_HEADER, "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "Retrying with the same key returns the first answer and creates nothing new.",
+        }]
+    if op.reads:
+        return [{
+            "name": MIN_POSITION_HEADER, "in": "header", "required": False,
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "Answer only once the read models include this event position.",
+        }]
+    return []
+
+
+def _success_schema(op: Operation) -> dict[str, Any] | Any:
+    if op.response is None:
+        return {"type": "object"}
+    if not op.paginated:
+        return op.response
+    return {
+        "type": "object",
+        "required": ["count", "next", "previous", "number", "results"],
+        "properties": {
+            "count": {"type": "integer"},
+            "next": {"type": "string", "nullable": True, "format": "uri"},
+            "previous": {"type": "string", "nullable": True, "format": "uri"},
+            "number": {"type": "integer"},
+            "results": {"type": "array", "items": op.response},
+        },
+    }
+
+
+def _responses(op: Operation) -> dict[str, Any]:
+    if op.content_type == "text/html":
+        content: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+    else:
+        content = {"application/json": {"schema": _success_schema(op)}}
+    success: dict[str, Any] = {"description": "Success.", "content": content}
+    if op.method != "GET":
+        success["headers"] = {"X-Event-Position": {
+            "description": "Position of the command's last event; "
+                           "pass it as X-Min-Event-Position to read it.",
+            "schema": {"type": "integer"},
+        }}
+    responses: dict[str, Any] = {str(code): success for code in (op.status, *op.also)}
+    errors = {400, *op.errors} if op.query.fields or op.body is not None else set(op.errors)
+    if not op.public:
+        errors.add(401)
+    for code in sorted(errors):
+        body = {"application/json": {"schema": _ERROR_REF}} if code != 503 else {}
+        responses[str(code)] = {"description": _ERROR_DESCRIPTIONS[code]}
+        if body:
+            responses[str(code)]["content"] = body
+    return responses
+
+
+def _operation(route: Route, op: Operation) -> dict[str, Any]:
+    parameters = _path_parameters(route) + _header_parameters(op)
+    if op.query.fields:
+        # The marshmallow plugin expands a query schema into one parameter per field.
+        parameters.append({"in": "query", "schema": op.query})
+    operation: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": parameters,
+        "responses": _responses(op),
+        "x-paginated": op.paginated,
+    }
+    if op.description:
+        operation["description"] = op.description
+    if op.public:
+        operation["security"] = []
+    if op.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": op.body}},
+            # Without it the client would name the argument after the component.
+            "x-name": "body",
+        }
+    return operation
+
+
+def build_spec(routes: tuple[Route, ...], *, version: str) -> dict[str, Any]:
+    spec = APISpec(
+        title="worker-runs",
+        version=version,
+        openapi_version=OPENAPI_VERSION,
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Arkindex-compatible workers, worker versions and user worker runs, "
+                             "event-sourced. Authenticate with `Authorization: Token <token>`."},
+        tags=TAGS,
+    )
+    spec.components.security_scheme("TokenAuth", {
+        "type": "apiKey", "in": "header", "name": "Authorization",
+        "description": "`Token <your API token>`",
+    })
+    spec.components.schema("Error", schema=s.ErrorSchema)
+    for route in routes:
+        spec.path(path=route.path, operations={
+            op.method.lower(): _operation(route, op) for op in route.operations
+        })
+    document = spec.to_dict()
+    document["security"] = [{"TokenAuth": []}]
+    return document

@@ -1,0 +1,77 @@
+"""Read-your-writes for HTTP readers (design.md, "Consistency contract").
+
+Every read first waits, bounded, until the projections it reads have reached
+- the position the client asked for (`X-Min-Event-Position` header or `?min_position=`), and
+- the caller's own last write (so unchanged Arkindex clients, which send no header, still
+  see what they just created, every time, without sleeping).
+If the projections do not get there in time the read is answered anyway, marked
+`X-Stale: true` with the position the projections did reach (`X-Projection-Position`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import falcon
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from api.errors import invalid
+from projections.consistency import last_write_position, projection_position, wait_for_position
+
+MIN_POSITION_HEADER = "X-Min-Event-Position"
+
+
+class ReadModels:
+    """Connections for reads, and the bounded wait that makes them read-your-writes."""
+
+    def __init__(self, engine: Engine, *, wait_seconds: float) -> None:
+        self.engine = engine
+        self.wait_seconds = wait_seconds
+        if engine.dialect.name == "postgresql":
+            # One snapshot per read, so a page's `count` and its rows agree even while a
+            # projection commits between the two statements.
+            self._read_engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        else:
+            # SQLite: the connection's BEGIN (eventstore.engine) already gives WAL snapshots.
+            self._read_engine = engine
+
+    @contextmanager
+    def connection(self) -> Iterator[sa.Connection]:
+        with self._read_engine.connect() as conn:
+            yield conn
+
+    def requested_position(self, req: falcon.Request, query_position: int | None) -> int:
+        """The larger of `X-Min-Event-Position` and `?min_position=` (0 when neither)."""
+        header = req.get_header(MIN_POSITION_HEADER)
+        position = 0
+        if header is not None:
+            try:
+                position = int(header.strip())
+            except ValueError:
+                raise invalid([MIN_POSITION_HEADER], "Must be a non-negative integer.") from None
+            if position < 0:
+                raise invalid([MIN_POSITION_HEADER], "Must be a non-negative integer.")
+        return max(position, query_position or 0)
+
+    def before_read(
+        self, req: falcon.Request, resp: falcon.Response, user_id: str, query_position: int | None,
+        names: Iterable[str],
+    ) -> bool:
+        requested = self.requested_position(req, query_position)
+        position = max(requested, last_write_position(self.engine, user_id))
+        return self.wait(resp, position, names)
+
+    def wait(self, resp: falcon.Response, position: int | None, names: Iterable[str]) -> bool:
+        """Wait until `names` reach `position`; mark the response stale if they do not in time."""
+        names = list(names)
+        if not position or not names:
+            return True
+        if wait_for_position(self.engine, position, names=names, timeout=self.wait_seconds):
+            return True
+        with self.engine.connect() as conn:
+            reached = min(projection_position(conn, name) for name in names)
+        resp.set_header("X-Stale", "true")
+        resp.set_header("X-Projection-Position", str(reached))
+        return False

@@ -1,0 +1,337 @@
+"""Falcon resources: thin classes, collaborators injected in __init__.
+
+By the time a responder runs, the edge middleware (api/middleware.py) has authenticated the
+caller (`req.context.identity`), validated the query (`req.context.query`) and body
+(`req.context.body`) with the schemas the route table declares, and, for reads, waited for
+the projections to include the caller's writes. A responder turns that into one command
+(commands in) or one query (projections out) and shapes the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import falcon
+from marshmallow import Schema
+
+from api import pagination, presenters
+from api import schemas as s
+from api.errors import invalid, not_found
+from api.gateway import CommandGateway
+from api.reads import ReadModels
+from commands import messages as m
+from commands.bus import CommandResult
+from domain.actor import Actor, slugify
+from projections import queries as q
+from projections.queries import CATALOG, USER_RUNS
+
+Present = Callable[[Any], dict[str, Any]]
+
+
+def _actor(req: falcon.Request) -> Actor:
+    return req.context.identity.actor
+
+
+def _ids(body: dict[str, Any], *names: str) -> dict[str, Any]:
+    """UUID fields of a loaded body -> strings (the domain's ids), None kept."""
+    return {name: (str(body[name]) if body.get(name) is not None else None) for name in names}
+
+
+class _Resource:
+    def __init__(self, reads: ReadModels) -> None:
+        self.reads = reads
+
+    def _list(
+        self, req: falcon.Request, resp: falcon.Response, fetch: Callable[..., q.Page | None],
+        present: Present, schema: Schema,
+    ) -> None:
+        win = pagination.window(req.context.query)
+        with self.reads.connection() as conn:
+            page = fetch(conn, offset=win.offset, limit=win.size)
+        if page is None:
+            raise not_found()
+        results = schema.dump([present(row) for row in page.rows], many=True)
+        resp.media = pagination.page_body(req, win, page.count, results)
+
+    def _one(
+        self, resp: falcon.Response, fetch: Callable[[Any], Any], present: Present, schema: Schema,
+    ) -> None:
+        with self.reads.connection() as conn:
+            row = fetch(conn)
+        if row is None:
+            raise not_found()
+        resp.media = schema.dump(present(row))
+
+    def _written(
+        self, resp: falcon.Response, result: CommandResult, status: int, object_id: str,
+        fetch: Callable[[Any], Any], present: Present, schema: Schema, names: tuple[str, ...] = (CATALOG,),
+    ) -> None:
+        """Answer a command with the object it wrote, read back once the projections have it."""
+        self.reads.wait(resp, result.position, names)
+        with self.reads.connection() as conn:
+            row = fetch(conn)
+        resp.status = falcon.code_to_http_status(status)
+        # Past the bounded wait (the response says X-Stale) the object is not readable yet:
+        # answer with its id, which is what scripts need to carry on.
+        resp.media = schema.dump(present(row)) if row is not None else {"id": object_id}
+
+
+class _CommandResource(_Resource):
+    def __init__(self, commands: CommandGateway, reads: ReadModels) -> None:
+        super().__init__(reads)
+        self.commands = commands
+
+
+# --- workers ---------------------------------------------------------------------------------
+
+
+class WorkersResource(_CommandResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query, actor = req.context.query, _actor(req)
+
+        def fetch(conn: Any, **window: int) -> q.Page:
+            return q.list_workers(
+                conn, actor, type=query.get("type"), name=query.get("name"),
+                archived=query.get("archived", False), **window,
+            )
+
+        self._list(req, resp, fetch, presenters.worker, s.worker_schema)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        result = self.commands.run(req, resp, m.CreateWorker(
+            name=body["name"], slug=body.get("slug") or _slug_from(body["name"]), type=body["type"],
+            description=body.get("description", ""), repository_url=body.get("repository_url"),
+        ))
+        worker_id = result.data["worker_id"]
+        # Get-or-create (the CLI relies on it): 201 when created, 200 for the existing worker.
+        status = 201 if result.data.get("created") else 200
+        self._written(
+            resp, result, status, worker_id, lambda conn: q.get_worker(conn, _actor(req), worker_id),
+            presenters.worker, s.worker_schema,
+        )
+
+
+def _slug_from(name: str) -> str:
+    """CreateWorker without a slug: derive it from the name (Arkindex requires one; a UI
+    or script that omits it still gets a stable get-or-create key)."""
+    slug = slugify(name)[:100].strip("-")
+    if not slug:
+        raise invalid(
+            ["slug"], "This name has no letter or digit to derive a slug from: give a slug.", "required",
+        )
+    return slug
+
+
+class WorkerResource(_CommandResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        self._one(
+            resp, lambda conn: q.get_worker(conn, _actor(req), str(id)), presenters.worker, s.worker_schema,
+        )
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        command = m.UpdateWorker(worker_id=str(id), changes=dict(req.context.body))
+        result = self.commands.run(req, resp, command)
+        self._written(
+            resp, result, 200, str(id), lambda conn: q.get_worker(conn, _actor(req), str(id)),
+            presenters.worker, s.worker_schema,
+        )
+
+
+class WorkerTypesResource(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self._list(req, resp, q.list_worker_types, presenters.worker_type, s.worker_type_schema)
+
+
+# --- worker versions -------------------------------------------------------------------------
+
+
+class WorkerVersionsResource(_CommandResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        query, actor = req.context.query, _actor(req)
+
+        def fetch(conn: Any, **window: int) -> q.Page | None:
+            return q.list_worker_versions(
+                conn, actor, str(id), state=query.get("state"), archived=query.get("archived"), **window,
+            )
+
+        self._list(req, resp, fetch, presenters.worker_version, s.worker_version_schema)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        command = m.CreateWorkerVersion(worker_id=str(id), fields=dict(req.context.body))
+        result = self.commands.run(req, resp, command)
+        version_id = result.data["version_id"]
+        self._written(
+            resp, result, 201, version_id, lambda conn: q.get_worker_version(conn, _actor(req), version_id),
+            presenters.worker_version, s.worker_version_schema,
+        )
+
+
+class WorkerVersionResource(_CommandResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        self._one(
+            resp, lambda conn: q.get_worker_version(conn, _actor(req), str(id)),
+            presenters.worker_version, s.worker_version_schema,
+        )
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        result = self.commands.run(
+            req, resp, m.UpdateWorkerVersion(version_id=str(id), changes=dict(req.context.body)),
+        )
+        self._written(
+            resp, result, 200, str(id), lambda conn: q.get_worker_version(conn, _actor(req), str(id)),
+            presenters.worker_version, s.worker_version_schema,
+        )
+
+
+# --- worker configurations -------------------------------------------------------------------
+
+
+class WorkerConfigurationsResource(_CommandResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        actor = _actor(req)
+
+        def fetch(conn: Any, **window: int) -> q.Page | None:
+            return q.list_worker_configurations(conn, actor, str(id), **window)
+
+        self._list(req, resp, fetch, presenters.worker_configuration, s.worker_configuration_schema)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        body = req.context.body
+        result = self.commands.run(req, resp, m.CreateWorkerConfiguration(
+            worker_id=str(id), name=body["name"], configuration=body["configuration"],
+            secret_keys=list(body.get("secret_keys", [])),
+        ))
+        configuration_id = result.data["configuration_id"]
+        self._written(
+            resp, result, 201, configuration_id,
+            lambda conn: q.get_worker_configuration(conn, _actor(req), configuration_id),
+            presenters.worker_configuration, s.worker_configuration_schema,
+        )
+
+
+class WorkerConfigurationResource(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        self._one(
+            resp, lambda conn: q.get_worker_configuration(conn, _actor(req), str(id)),
+            presenters.worker_configuration, s.worker_configuration_schema,
+        )
+
+
+# --- models ----------------------------------------------------------------------------------
+
+
+class ModelsResource(_CommandResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        actor = _actor(req)
+
+        def fetch(conn: Any, **window: int) -> q.Page:
+            return q.list_models(conn, actor, **window)
+
+        self._list(req, resp, fetch, presenters.model, s.model_schema)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        result = self.commands.run(
+            req, resp, m.CreateModel(name=body["name"], description=body.get("description", "")),
+        )
+        model_id = result.data["model_id"]
+        self._written(
+            resp, result, 201, model_id, lambda conn: q.get_model(conn, _actor(req), model_id),
+            presenters.model, s.model_schema,
+        )
+
+
+class ModelResource(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        self._one(
+            resp, lambda conn: q.get_model(conn, _actor(req), str(id)), presenters.model, s.model_schema,
+        )
+
+
+class ModelVersionsResource(_CommandResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        actor = _actor(req)
+
+        def fetch(conn: Any, **window: int) -> q.Page | None:
+            return q.list_model_versions(conn, actor, str(id), **window)
+
+        self._list(req, resp, fetch, presenters.model_version, s.model_version_schema)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        body = req.context.body
+        result = self.commands.run(req, resp, m.CreateModelVersion(
+            model_id=str(id), configuration=body.get("configuration", {}), tag=body.get("tag"),
+        ))
+        model_version_id = result.data["model_version_id"]
+        self._written(
+            resp, result, 201, model_version_id,
+            lambda conn: q.get_model_version(conn, _actor(req), model_version_id),
+            presenters.model_version, s.model_version_schema,
+        )
+
+
+class ModelVersionResource(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        self._one(
+            resp, lambda conn: q.get_model_version(conn, _actor(req), str(id)),
+            presenters.model_version, s.model_version_schema,
+        )
+
+
+# --- user worker runs ------------------------------------------------------------------------
+
+
+class UserWorkerRunsResource(_CommandResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        user_id = _actor(req).user_id
+
+        def fetch(conn: Any, **window: int) -> q.Page:
+            # The caller's own runs, admins included: these are *user* worker runs.
+            return q.list_user_runs(conn, user_id, **window)
+
+        self._list(req, resp, fetch, presenters.worker_run, s.worker_run_schema)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        result = self.commands.run(req, resp, m.CreateUserRun(
+            **_ids(body, "worker_version_id", "configuration_id", "model_version_id"),
+            summary=body.get("summary") or None,
+        ))
+        run_id = result.data["run_id"]
+        self._written(
+            resp, result, 201, run_id, lambda conn: q.get_user_run(conn, _actor(req), run_id),
+            presenters.worker_run, s.worker_run_schema, names=(CATALOG, USER_RUNS),
+        )
+
+
+class WorkerRunResource(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        self._one(
+            resp, lambda conn: q.get_user_run(conn, _actor(req), str(id)),
+            presenters.worker_run, s.worker_run_schema,
+        )
+
+
+class WorkerRunConfigurationResource(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        self._one(
+            resp, lambda conn: q.get_user_run(conn, _actor(req), str(id)),
+            presenters.worker_run_configuration, s.worker_run_configuration_schema,
+        )
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+class UserResource:
+    """RetrieveUser: the caller, as authenticated (the event store is the authority on
+    identities; a user registered a moment ago is not necessarily projected yet)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        identity = req.context.identity
+        resp.media = s.user_schema.dump(presenters.user(
+            identity.actor.user_id, identity.username, identity.email, identity.actor.is_admin,
+        ))

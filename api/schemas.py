@@ -1,0 +1,362 @@
+"""marshmallow schemas: what the API accepts (bodies and queries) and what it answers.
+
+Request schemas validate at the edge and refuse unknown fields (marshmallow's default
+`unknown=RAISE`), so a typo is a 400 rather than a silent no-op. Response schemas shape
+every object the API returns, so the OpenAPI document (built from the same classes) and the
+bytes on the wire cannot drift apart. Field names and shapes follow arkindex-api.md §5.
+
+String lengths match the read-model columns (projections/tables.py): PostgreSQL enforces
+them, so a longer value accepted here would fail later, in a projection.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from domain.worker import USAGES, VERSION_STATES
+
+# --- reusable fields -----------------------------------------------------------------------
+
+
+def _storable(value: Any) -> None:
+    """Refuse what JSON can carry but the databases cannot store.
+
+    NUL characters (PostgreSQL text and JSONB reject them), lone surrogates (not encodable
+    as UTF-8) and non-finite numbers (not JSON), anywhere inside the value. Iterative, so a
+    deeply nested document cannot exhaust the stack.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValidationError("Null characters are not allowed.")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValidationError("Invalid Unicode text.") from None
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValidationError("Numbers must be finite.")
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def Text(*, max_length: int | None = None, min_length: int = 0, **kwargs: Any) -> fields.String:
+    """A string the databases can store, optionally bounded."""
+    validators: list[Any] = [_storable]
+    # Separate bounds, so the error says which one (min_length / max_length codes).
+    if min_length:
+        validators.append(validate.Length(min=min_length))
+    if max_length is not None:
+        validators.append(validate.Length(max=max_length))
+    return fields.String(validate=validators, **kwargs)
+
+
+def JsonObject(**kwargs: Any) -> fields.Dict:
+    return fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), validate=_storable, **kwargs)
+
+
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+class RequestSchema(Schema):
+    """Base of every request schema (documents `additionalProperties: false`)."""
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+#: page sizes above this are refused: an exact count and a stable page both get expensive
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 20
+
+
+class ReadQuery(RequestSchema):
+    """Every read accepts a minimum event position (read-your-writes, design.md)."""
+
+    min_position = fields.Integer(
+        validate=validate.Range(min=0),
+        metadata={"description": "Answer only once the read models include this event position "
+                                 "(the X-Event-Position of an earlier write); same as X-Min-Event-Position."},
+    )
+
+
+class PageQuery(ReadQuery):
+    page = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "A page number within the paginated result set."},
+    )
+    page_size = fields.Integer(
+        # Two validators, so the error code says which bound (min_value / max_value).
+        validate=[validate.Range(min=1), validate.Range(max=MAX_PAGE_SIZE)],
+        metadata={"description": f"Number of results to return per page (default {DEFAULT_PAGE_SIZE})."},
+    )
+
+
+class ListWorkersQuery(PageQuery):
+    type = Text(max_length=100, metadata={"description": "Only workers of this worker type (slug)."})
+    name = Text(
+        max_length=200, metadata={"description": "Only workers whose name contains this text (any case)."},
+    )
+    archived = fields.Boolean(
+        metadata={"description": "Only archived (true) or non-archived (false) workers. Default: false."},
+    )
+
+
+class ListWorkerVersionsQuery(PageQuery):
+    state = fields.String(
+        validate=validate.OneOf(VERSION_STATES), metadata={"description": "Filter by state."},
+    )
+    archived = fields.Boolean(metadata={"description": "Filter on archived versions. Default: all."})
+
+
+class SchemaQuery(RequestSchema):
+    format = fields.String(
+        validate=validate.OneOf(["json", "openapi-json", "openapi"]),
+        metadata={"description": "The document is always served as JSON."},
+    )
+
+
+class EmptyQuery(RequestSchema):
+    pass
+
+
+# --- request bodies --------------------------------------------------------------------------
+
+
+class CreateWorkerBody(RequestSchema):
+    name = Text(required=True, min_length=1, max_length=100)
+    slug = fields.String(
+        validate=[
+            validate.Length(min=1), validate.Length(max=100),
+            validate.Regexp(SLUG_RE, error="Enter a valid slug."),
+        ],
+        metadata={"description": "Unique worker slug. Default: derived from the name. "
+                                 "An existing slug returns the existing worker (200) when you may use it."},
+    )
+    type = Text(
+        required=True, min_length=1, max_length=100,
+        metadata={"description": "Free text: the worker type is created on the fly when it does not exist."},
+    )
+    description = Text(metadata={"description": "Markdown description."})
+    repository_url = Text(max_length=500, allow_none=True)
+
+
+class UpdateWorkerBody(RequestSchema):
+    name = Text(min_length=1, max_length=100)
+    type = Text(min_length=1, max_length=100)
+    description = Text()
+    archived = fields.Boolean()
+
+
+class CreateWorkerVersionBody(RequestSchema):
+    configuration = JsonObject()
+    gpu_usage = fields.String(validate=validate.OneOf(USAGES))
+    model_usage = fields.String(validate=validate.OneOf(USAGES))
+    docker_image_iid = Text(max_length=500, allow_none=True)
+    revision_url = Text(max_length=500, allow_none=True)
+    tag = Text(max_length=200, allow_none=True)
+    branch = Text(max_length=200, allow_none=True)
+    state = fields.String(validate=validate.OneOf(VERSION_STATES))
+
+
+class UpdateWorkerVersionBody(RequestSchema):
+    configuration = JsonObject()
+    gpu_usage = fields.String(validate=validate.OneOf(USAGES))
+    model_usage = fields.String(validate=validate.OneOf(USAGES))
+    docker_image_iid = Text(max_length=500, allow_none=True)
+    tag = Text(max_length=200, allow_none=True)
+    branch = Text(max_length=200, allow_none=True)
+    state = fields.String(validate=validate.OneOf(VERSION_STATES))
+    archived = fields.Boolean()
+
+
+class CreateWorkerConfigurationBody(RequestSchema):
+    name = Text(required=True, min_length=1, max_length=250)
+    configuration = JsonObject(required=True)
+    secret_keys = fields.List(
+        Text(max_length=250), metadata={"description": "Keys of `configuration` whose values are secrets."},
+    )
+
+
+class CreateModelBody(RequestSchema):
+    name = Text(required=True, min_length=1, max_length=250)
+    description = Text()
+
+
+class CreateModelVersionBody(RequestSchema):
+    configuration = JsonObject()
+    tag = Text(max_length=200, allow_none=True)
+
+
+class CreateUserWorkerRunBody(RequestSchema):
+    worker_version_id = fields.UUID(required=True)
+    model_version_id = fields.UUID(allow_none=True)
+    configuration_id = fields.UUID(allow_none=True)
+    summary = Text(
+        max_length=500, allow_none=True,
+        metadata={"description": 'Default: "Worker <name> @ <version or short revision>".'},
+    )
+
+
+# --- responses (arkindex-api.md §5) -----------------------------------------------------------
+
+
+class WorkerLightSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    slug = fields.String()
+    type = fields.String(metadata={"description": "The worker type slug."})
+    description = fields.String()
+    repository_url = fields.String(allow_none=True)
+
+
+class WorkerSchema(WorkerLightSchema):
+    archived = fields.Boolean()
+
+
+class WorkerTypeSchema(Schema):
+    id = fields.UUID()
+    slug = fields.String()
+    display_name = fields.String()
+
+
+class WorkerVersionSchema(Schema):
+    id = fields.UUID()
+    worker = fields.Nested(WorkerLightSchema)
+    version = fields.Integer(
+        allow_none=True, metadata={"description": "Set when not linked to a Git revision."},
+    )
+    revision_url = fields.String(allow_none=True)
+    configuration = fields.Dict()
+    docker_image_iid = fields.String(allow_none=True)
+    state = fields.String(validate=validate.OneOf(VERSION_STATES))
+    gpu_usage = fields.String(validate=validate.OneOf(USAGES))
+    model_usage = fields.String(validate=validate.OneOf(USAGES))
+    tag = fields.String(allow_none=True)
+    branch = fields.String(allow_none=True)
+    created = fields.DateTime()
+    archived = fields.Boolean()
+
+
+class WorkerConfigurationSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    configuration = fields.Dict()
+    secret_keys = fields.List(fields.String())
+    archived = fields.Boolean()
+
+
+class ModelSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    description = fields.String()
+    created = fields.DateTime()
+
+
+class ModelLightSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+
+
+class ModelVersionSchema(Schema):
+    id = fields.UUID()
+    model = fields.Nested(ModelLightSchema)
+    number = fields.Integer()
+    tag = fields.String(allow_none=True)
+    state = fields.String()
+    configuration = fields.Dict()
+    s3_url = fields.String(allow_none=True, metadata={"description": "No artifact storage yet: always null."})
+    created = fields.DateTime()
+
+
+class ProcessSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    mode = fields.String(metadata={"description": 'Always "local" for user worker runs.'})
+    corpus = fields.UUID(allow_none=True)
+    state = fields.String()
+    activity_state = fields.String()
+    model_id = fields.UUID(allow_none=True)
+    train_folder_id = fields.UUID(allow_none=True)
+    validation_folder_id = fields.UUID(allow_none=True)
+    test_folder_id = fields.UUID(allow_none=True)
+    skip_elements_json = fields.Boolean()
+
+
+class WorkerRunSchema(Schema):
+    id = fields.UUID()
+    parents = fields.List(fields.UUID())
+    worker_version = fields.Nested(WorkerVersionSchema)
+    model_version = fields.Nested(ModelVersionSchema, allow_none=True)
+    configuration = fields.Nested(WorkerConfigurationSchema, allow_none=True)
+    process = fields.Nested(ProcessSchema)
+    summary = fields.String()
+    use_gpu = fields.Boolean()
+
+
+class ConfigurationEntrySchema(Schema):
+    key = fields.String()
+    value = fields.Raw(allow_none=True)
+    secret = fields.Boolean()
+
+
+class WorkerRunConfigurationSchema(Schema):
+    configuration = fields.List(fields.Nested(ConfigurationEntrySchema))
+
+
+class UserSchema(Schema):
+    id = fields.UUID()
+    email = fields.String(allow_none=True)
+    display_name = fields.String()
+    admin = fields.Boolean()
+    verified_email = fields.Boolean()
+    features = fields.Dict(metadata={"description": "Instance features; none are enabled here."})
+
+
+class ErrorEntrySchema(Schema):
+    attr = fields.List(fields.Raw(), allow_none=True)
+    code = fields.String()
+    detail = fields.String()
+
+
+class ErrorSchema(Schema):
+    type = fields.String(validate=validate.OneOf(["validation_error", "client_error", "server_error"]))
+    errors = fields.List(fields.Nested(ErrorEntrySchema))
+    existing_id = fields.UUID(metadata={"description": "Duplicates only: the object that already exists."})
+
+
+# --- module-level instances (one per use; marshmallow schemas are reusable and thread-safe) ---
+
+read_query = ReadQuery()
+page_query = PageQuery()
+list_workers_query = ListWorkersQuery()
+list_worker_versions_query = ListWorkerVersionsQuery()
+schema_query = SchemaQuery()
+empty_query = EmptyQuery()
+
+create_worker_body = CreateWorkerBody()
+update_worker_body = UpdateWorkerBody()
+create_worker_version_body = CreateWorkerVersionBody()
+update_worker_version_body = UpdateWorkerVersionBody()
+create_worker_configuration_body = CreateWorkerConfigurationBody()
+create_model_body = CreateModelBody()
+create_model_version_body = CreateModelVersionBody()
+create_user_worker_run_body = CreateUserWorkerRunBody()
+
+worker_schema = WorkerSchema()
+worker_type_schema = WorkerTypeSchema()
+worker_version_schema = WorkerVersionSchema()
+worker_configuration_schema = WorkerConfigurationSchema()
+model_schema = ModelSchema()
+model_version_schema = ModelVersionSchema()
+worker_run_schema = WorkerRunSchema()
+worker_run_configuration_schema = WorkerRunConfigurationSchema()
+user_schema = UserSchema()
+error_schema = ErrorSchema()

@@ -1,0 +1,94 @@
+"""Public, unauthenticated resources: the OpenAPI document, its interactive docs, health."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources as importlib_resources
+from pathlib import Path
+from typing import Any
+
+import falcon
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from eventstore import SqlEventStore
+from projections import queries
+from projections.registry import PROJECTIONS
+
+
+class SchemaResource:
+    """GET /api/v1/openapi/?format=json. Built once; the client fetches it before it has a token."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self._body = json.dumps(spec, sort_keys=False).encode()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.data = self._body
+        resp.content_type = falcon.MEDIA_JSON
+
+
+DOCS_HTML = """<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>worker-runs API</title>
+  <link rel="stylesheet" href="static/swagger-ui.css">
+  <link rel="icon" type="image/png" href="static/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="static/swagger-ui-bundle.js"></script>
+  <script>
+    // Relative URLs: the page works wherever the API is mounted. "Authorize" takes
+    // `Token <your token>`.
+    window.ui = SwaggerUIBundle({url: "../openapi/?format=json", dom_id: "#swagger-ui", deepLinking: true});
+  </script>
+</body>
+</html>
+"""
+
+
+def swagger_ui_assets() -> Path:
+    """Swagger UI's files, shipped by the swagger-ui-py package (no CDN: works offline)."""
+    return Path(str(importlib_resources.files("swagger_ui") / "static"))
+
+
+class DocsResource:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.text = DOCS_HTML
+        resp.content_type = falcon.MEDIA_HTML
+
+
+class LivezResource:
+    """Liveness: no dependency checks, so a database blip never restarts the process."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"status": "ok"}
+
+
+class ReadyzResource:
+    """Readiness: the database answers; projection lag (events behind the head) is reported."""
+
+    def __init__(self, engine: Engine, store: SqlEventStore) -> None:
+        self.engine = engine
+        self.store = store
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+                positions = queries.projection_positions(conn, list(PROJECTIONS))
+            head = self.store.head()
+        except sa.exc.SQLAlchemyError as exc:
+            resp.status = falcon.HTTP_503
+            resp.media = {"status": "unavailable", "database": type(exc).__name__}
+            return
+        resp.media = {
+            "status": "ok",
+            "database": "ok",
+            "head": head,
+            "projections": {
+                name: {"position": position, "lag": max(head - position, 0)}
+                for name, position in positions.items()
+            },
+        }
