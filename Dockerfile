@@ -10,6 +10,7 @@ COPY eventstore ./eventstore
 COPY projections ./projections
 COPY api ./api
 COPY tasks ./tasks
+COPY integrations ./integrations
 COPY worker_runs ./worker_runs
 RUN pip install --no-cache-dir '.[postgres,server]'
 

@@ -66,5 +66,5 @@ def test_api_has_a_readiness_healthcheck() -> None:
 
 def test_image_ships_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("domain", "commands", "eventstore", "projections", "api", "tasks", "worker_runs"):
+    for package in ("domain", "commands", "eventstore", "projections", "api", "tasks", "integrations", "worker_runs"):
         assert f"COPY {package} ./{package}" in dockerfile

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["domain", "commands", "projections", "api", "tasks", "eventstore", "worker_runs"]
+PACKAGES = ["domain", "commands", "projections", "api", "tasks", "eventstore", "integrations", "worker_runs"]
 #: never copied into the build tree: local state, caches and earlier build output
 NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",

@@ -1,0 +1,1 @@
+"""Integrations: public integration events, the cursor feed, webhooks, live stream, audit."""
