@@ -11,6 +11,7 @@ import functools
 import inspect
 import json
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import falcon
@@ -24,11 +25,14 @@ from api.openapi import build_spec
 from api.reads import ReadModels
 from api.routes import ROUTES, Operation, Route
 from api.system import swagger_ui_assets
+from api.ui import resources as ui
+from api.ui.session import SessionCodec, load_secret_key
 from worker_runs.bootstrap import Container
 
 #: request bodies are small JSON documents; anything bigger is refused before parsing
 MAX_BODY_BYTES = 1024 * 1024
 DOCS_STATIC_PREFIX = "/api/v1/docs/static"
+UI_STATIC_DIR = Path(__file__).resolve().parent / "ui" / "static"
 
 
 def _refuse_constant(name: str) -> Any:
@@ -74,6 +78,8 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
         "spec": spec,
         "engine": container.engine,
         "store": container.store,
+        # integrations (api/integration_resources.py): stream, feed and webhook settings
+        "settings": container.settings,
     }
     operations: dict[int, dict[str, Operation]] = {}
     resources: list[tuple[Route, object]] = []
@@ -82,10 +88,12 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
         operations[id(resource)] = {op.method: op for op in route.operations}
         resources.append((route, resource))
 
+    authenticator = Authenticator(container.store)
+    sessions = SessionCodec(load_secret_key(container.settings))  # the web UI's cookies (api/ui/)
     app = falcon.App(middleware=[
         RequestIdMiddleware(),
         BodyLimitMiddleware(MAX_BODY_BYTES),
-        EdgeMiddleware(operations, Authenticator(container.store), reads),
+        EdgeMiddleware(operations, authenticator, reads, sessions),
     ])
     handler = _json_handler()
     app.req_options.media_handlers[falcon.MEDIA_JSON] = handler
@@ -94,4 +102,7 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
     for route, resource in resources:
         app.add_route(route.template, resource)
     app.add_static_route(DOCS_STATIC_PREFIX, str(swagger_ui_assets()))
+    # --- the web UI (HTML pages and fragments, outside the route table and the OpenAPI document)
+    ui.install(app, sessions=sessions, authenticator=authenticator, commands=deps["commands"], reads=reads,
+               static_dir=str(UI_STATIC_DIR))
     return app

@@ -13,6 +13,10 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import falcon
+
+from api.errors import ApiError, error_entry
+from api.ui.session import CSRF_HEADER, SAFE_METHODS, SessionCodec
 from commands.handlers import TOKEN
 from commands.tokens import hash_token
 from domain.actor import Actor
@@ -44,11 +48,34 @@ class Authenticator:
         token = _token_from_header(authorization)
         if token is None:
             return None
-        token_hash = hash_token(token)
+        return self.authenticate_token_hash(hash_token(token))
+
+    # --- session cookies (the web UI, api/ui/session.py) ----------------------------------------
+    def authenticate_token_hash(self, token_hash: str) -> Identity | None:
+        """The identity for a token's hash: what a signed UI session cookie carries instead of
+        the clear token. Revoking the token therefore ends the sessions opened with it."""
         user = self._current_user(token_hash)
         if user is None or not user.has_active_token(token_hash):
             return None
         return Identity(Actor(user.user_id, user.is_admin), user.username, user.email)
+
+    def authenticate_request(self, req: falcon.Request, sessions: SessionCodec | None) -> Identity | None:
+        """The `Authorization` header first; without one, the web UI's session cookie.
+
+        Token-authenticated calls need no CSRF token (a browser never adds that header on
+        its own). A cookie is sent by the browser whatever page made the request, so an
+        unsafe request authenticated by it must echo the session's CSRF token in
+        `X-CSRF-Token`, or it is refused (403, code `csrf_failed`).
+        """
+        authorization = req.get_header("Authorization")
+        if authorization is not None or sessions is None:
+            return self.authenticate(authorization)
+        session = sessions.from_request(req)
+        if session is None:
+            return None
+        if req.method not in SAFE_METHODS and not sessions.csrf_ok(session, req.get_header(CSRF_HEADER)):
+            raise csrf_refused()
+        return self.authenticate_token_hash(session.token_hash)
 
     def _current_user(self, token_hash: str) -> User | None:
         with self._lock:
@@ -88,3 +115,10 @@ def _token_from_header(authorization: str | None) -> str | None:
     if scheme.lower() != "token" or not token or len(token) > 256:
         return None
     return token
+
+
+def csrf_refused() -> ApiError:
+    return ApiError(status=403, type="client_error", errors=[error_entry(
+        "csrf_failed", "This request is authenticated by a session cookie: send the page's CSRF token "
+                       f"in {CSRF_HEADER}, or authenticate with `Authorization: Token …` instead.",
+    )])

@@ -21,10 +21,17 @@ import structlog
 from commands.errors import CommandConflict, IdempotencyKeyReused
 from domain.errors import (
     AlreadyExists,
+    ClassificationAlreadyExists,
     DomainError,
     NotFound,
     PermissionDenied,
     WorkerVersionAlreadyExists,
+)
+from integrations.errors import (
+    IntegrationError,
+    IntegrationNotFound,
+    InvalidSubscriptionState,
+    WebhookUrlRefused,
 )
 
 log = structlog.get_logger(__name__)
@@ -161,6 +168,13 @@ def from_domain(exc: DomainError) -> ApiError:
             status=409, type=CLIENT, errors=[error_entry("unique", exc.message, attr)],
             extra={"existing_id": exc.existing_id},
         )
+    if isinstance(exc, ClassificationAlreadyExists):
+        # base-worker 0.6 recognises Arkindex's `non_field_errors` message for this case and
+        # logs a warning instead of failing the element: keep that key beside our own shape.
+        return ApiError(
+            status=400, type=VALIDATION, errors=[error_entry("unique", exc.message, attr)],
+            extra={"existing_id": exc.existing_id, "non_field_errors": [exc.ARKINDEX_MESSAGE]},
+        )
     if isinstance(exc, AlreadyExists):
         # A duplicate user worker run (or a taken slug): 400 validation error, code "unique".
         # The id of the existing object lets scripts recover it, when the caller may see it.
@@ -173,6 +187,26 @@ def from_domain(exc: DomainError) -> ApiError:
     if isinstance(exc, CommandConflict):
         return ApiError(status=409, type=CLIENT, errors=[error_entry("conflict", exc.message, None)])
     return invalid(attr, exc.message, code=exc.code)
+
+
+# --- integration errors -> HTTP (issue 7: feed, audit, webhooks) ---------------------------
+
+
+def from_integration(exc: IntegrationError) -> ApiError:
+    attr: list[str | int] | None = [exc.field] if exc.field else None
+    if isinstance(exc, IntegrationNotFound):
+        return not_found(exc.message)
+    if isinstance(exc, InvalidSubscriptionState):
+        return ApiError(status=409, type=CLIENT, errors=[error_entry("invalid_state", exc.message, attr)])
+    if isinstance(exc, WebhookUrlRefused):
+        return invalid(attr or ["url"], exc.message, code="url_refused")
+    return invalid(attr, exc.message)
+
+
+def handle_integration_error(
+    req: falcon.Request, resp: falcon.Response, ex: IntegrationError, params: Any,
+) -> None:
+    handle_http_error(req, resp, from_integration(ex), params)
 
 
 # --- Falcon error handlers -----------------------------------------------------------------
@@ -225,3 +259,4 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(falcon.HTTPError, handle_http_error)
     app.add_error_handler(DomainError, handle_domain_error)
     app.add_error_handler(marshmallow.ValidationError, handle_validation_error)
+    app.add_error_handler(IntegrationError, handle_integration_error)

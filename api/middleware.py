@@ -14,6 +14,7 @@ from api.auth import Authenticator
 from api.errors import ApiError, error_entry, not_authenticated
 from api.reads import ReadModels
 from api.routes import Operation
+from api.ui.session import SessionCodec
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A client-supplied request id is kept if it is short and plain (it ends up in the events'
@@ -65,11 +66,15 @@ class EdgeMiddleware:
         operations: Mapping[int, Mapping[str, Operation]],
         authenticator: Authenticator,
         reads: ReadModels,
+        sessions: SessionCodec | None = None,
     ) -> None:
         # id(resource instance) -> HTTP method -> operation
         self.operations = operations
         self.authenticator = authenticator
         self.reads = reads
+        #: the web UI's session cookies (api/ui/session.py): a signed-in browser may call the
+        #: API, e.g. the SSE stream, without a token; unsafe methods then need the CSRF token
+        self.sessions = sessions
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: object, params: dict[str, Any],
@@ -81,7 +86,7 @@ class EdgeMiddleware:
             return  # Falcon answers 405 (or OPTIONS) itself
         req.context.identity = None
         if not op.public:
-            identity = self.authenticator.authenticate(req.get_header("Authorization"))
+            identity = self.authenticator.authenticate_request(req, self.sessions)
             if identity is None:
                 raise not_authenticated(
                     "Authentication credentials were not provided or are invalid: "

@@ -57,11 +57,12 @@ class _Resource:
 
     def _one(
         self, resp: falcon.Response, fetch: Callable[[Any], Any], present: Present, schema: Schema,
+        missing: str = "Not found.",
     ) -> None:
         with self.reads.connection() as conn:
             row = fetch(conn)
         if row is None:
-            raise not_found()
+            raise not_found(missing)
         resp.media = schema.dump(present(row))
 
     def _written(
@@ -307,11 +308,18 @@ class UserWorkerRunsResource(_CommandResource):
         )
 
 
+#: base-worker prints this when its start-up (RetrieveWorkerRun) fails: say why it may happen
+RUN_NOT_FOUND = (
+    "No such worker run for this API token. User worker runs are personal: only the user who "
+    "created the run may use it (check ARKINDEX_API_TOKEN and ARKINDEX_WORKER_RUN_ID)."
+)
+
+
 class WorkerRunResource(_Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
         self._one(
             resp, lambda conn: q.get_user_run(conn, _actor(req), str(id)),
-            presenters.worker_run, s.worker_run_schema,
+            presenters.worker_run, s.worker_run_schema, missing=RUN_NOT_FOUND,
         )
 
 
@@ -319,7 +327,7 @@ class WorkerRunConfigurationResource(_Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
         self._one(
             resp, lambda conn: q.get_user_run(conn, _actor(req), str(id)),
-            presenters.worker_run_configuration, s.worker_run_configuration_schema,
+            presenters.worker_run_configuration, s.worker_run_configuration_schema, missing=RUN_NOT_FOUND,
         )
 
 

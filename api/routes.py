@@ -14,13 +14,19 @@ from dataclasses import dataclass, field
 
 from marshmallow import Schema
 
+from api import document_resources as dr  # issue 5: documents
+from api import document_schemas as ds  # issue 5: documents
+from api import integration_resources as ir
+from api import integration_schemas as xs
 from api import resources as r
 from api import schemas as s
 from api import system
+from projections.document_queries import DOCUMENTS  # issue 5: documents
 from projections.queries import CATALOG, USER_RUNS
 
 CATALOG_ONLY = (CATALOG,)
 RUNS = (CATALOG, USER_RUNS)
+DOCS = (CATALOG, USER_RUNS, DOCUMENTS)  # issue 5: documents show their signing run
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,103 @@ ROUTES: tuple[Route, ...] = (
         _get("RetrieveWorkerRunConfiguration", "Retrieve the configuration of a worker run",
              s.worker_run_configuration_schema, reads=RUNS, tag="worker runs"),
     )),
+    # --- documents (issue 5): what workers publish, each object signed by a worker run or a user.
+    # Paths and operationIds as arkindex-base-worker 0.6 calls them.
+    Route("/api/v1/corpus/", dr.CorporaResource, (
+        Operation("POST", "CreateCorpus", "Create a corpus (private to you)", body=ds.create_corpus_body,
+                  response=ds.corpus_schema, status=201, tag="documents"),
+    )),
+    Route("/api/v1/corpus/{id}/", dr.CorpusResource, (
+        _get("RetrieveCorpus", "Retrieve a corpus with its element types", ds.corpus_schema, reads=DOCS,
+             tag="documents"),
+    )),
+    Route("/api/v1/corpus/{id}/classes/", dr.CorpusMLClassesResource, (
+        _list("ListCorpusMLClasses", "List the ML classes of a corpus, by name", ds.ml_class_schema,
+              query=ds.list_corpus_ml_classes_query, reads=DOCS, tag="documents", errors=(404,)),
+        Operation("POST", "CreateMLClass", "Create an ML class in a corpus", body=ds.create_ml_class_body,
+                  response=ds.ml_class_schema, status=201, tag="documents", errors=(404,),
+                  description="A duplicate name answers 400 (code `unique`) with `existing_id`."),
+    )),
+    Route("/api/v1/elements/type/", dr.ElementTypesResource, (
+        Operation("POST", "CreateElementType", "Create an element type in a corpus",
+                  body=ds.create_element_type_body, response=ds.element_type_schema, status=201,
+                  tag="documents", description="A duplicate slug answers 400 (code `unique`)."),
+    )),
+    Route("/api/v1/elements/create/", dr.ElementsCreateResource, (
+        Operation("POST", "CreateElement", "Create an element, optionally signed by a worker run",
+                  body=ds.create_element_body, response=ds.element_schema, status=201, tag="documents",
+                  errors=(403,)),
+    )),
+    Route("/api/v1/element/{id}/", dr.ElementResource, (
+        _get("RetrieveElement", "Retrieve an element with its classifications and creator",
+             ds.element_schema, reads=DOCS, tag="documents"),
+    )),
+    Route("/api/v1/elements/{id}/children/", dr.ElementChildrenResource, (
+        _list("ListElementChildren", "List the children of an element, oldest first", ds.element_schema,
+              query=ds.list_element_children_query, reads=DOCS, tag="documents", errors=(404,)),
+    )),
+    Route("/api/v1/element/{id}/transcription/", dr.ElementTranscriptionResource, (
+        Operation("POST", "CreateTranscription", "Create a transcription on an element",
+                  body=ds.create_transcription_body, response=ds.transcription_schema, status=201,
+                  tag="documents", errors=(403, 404)),
+    )),
+    Route("/api/v1/element/{id}/transcriptions/", dr.ElementTranscriptionsResource, (
+        _list("ListTranscriptions", "List the transcriptions of an element, oldest first",
+              ds.transcription_schema, query=ds.list_transcriptions_query, reads=DOCS, tag="documents",
+              errors=(404,), description="`worker_run=<id>`: those signed by that run; "
+                                         "`worker_run=false`: those created without a run."),
+    )),
+    Route("/api/v1/transcription/bulk/", dr.BulkTranscriptionsResource, (
+        Operation("POST", "CreateTranscriptions", "Create many transcriptions on many elements at once",
+                  body=ds.create_transcriptions_body, response=ds.create_transcriptions_response, status=201,
+                  tag="documents", errors=(403,),
+                  description=f"One transaction per request (all or nothing), up to {ds.MAX_BULK} "
+                              "transcriptions, all signed by `worker_run_id`."),
+    )),
+    Route("/api/v1/classifications/", dr.ClassificationsResource, (
+        Operation("POST", "CreateClassification", "Classify an element with an ML class",
+                  body=ds.create_classification_body, response=ds.created_classification_schema, status=201,
+                  tag="documents", errors=(403,),
+                  description="One classification per element, class and worker run: a duplicate "
+                              "answers 400 (code `unique`)."),
+    )),
+    Route("/api/v1/classification/bulk/", dr.BulkClassificationsResource, (
+        Operation("POST", "CreateClassifications", "Create many classifications on one element at once",
+                  body=ds.create_classifications_body, response=ds.create_classifications_response,
+                  status=201, tag="documents", errors=(403,)),
+    )),
+    Route("/api/v1/element/{id}/metadata/", dr.ElementMetadataResource, (
+        _list("ListElementMetaData", "List the metadata of an element, by name", ds.element_metadata_schema,
+              query=ds.list_element_metadata_query, reads=DOCS, tag="documents", errors=(404,)),
+        Operation("POST", "CreateMetaData", "Add a metadata to an element", body=ds.create_metadata_body,
+                  response=ds.metadata_schema, status=201, tag="documents", errors=(403, 404)),
+    )),
+    Route("/api/v1/element/{id}/metadata/bulk/", dr.ElementMetadataBulkResource, (
+        Operation("POST", "CreateMetaDataBulk", "Add many metadata to an element at once",
+                  body=ds.create_metadata_bulk_body, response=ds.create_metadata_bulk_response, status=201,
+                  tag="documents", errors=(403, 404)),
+    )),
+    Route("/api/v1/process/start-activity/", dr.StartWorkerActivityResource, (
+        Operation("PUT", "StartWorkerActivity", "Start the next worker activity of a process task",
+                  response=ds.start_activity_response, tag="worker runs", errors=(404,),
+                  description="User worker runs have no process task: always 404, which makes "
+                              "base-worker stop iterating cleanly."),
+    )),
+    # --- provenance (issue 5): what a run produced, what a user made without a run, who made what
+    Route("/api/v1/process/workers/{id}/results/", dr.WorkerRunResultsResource, (
+        _list("ListWorkerRunResults", "List the objects signed by one of your worker runs, in creation order",
+              ds.signed_object_schema, query=ds.list_run_results_query, reads=DOCS, tag="provenance",
+              errors=(404,)),
+    )),
+    Route("/api/v1/user/results/", dr.UserResultsResource, (
+        _list("ListUserResults", "List the objects you created without a worker run, in creation order",
+              ds.signed_object_schema, query=ds.list_run_results_query, reads=DOCS, tag="provenance"),
+    )),
+    Route("/api/v1/provenance/{id}/", dr.ObjectProvenanceResource, (
+        _get("RetrieveObjectProvenance",
+             "Which worker run (worker, version, configuration, model) or user produced an object",
+             ds.provenance_schema, reads=DOCS, tag="provenance"),
+    )),
     # --- users
     Route("/api/v1/user/", r.UserResource, (
         Operation("GET", "RetrieveUser", "Retrieve the authenticated user", response=s.user_schema,
@@ -186,5 +289,70 @@ ROUTES: tuple[Route, ...] = (
     Route("/readyz", system.ReadyzResource, (
         Operation("GET", "RetrieveReadiness", "Readiness probe: database and projection lag", public=True,
                   tag="system", errors=(503,)),
+    )),
+    # --- integrations (issue 7): event feed, live stream, audit trail, webhooks
+    Route("/api/v1/events/", ir.EventFeedResource, (
+        Operation("GET", "RetrieveEventFeed", "Public integration events after a cursor",
+                  query=xs.feed_query, response=xs.feed_page_schema, tag="integrations",
+                  description="Ordered events visible to you with `position > after`, and the next cursor. "
+                              "A full page never changes (cacheable for a year, with an ETag); the head "
+                              "page is `no-store`. Schema: docs/integration-events.md."),
+    )),
+    Route("/api/v1/events/stream", ir.EventStreamResource, (
+        Operation("GET", "RetrieveEventStream", "Live integration events (server-sent events)",
+                  query=xs.stream_query, tag="integrations", content_type="text/event-stream",
+                  description="The feed, live: `id:` is the global position; reconnect with "
+                              "`Last-Event-ID` to resume after it. Comment heartbeats keep it open."),
+    )),
+    Route("/api/v1/audit/", ir.AuditResource, (
+        Operation("GET", "RetrieveAuditTrail", "Audit trail: stored events by actor, run, object, type, time",
+                  query=xs.audit_query, response=xs.audit_page_schema, tag="integrations",
+                  description="Keyset-paginated by position (`after`, `next`). `format=csv` streams every "
+                              "match as CSV. Admins see every event; a user, what they did and the events "
+                              "about objects they may see."),
+    )),
+    Route("/api/v1/audit/runs/{id}/", ir.RunProvenanceResource, (
+        Operation("GET", "RetrieveWorkerRunProvenance",
+                  "Provenance of a worker run: who created it, when, from which request, and the "
+                  "history of its worker and version up to then",
+                  response=xs.run_provenance_schema, tag="integrations", errors=(404,)),
+    )),
+    Route("/api/v1/webhooks/", ir.WebhooksResource, (
+        _list("ListWebhooks", "List your webhook subscriptions (admin: all)", xs.webhook_schema, reads=(),
+              tag="integrations"),
+        Operation("POST", "CreateWebhook", "Subscribe a URL to integration events",
+                  body=xs.create_webhook_body, response=xs.webhook_schema, status=201, tag="integrations",
+                  description="Deliveries follow Standard Webhooks (`webhook-id`, `webhook-timestamp`, "
+                              "`webhook-signature`), in order, from now on. Without a `secret` one is "
+                              "generated and shown once. URLs on internal networks are refused."),
+    )),
+    Route("/api/v1/webhooks/{id}/", ir.WebhookResource, (
+        Operation("GET", "RetrieveWebhook", "Retrieve a webhook subscription", response=xs.webhook_schema,
+                  tag="integrations", errors=(404,)),
+        Operation("PATCH", "PartialUpdateWebhook", "Change a subscription's URL, events, or pause it",
+                  body=xs.update_webhook_body, response=xs.webhook_schema, tag="integrations", errors=(404,)),
+        Operation("DELETE", "DestroyWebhook", "Delete a webhook subscription", status=204,
+                  tag="integrations", errors=(404,)),
+    )),
+    Route("/api/v1/webhooks/{id}/deliveries/", ir.WebhookDeliveriesResource, (
+        Operation("GET", "RetrieveWebhookDeliveries", "Deliveries of a subscription and their attempts",
+                  query=xs.deliveries_query, response=xs.deliveries_schema, tag="integrations", errors=(404,)),
+    )),
+    Route("/api/v1/webhooks/{id}/resume/", ir.WebhookResumeResource, (
+        Operation("POST", "ResumeWebhook", "Resume a paused subscription (parked events are retried first)",
+                  response=xs.webhook_schema, tag="integrations", errors=(404,)),
+    )),
+    Route("/api/v1/webhooks/{id}/replay/", ir.WebhookReplayResource, (
+        Operation("POST", "ReplayWebhook", "Deliver again every matching event from a position on",
+                  body=xs.replay_body, response=xs.webhook_schema, tag="integrations", errors=(404, 409)),
+    )),
+    Route("/api/v1/webhooks/{id}/rotate-secret/", ir.WebhookRotateSecretResource, (
+        Operation("POST", "RotateWebhookSecret",
+                  "New signing secret (shown once); the previous one also signs for 24 hours",
+                  body=xs.rotate_secret_body, response=xs.webhook_schema, tag="integrations", errors=(404,)),
+    )),
+    Route("/api/v1/webhooks/{id}/test/", ir.WebhookTestResource, (
+        Operation("POST", "SendWebhookTestEvent", "Send a `webhook.test` event now",
+                  response=xs.test_delivery_schema, tag="integrations", errors=(404,)),
     )),
 )

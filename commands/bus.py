@@ -70,8 +70,13 @@ class CommandBus:
         actor: Actor = SYSTEM,
         command_id: str | None = None,
         correlation_id: str | None = None,
+        worker_run_id: str | None = None,
     ) -> CommandResult:
-        """Run `command` as `actor`. With a `command_id`, a repeat gets the first answer."""
+        """Run `command` as `actor`. With a `command_id`, a repeat gets the first answer.
+
+        `worker_run_id` is the run signing the change: stored in the events' indexed
+        `worker_run_id` column (audit and provenance by run). The handler checks it.
+        """
         handler = self.handlers[type(command)]
         digest = request_hash(command, actor)
         causation_id = command_id or str(uuid.uuid4())
@@ -89,6 +94,7 @@ class CommandBus:
                 causation_id=causation_id,
                 occurred_at=self.clock(),
                 command_id=command_id,
+                worker_run_id=worker_run_id,
             )
             record = None
             if command_id is not None:

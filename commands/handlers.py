@@ -12,7 +12,8 @@ from commands import messages as m
 from commands.unit_of_work import UnitOfWork
 from domain.actor import Actor, slugify
 from domain.catalog import Model, WorkerConfiguration, configuration_stream, model_stream
-from domain.errors import AlreadyExists, InvalidValue, NotFound, UsernameTaken
+from domain.documents import Corpus, Element, Signature, check_signing_run, corpus_stream, element_stream
+from domain.errors import AlreadyExists, InvalidValue, NotFound, UsernameTaken, VersionNotUsable
 from domain.local_process import LocalProcess, default_summary, local_process_stream
 from domain.user import User, user_stream
 from domain.worker import Worker, WorkerType, worker_stream, worker_type_stream
@@ -167,6 +168,160 @@ def create_user_run(cmd: m.CreateUserRun, uow: UnitOfWork, actor: Actor) -> dict
     return {"run_id": run_id}
 
 
+# --- documents (issue 5): corpora, elements and what workers publish on them ----------------
+
+
+def _signature(uow: UnitOfWork, actor: Actor, worker_run_id: str | None) -> Signature:
+    """Who signs the objects of this command: the caller, and the worker run if one is given.
+
+    The run must exist, be the caller's own (user worker runs are personal) and its worker
+    version must still be usable; otherwise the command is refused before anything is written.
+    """
+    if worker_run_id is None:
+        return Signature(actor.user_id)
+    process = uow.find(LocalProcess, WORKER_RUN.format(worker_run_id), "No such worker run.", "worker_run_id")
+    check_signing_run(process.user_id, actor)
+    run = process.runs[worker_run_id]
+    worker = uow.get(Worker, worker_stream(run.worker_id), "No such worker run.", "worker_run_id")
+    try:
+        worker.usable_version(run.worker_version_id, actor)
+    except VersionNotUsable:
+        raise VersionNotUsable(
+            "The worker version of this worker run is archived or in error: it cannot sign results.",
+            field="worker_run_id",
+        ) from None
+    return Signature(actor.user_id, worker_run_id)
+
+
+def _writable_corpus(uow: UnitOfWork, actor: Actor, corpus_id: str, field: str | None) -> Corpus:
+    # A corpus the caller may not write to looks like one that does not exist.
+    corpus = uow.load(Corpus, corpus_stream(corpus_id))
+    if not corpus.exists or not corpus.can_write(actor):
+        raise NotFound("No such corpus.", field=field)
+    return corpus
+
+
+def _writable_element(
+    uow: UnitOfWork, actor: Actor, element_id: str, field: str | None,
+) -> tuple[Element, Corpus]:
+    element = uow.get(Element, element_stream(element_id), "No such element.", field)
+    corpus = uow.load(Corpus, corpus_stream(element.corpus_id))
+    if not corpus.can_write(actor):
+        raise NotFound("No such element.", field=field)
+    return element, corpus
+
+
+def create_corpus(cmd: m.CreateCorpus, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    corpus_id = uow.new_id()
+    uow.load(Corpus, corpus_stream(corpus_id)).create(
+        corpus_id=corpus_id, name=cmd.name, owner_id=actor.user_id, description=cmd.description,
+    )
+    return {"corpus_id": corpus_id}
+
+
+def create_element_type(cmd: m.CreateElementType, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    corpus = _writable_corpus(uow, actor, cmd.corpus_id, "corpus")
+    type_id = uow.new_id()
+    corpus.create_element_type(
+        actor, type_id=type_id, slug=cmd.slug, display_name=cmd.display_name, folder=cmd.folder,
+        color=cmd.color,
+    )
+    return {"type_id": type_id, "corpus_id": cmd.corpus_id}
+
+
+def create_ml_class(cmd: m.CreateMLClass, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    class_id = uow.new_id()
+    _writable_corpus(uow, actor, cmd.corpus_id, None).create_ml_class(actor, class_id=class_id, name=cmd.name)
+    return {"class_id": class_id, "corpus_id": cmd.corpus_id}
+
+
+def create_element(cmd: m.CreateElement, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    signature = _signature(uow, actor, cmd.worker_run_id)
+    corpus = _writable_corpus(uow, actor, cmd.corpus_id, "corpus")
+    if cmd.parent_id is not None:
+        parent, _ = _writable_element(uow, actor, cmd.parent_id, "parent")
+        if parent.corpus_id != cmd.corpus_id:
+            raise InvalidValue("The parent element is in another corpus.", field="parent")
+    element_id = uow.new_id()
+    uow.load(Element, element_stream(element_id)).create(
+        corpus, actor, signature, element_id=element_id, type=cmd.type, name=cmd.name,
+        parent_id=cmd.parent_id, polygon=cmd.polygon, image_id=cmd.image_id, confidence=cmd.confidence,
+    )
+    return {"element_id": element_id}
+
+
+def _transcribe(uow: UnitOfWork, element: Element, signature: Signature, item: m.TranscriptionItem) -> str:
+    transcription_id = uow.new_id()
+    element.add_transcription(
+        signature, transcription_id=transcription_id, text=item.text, confidence=item.confidence,
+        orientation=item.orientation,
+    )
+    return transcription_id
+
+
+def create_transcription(cmd: m.CreateTranscription, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    signature = _signature(uow, actor, cmd.worker_run_id)
+    element, _ = _writable_element(uow, actor, cmd.element_id, None)
+    return {"transcription_ids": [_transcribe(uow, element, signature, cmd.item)]}
+
+
+def create_transcriptions(cmd: m.CreateTranscriptions, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    signature = _signature(uow, actor, cmd.worker_run_id)
+    # The whole batch's element streams in one query; then each element is cached in the unit.
+    uow.load_many(Element, [element_stream(item.element_id) for item in cmd.items])
+    ids = []
+    for item in cmd.items:
+        element, _ = _writable_element(uow, actor, item.element_id, "element_id")
+        ids.append(_transcribe(uow, element, signature, item))
+    return {"transcription_ids": ids}
+
+
+def _classify(
+    uow: UnitOfWork, element: Element, corpus: Corpus, signature: Signature, item: m.ClassificationItem,
+) -> str:
+    classification_id = uow.new_id()
+    element.add_classification(
+        corpus, signature, classification_id=classification_id, ml_class_id=item.ml_class_id,
+        confidence=item.confidence, high_confidence=item.high_confidence,
+    )
+    return classification_id
+
+
+def create_classification(cmd: m.CreateClassification, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    signature = _signature(uow, actor, cmd.worker_run_id)
+    element, corpus = _writable_element(uow, actor, cmd.element_id, "element")
+    return {"classification_ids": [_classify(uow, element, corpus, signature, cmd.item)]}
+
+
+def create_classifications(cmd: m.CreateClassifications, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    signature = _signature(uow, actor, cmd.worker_run_id)
+    element, corpus = _writable_element(uow, actor, cmd.element_id, "parent")
+    return {"classification_ids": [_classify(uow, element, corpus, signature, item) for item in cmd.items]}
+
+
+def _describe(
+    uow: UnitOfWork, element: Element, signature: Signature, type: str, name: str, value: Any,
+    entity_id: str | None = None,
+) -> str:
+    metadata_id = uow.new_id()
+    element.add_metadata(
+        signature, metadata_id=metadata_id, type=type, name=name, value=value, entity_id=entity_id,
+    )
+    return metadata_id
+
+
+def create_metadata(cmd: m.CreateMetaData, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    signature = _signature(uow, actor, cmd.worker_run_id)
+    element, _ = _writable_element(uow, actor, cmd.element_id, None)
+    return {"metadata_id": _describe(uow, element, signature, cmd.type, cmd.name, cmd.value, cmd.entity_id)}
+
+
+def create_metadata_bulk(cmd: m.CreateMetaDataBulk, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    signature = _signature(uow, actor, cmd.worker_run_id)
+    element, _ = _writable_element(uow, actor, cmd.element_id, None)
+    return {"metadata_ids": [_describe(uow, element, signature, i.type, i.name, i.value) for i in cmd.items]}
+
+
 COMMAND_HANDLERS = {
     m.RegisterUser: register_user,
     m.IssueToken: issue_token,
@@ -180,4 +335,15 @@ COMMAND_HANDLERS = {
     m.CreateModel: create_model,
     m.CreateModelVersion: create_model_version,
     m.CreateUserRun: create_user_run,
+    # documents (issue 5)
+    m.CreateCorpus: create_corpus,
+    m.CreateElementType: create_element_type,
+    m.CreateMLClass: create_ml_class,
+    m.CreateElement: create_element,
+    m.CreateTranscription: create_transcription,
+    m.CreateTranscriptions: create_transcriptions,
+    m.CreateClassification: create_classification,
+    m.CreateClassifications: create_classifications,
+    m.CreateMetaData: create_metadata,
+    m.CreateMetaDataBulk: create_metadata_bulk,
 }

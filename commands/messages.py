@@ -94,3 +94,114 @@ class CreateUserRun(Command):
     configuration_id: str | None = None
     model_version_id: str | None = None
     summary: str | None = None
+
+
+# --- Documents (issue 5): what workers publish, signed by a user worker run or by the user ----
+# `worker_run_id` is the run that signs the object (None: created by the user alone). The
+# handlers check the run and the bus records it in the events' `worker_run_id` column.
+
+
+@dataclass(frozen=True)
+class CreateCorpus(Command):
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CreateElementType(Command):
+    corpus_id: str
+    slug: str
+    display_name: str
+    folder: bool = False
+    color: str = "28b62c"
+
+
+@dataclass(frozen=True)
+class CreateMLClass(Command):
+    corpus_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CreateElement(Command):
+    corpus_id: str
+    type: str
+    name: str
+    parent_id: str | None = None
+    polygon: list[list[float]] | None = None
+    image_id: str | None = None
+    confidence: float | None = None
+    worker_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TranscriptionItem:
+    element_id: str
+    text: str
+    confidence: float | None = None
+    orientation: str = "horizontal-lr"
+
+
+@dataclass(frozen=True)
+class CreateTranscription(Command):
+    element_id: str
+    item: TranscriptionItem
+    worker_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateTranscriptions(Command):
+    """The bulk endpoint: many transcriptions on many elements in one command, so a batch is
+    appended in one transaction or not at all."""
+
+    items: tuple[TranscriptionItem, ...]
+    worker_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ClassificationItem:
+    ml_class_id: str
+    confidence: float
+    high_confidence: bool = False
+
+
+@dataclass(frozen=True)
+class CreateClassification(Command):
+    element_id: str
+    item: ClassificationItem
+    worker_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateClassifications(Command):
+    """A batch of classifications on one element, appended together or not at all."""
+
+    element_id: str
+    items: tuple[ClassificationItem, ...]
+    worker_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateMetaData(Command):
+    element_id: str
+    type: str
+    name: str
+    value: Any
+    entity_id: str | None = None
+    worker_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MetaDataItem:
+    type: str
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class CreateMetaDataBulk(Command):
+    """Many metadata on one element, appended together or not at all."""
+
+    element_id: str
+    items: tuple[MetaDataItem, ...]
+    worker_run_id: str | None = None

@@ -13,7 +13,7 @@ from typing import Any
 
 from domain.actor import Actor
 from domain.aggregate import Aggregate
-from domain.errors import AlreadyExists, InvalidValue, NotFound, PermissionDenied
+from domain.errors import AlreadyExists, ClassificationAlreadyExists, InvalidValue, NotFound, PermissionDenied
 from domain.events import (
     ClassificationCreated,
     CorpusCreated,
@@ -162,7 +162,7 @@ class Element(Aggregate):
         _check_confidence(confidence)
         existing = self.classified.get((ml_class_id, signature.worker_run_id))
         if existing is not None:
-            raise AlreadyExists(
+            raise ClassificationAlreadyExists(
                 "This element already has a classification with this class by this worker run.",
                 existing_id=existing, field="ml_class",
             )

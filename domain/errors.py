@@ -68,3 +68,11 @@ class VersionNotUsable(DomainError):
 
 class VersionNotEditable(DomainError):
     code = "invalid"
+
+
+class ClassificationAlreadyExists(AlreadyExists):
+    """One classification per (element, ML class, worker run). The API adds the
+    `non_field_errors` message Arkindex sends, which base-worker recognises and skips."""
+
+    field = "ml_class"
+    ARKINDEX_MESSAGE = "The fields element, worker_run, ml_class must make a unique set."

@@ -44,6 +44,11 @@ class LocalProcess(Aggregate):
         self.runs: dict[str, RunState] = {}  # run id -> run
         self.run_by_version: dict[str, str] = {}  # worker version id -> run id
 
+    @property
+    def user_id(self) -> str:
+        """The owner: the process id is derived from the user id, and so is the stream."""
+        return self.stream_id.removeprefix(local_process_stream(""))
+
     def create_user_run(
         self, *, user_id: str, run_id: str, worker_id: str, worker_version_id: str, summary: str,
         configuration_id: str | None = None, model_version_id: str | None = None,

@@ -69,8 +69,7 @@ class SqlEventStore:
                     conn.execute(stream_aliases.insert(), [
                         {"alias": alias, "stream_id": stream_id} for alias, stream_id in aliases.items()
                     ])
-                for a in appends:
-                    self._check_version(conn, a)
+                self._check_versions(conn, appends)
                 first = last = None
                 if count:
                     # Taken last: the row lock is held until commit, so positions are
@@ -98,15 +97,25 @@ class SqlEventStore:
             raise
         return AppendResult(first, last)
 
-    def _check_version(self, conn: sa.Connection, a: StreamAppend) -> None:
+    def _check_versions(self, conn: sa.Connection, appends: Sequence[StreamAppend]) -> None:
         # A cheap early answer; the UNIQUE(stream_id, stream_version) constraint is the guard.
-        current = conn.execute(
-            sa.select(sa.func.max(events.c.stream_version)).where(events.c.stream_id == a.stream_id)
-        ).scalar() or 0
-        if current != a.expected_version:
-            raise ConcurrencyConflict(
-                f"stream {a.stream_id} is at version {current}, expected {a.expected_version}"
+        # One grouped query per 500 streams, not one per stream: a bulk command appending to
+        # thousands of element streams would otherwise spend most of its time here.
+        expected = {a.stream_id: a.expected_version for a in appends}
+        ids = list(expected)
+        current: dict[str, int] = {}
+        for start in range(0, len(ids), 500):
+            rows = conn.execute(
+                sa.select(events.c.stream_id, sa.func.max(events.c.stream_version))
+                .where(events.c.stream_id.in_(ids[start:start + 500]))
+                .group_by(events.c.stream_id)
             )
+            current.update((stream_id, version) for stream_id, version in rows)
+        for stream_id, version in expected.items():
+            if current.get(stream_id, 0) != version:
+                raise ConcurrencyConflict(
+                    f"stream {stream_id} is at version {current.get(stream_id, 0)}, expected {version}"
+                )
 
     @staticmethod
     def _rows(appends: Sequence[StreamAppend], md: Metadata, first: int) -> list[dict[str, Any]]:
@@ -151,6 +160,23 @@ class SqlEventStore:
         )
         with self.engine.connect() as conn:
             return [_stored(row) for row in conn.execute(query)]
+
+    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+        """Several streams in one query (bulk commands load a whole batch of aggregates):
+        stream id -> its events in version order; streams without events map to []."""
+        result: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in stream_ids}
+        ids = list(result)
+        with self.engine.connect() as conn:
+            # Chunked: SQLite limits the number of bound parameters of one statement.
+            for start in range(0, len(ids), 500):
+                query = (
+                    sa.select(events)
+                    .where(events.c.stream_id.in_(ids[start:start + 500]))
+                    .order_by(events.c.stream_id, events.c.stream_version)
+                )
+                for row in conn.execute(query):
+                    result[row.stream_id].append(_stored(row))
+        return result
 
     def read_all(
         self, after: int = 0, limit: int = 1000, *, types: Sequence[str] | None = None,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from eventstore import StoredEvent
 from projections import catalog, user_runs
+from projections import documents  # issue 5
 from projections.ops import Op
 
 Projector = Callable[[StoredEvent], list[Op]]
@@ -28,5 +29,6 @@ PROJECTIONS: dict[str, Projection] = {
     for p in (
         Projection("catalog", catalog.PROJECTORS, catalog.TABLES),
         Projection("user_runs", user_runs.PROJECTORS, user_runs.TABLES),
+        Projection("documents", documents.PROJECTORS, documents.TABLES),  # issue 5
     )
 }

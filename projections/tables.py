@@ -199,3 +199,119 @@ rm_user_runs = sa.Table(
     sa.Column("created_position", BigInt, nullable=False),
     sa.Index("ix_rm_user_runs_user", "generation", "user_id", "created_position"),
 )
+
+# --- the documents projection (issue 5): corpora and what workers publish on elements -------
+# Every published object keeps its creator: `user_id`, and `worker_run_id` when a worker run
+# signed it. The (generation, worker_run_id, created_position) indexes answer "what did this
+# run produce" in order; the primary keys answer "which run produced this object".
+
+rm_corpora = sa.Table(
+    "rm_corpora",
+    metadata,
+    _generation(),
+    sa.Column("corpus_id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("owner_id", sa.String(36), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_position", BigInt, nullable=False),
+    sa.Index("ix_rm_corpora_owner", "generation", "owner_id", "name"),
+)
+
+rm_element_types = sa.Table(
+    "rm_element_types",
+    metadata,
+    _generation(),
+    sa.Column("type_id", sa.String(36), primary_key=True),
+    sa.Column("corpus_id", sa.String(36), nullable=False),
+    sa.Column("slug", sa.String(100), nullable=False),
+    sa.Column("display_name", sa.String(250), nullable=False),
+    sa.Column("folder", sa.Boolean, nullable=False),
+    sa.Column("color", sa.String(6), nullable=False),
+    sa.Index("ix_rm_element_types_corpus", "generation", "corpus_id", "slug"),
+)
+
+rm_ml_classes = sa.Table(
+    "rm_ml_classes",
+    metadata,
+    _generation(),
+    sa.Column("class_id", sa.String(36), primary_key=True),
+    sa.Column("corpus_id", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(1024), nullable=False),
+    sa.Index("ix_rm_ml_classes_corpus", "generation", "corpus_id", "name"),
+)
+
+
+def _signed_columns(table: str) -> list[sa.SchemaItem]:
+    """Creator columns and the provenance indexes shared by every published object."""
+    return [
+        sa.Column("user_id", sa.String(36), nullable=False),
+        sa.Column("worker_run_id", sa.String(36), nullable=True),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("created_position", BigInt, nullable=False),
+        sa.Index(f"ix_{table}_run", "generation", "worker_run_id", "created_position"),
+        sa.Index(f"ix_{table}_user", "generation", "user_id", "created_position"),
+    ]
+
+
+rm_elements = sa.Table(
+    "rm_elements",
+    metadata,
+    _generation(),
+    sa.Column("element_id", sa.String(36), primary_key=True),
+    sa.Column("corpus_id", sa.String(36), nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("parent_id", sa.String(36), nullable=True),
+    sa.Column("polygon", Json, nullable=True),
+    sa.Column("image_id", sa.String(36), nullable=True),
+    sa.Column("confidence", sa.Float, nullable=True),
+    *_signed_columns("rm_elements"),
+    sa.Index("ix_rm_elements_parent", "generation", "parent_id", "created_position"),
+    sa.Index("ix_rm_elements_corpus", "generation", "corpus_id", "created_position"),
+)
+
+rm_transcriptions = sa.Table(
+    "rm_transcriptions",
+    metadata,
+    _generation(),
+    sa.Column("transcription_id", sa.String(36), primary_key=True),
+    sa.Column("element_id", sa.String(36), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=True),
+    sa.Column("orientation", sa.String(20), nullable=False),
+    *_signed_columns("rm_transcriptions"),
+    sa.Index("ix_rm_transcriptions_element", "generation", "element_id", "created_position"),
+)
+
+rm_classifications = sa.Table(
+    "rm_classifications",
+    metadata,
+    _generation(),
+    sa.Column("classification_id", sa.String(36), primary_key=True),
+    sa.Column("element_id", sa.String(36), nullable=False),
+    sa.Column("ml_class_id", sa.String(36), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("high_confidence", sa.Boolean, nullable=False),
+    *_signed_columns("rm_classifications"),
+    sa.Index("ix_rm_classifications_element", "generation", "element_id", "created_position"),
+)
+
+rm_metadata = sa.Table(
+    "rm_metadata",
+    metadata,
+    _generation(),
+    sa.Column("metadata_id", sa.String(36), primary_key=True),
+    sa.Column("element_id", sa.String(36), nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("value", Json, nullable=True),
+    sa.Column("entity_id", sa.String(36), nullable=True),
+    *_signed_columns("rm_metadata"),
+    sa.Index("ix_rm_metadata_element", "generation", "element_id", "created_position"),
+)
+
+DOCUMENT_TABLES = (
+    rm_corpora, rm_element_types, rm_ml_classes, rm_elements, rm_transcriptions, rm_classifications,
+    rm_metadata,
+)

@@ -68,3 +68,10 @@ def test_image_ships_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("domain", "commands", "eventstore", "projections", "api", "tasks", "integrations", "worker_runs"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_replicas_share_the_session_secret() -> None:
+    # Sessions signed by one API replica must verify on another: the key comes from the
+    # operator, never generated per container.
+    for name in ("api", "worker", "relay"):
+        assert "WORKER_RUNS_SECRET_KEY" in SERVICES[name]["environment"]

@@ -20,7 +20,7 @@ PACKAGES = ["domain", "commands", "projections", "api", "tasks", "eventstore", "
 #: never copied into the build tree: local state, caches and earlier build output
 NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
-    ".ruff_cache", ".worker-runs", "test-artifacts", "node_modules",
+    ".ruff_cache", ".worker-runs", "test-artifacts", "node_modules", ".worker-runs-test-cache",
 )
 
 
@@ -70,3 +70,16 @@ def test_wheel_declares_the_console_script(wheel: zipfile.ZipFile) -> None:
     text = wheel.read(entry_points).decode()
     assert "[console_scripts]" in text
     assert "worker-runs = worker_runs.cli:main" in text
+
+
+@pytest.mark.slow
+def test_wheel_contains_the_web_ui_assets(wheel: zipfile.ZipFile) -> None:
+    # The UI's templates and static files are package data, not modules: without the
+    # package-data entry an installed `worker-runs serve` would answer 500 for every page.
+    names = set(wheel.namelist())
+    ui = ROOT / "api" / "ui"
+    expected = {p.relative_to(ROOT).as_posix() for folder in ("templates", "static")
+                for p in (ui / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert {"api/ui/templates/runs_page.html", "api/ui/static/htmx.min.js", "api/ui/static/app.js",
+            "api/ui/static/app.css"} <= expected
+    assert expected <= names, expected - names

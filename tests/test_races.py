@@ -186,7 +186,7 @@ class UncheckedStore(SqlEventStore):
     """Skips the early version read, so the UNIQUE(stream_id, stream_version) constraint alone
     decides: the guard the design relies on, not the cheap pre-check in front of it."""
 
-    def _check_version(self, conn: sa.Connection, a: StreamAppend) -> None:
+    def _check_versions(self, conn: sa.Connection, appends: list[StreamAppend]) -> None:
         return None
 
 

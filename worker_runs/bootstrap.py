@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from celery import Celery
 from sqlalchemy.engine import Engine
 
 from commands import COMMAND_HANDLERS, CommandBus
 from eventstore import SqlEventStore
 from eventstore.engine import make_engine
+from projections.registry import PROJECTIONS, Projection
+from projections.runner import DEFAULT_RETRY_POLICY, ProjectionRunner, RetryPolicy
+from tasks.factory import bind_container, create_celery_app
+from tasks.publisher import CeleryPublisher
 from worker_runs.settings import Settings, load_settings
 
 
@@ -31,6 +36,12 @@ class Container:
     engine: Engine
     store: SqlEventStore
     bus: CommandBus
+    #: applies projection batches, rebuilds, replays parked events (projections/runner.py)
+    runner: ProjectionRunner
+    #: the Celery app of the projection tasks (tasks/); its broker is settings.broker_url
+    celery: Celery
+    #: what the relay publishes with
+    publisher: CeleryPublisher
 
 
 def bootstrap(
@@ -39,10 +50,21 @@ def bootstrap(
     engine: Engine | None = None,
     clock: Callable[[], datetime] = utc_now,
     ids: Callable[[], str] = new_uuid,
+    projections: Mapping[str, Projection] = PROJECTIONS,
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
 ) -> Container:
-    """Build the app. Production defaults; tests pass fakes (engine, clock, id generator)."""
+    """Build the app. Production defaults; tests pass fakes (engine, clock, id generator,
+    projections, retry policy)."""
     settings = settings or load_settings()
     engine = engine or make_engine(settings.database_url)
     store = SqlEventStore(engine)
     bus = CommandBus(store, COMMAND_HANDLERS, clock=clock, ids=ids)
-    return Container(settings=settings, engine=engine, store=store, bus=bus)
+    # Real time, even when tests fix the command clock: back-off must be able to elapse.
+    runner = ProjectionRunner(engine, projections, policy=retry_policy)
+    celery = create_celery_app(settings)
+    container = Container(
+        settings=settings, engine=engine, store=store, bus=bus, runner=runner,
+        celery=celery, publisher=CeleryPublisher(celery),
+    )
+    bind_container(celery, container)
+    return container

@@ -116,5 +116,27 @@ def events_tail(ctx: _Context, after: int, follow: bool, limit: int | None) -> N
         return
 
 
+from worker_runs import cli_projections  # noqa: E402 - registered after `main` exists
+
+main.add_command(cli_projections.projections)
+main.add_command(cli_projections.relay)
+main.add_command(cli_projections.worker)
+main.add_command(cli_projections.serve)
+
+from worker_runs import cli_api  # noqa: E402 - registered after `main` exists
+
+main.add_command(cli_api.openapi)
+main.add_command(cli_api.api)
+
+from worker_runs import cli_integrations  # noqa: E402 - registered after `main` exists
+
+main.add_command(cli_integrations.audit)
+main.add_command(cli_integrations.webhooks)
+
+from worker_runs import cli_provenance  # noqa: E402 - issue 5: provenance of published objects
+
+main.add_command(cli_provenance.provenance)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -19,6 +19,34 @@ class Settings:
     broker_url: str | None = None
     #: WORKER_RUNS_READ_WAIT: seconds a read waits for the projections to reach a position
     read_wait_seconds: float = 2.0
+    #: WORKER_RUNS_CELERY_QUEUE: the broker queue of the projection tasks
+    celery_queue: str = "worker-runs-projections"
+    #: WORKER_RUNS_BROKER_PREFIX: prefix of every broker key (isolates apps sharing a Redis db)
+    broker_prefix: str = ""
+    #: WORKER_RUNS_SECRET_KEY: signs the web UI's session cookies and CSRF tokens; unset: a key
+    #: generated once under `home` (api/ui/session.py, load_secret_key)
+    secret_key: str | None = None
+
+    # --- integrations (issue 7): live stream and webhooks ---------------------------------
+    #: WORKER_RUNS_SSE_POLL_INTERVAL: seconds between two reads of the event store by a stream
+    sse_poll_interval: float = 0.5
+    #: WORKER_RUNS_SSE_HEARTBEAT: seconds of silence after which a stream sends a comment
+    sse_heartbeat_seconds: float = 15.0
+    #: WORKER_RUNS_SSE_RETRY_MS: the reconnection delay the stream tells browsers to use
+    sse_retry_ms: int = 3000
+    #: WORKER_RUNS_SSE_MAX_SECONDS: a stream ends after this long (the client reconnects with
+    #: Last-Event-ID), so a threaded server's threads are not held forever
+    sse_max_seconds: float = 600.0
+    #: WORKER_RUNS_WEBHOOK_ALLOW_PRIVATE=1: allow webhook URLs on loopback/private networks
+    webhook_allow_private: bool = False
+    #: WORKER_RUNS_WEBHOOK_TIMEOUT: seconds a receiver has to answer one delivery
+    webhook_timeout_seconds: float = 10.0
+    #: WORKER_RUNS_WEBHOOK_MAX_ATTEMPTS: attempts of one event before it is parked
+    webhook_max_attempts: int = 8
+    #: WORKER_RUNS_WEBHOOK_BACKOFF: first retry delay in seconds (doubled each time, jittered)
+    webhook_backoff_seconds: float = 2.0
+    #: WORKER_RUNS_WEBHOOK_BACKOFF_MAX: the longest retry delay, in seconds
+    webhook_backoff_max_seconds: float = 3600.0
 
     @property
     def is_embedded(self) -> bool:
@@ -33,6 +61,10 @@ def load_settings() -> Settings:
         database_url = env.str("DATABASE_URL", "")
         broker_url = env.str("BROKER_URL", "")
         read_wait = env.float("READ_WAIT", 2.0)
+        celery_queue = env.str("CELERY_QUEUE", "worker-runs-projections")
+        broker_prefix = env.str("BROKER_PREFIX", "")
+        secret_key = env.str("SECRET_KEY", "")
+        integrations = _integration_settings(env)
     env.seal()
     home = Path(home).resolve()
     return Settings(
@@ -40,4 +72,23 @@ def load_settings() -> Settings:
         database_url=database_url or f"sqlite:///{home / 'worker-runs.db'}",
         broker_url=broker_url or None,
         read_wait_seconds=read_wait,
+        celery_queue=celery_queue,
+        broker_prefix=broker_prefix,
+        secret_key=secret_key or None,
+        **integrations,  # type: ignore[arg-type]
     )
+
+
+def _integration_settings(env: Env) -> dict[str, object]:
+    """The integrations' variables (issue 7), read inside the WORKER_RUNS_ prefix."""
+    return {
+        "sse_poll_interval": env.float("SSE_POLL_INTERVAL", 0.5),
+        "sse_heartbeat_seconds": env.float("SSE_HEARTBEAT", 15.0),
+        "sse_retry_ms": env.int("SSE_RETRY_MS", 3000),
+        "sse_max_seconds": env.float("SSE_MAX_SECONDS", 600.0),
+        "webhook_allow_private": env.bool("WEBHOOK_ALLOW_PRIVATE", False),
+        "webhook_timeout_seconds": env.float("WEBHOOK_TIMEOUT", 10.0),
+        "webhook_max_attempts": env.int("WEBHOOK_MAX_ATTEMPTS", 8),
+        "webhook_backoff_seconds": env.float("WEBHOOK_BACKOFF", 2.0),
+        "webhook_backoff_max_seconds": env.float("WEBHOOK_BACKOFF_MAX", 3600.0),
+    }

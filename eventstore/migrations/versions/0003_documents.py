@@ -2,7 +2,14 @@
 
 Revision ID: 0003
 Revises: 0002
+
+Derived data like 0002: created from projections/tables.py, filled by the `documents`
+projection (a rebuild re-fills them from the events).
 """
+
+from alembic import op
+
+from projections import tables as t
 
 revision = "0003"
 down_revision = "0002"
@@ -11,9 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Filled in with the document projection's tables (issue 5).
-    pass
+    t.metadata.create_all(op.get_bind(), tables=list(t.DOCUMENT_TABLES))
 
 
 def downgrade() -> None:
-    pass
+    t.metadata.drop_all(op.get_bind(), tables=list(reversed(t.DOCUMENT_TABLES)))

@@ -2,7 +2,14 @@
 
 Revision ID: 0004
 Revises: 0003
+
+The tables are declared in integrations/tables.py. The index tables are derived data
+(rebuildable from the events); the webhook tables are operational state.
 """
+
+from alembic import op
+
+from integrations import tables as t
 
 revision = "0004"
 down_revision = "0003"
@@ -11,9 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Filled in with the integration tables (issue 7).
-    pass
+    t.metadata.create_all(op.get_bind(), tables=[*t.INDEX_TABLES, *t.WEBHOOK_TABLES])
 
 
 def downgrade() -> None:
-    pass
+    t.metadata.drop_all(op.get_bind(), tables=[*t.INDEX_TABLES, *t.WEBHOOK_TABLES])

@@ -1,0 +1,488 @@
+"""Falcon resources of the document operations (issue 5): corpora, element types, ML classes,
+elements, transcriptions, classifications, metadata, and the provenance queries.
+
+As in api/resources.py: the edge middleware has authenticated the caller and validated the
+query and body; a responder runs one command or one query. Every write that carries a
+`worker_run_id` passes it to the bus too, which stores it in the events' indexed column.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import falcon
+
+from api import document_presenters as p
+from api import document_schemas as ds
+from api import pagination, presenters
+from api import schemas as s
+from api.errors import CLIENT, ApiError, error_entry, not_found
+from api.resources import _actor, _CommandResource, _Resource
+from commands import messages as m
+from projections import document_queries as dq
+from projections import queries as q
+from projections.document_queries import DOCUMENTS
+
+DOCS = (DOCUMENTS,)
+
+
+def _id(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# --- corpora -----------------------------------------------------------------------------------
+
+
+class CorporaResource(_CommandResource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        result = self.commands.run(
+            req, resp, m.CreateCorpus(name=body["name"], description=body.get("description", ""))
+        )
+        corpus_id = result.data["corpus_id"]
+        self._written(
+            resp,
+            result,
+            201,
+            corpus_id,
+            lambda conn: _corpus(conn, req, corpus_id),
+            lambda x: x,
+            ds.corpus_schema,
+            names=DOCS,
+        )
+
+
+def _corpus(conn: Any, req: falcon.Request, corpus_id: str) -> dict[str, Any] | None:
+    row = dq.get_corpus(conn, _actor(req), corpus_id)
+    return None if row is None else p.corpus(row, dq.corpus_types(conn, corpus_id))
+
+
+class CorpusResource(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        self._one(resp, lambda conn: _corpus(conn, req, str(id)), lambda x: x, ds.corpus_schema)
+
+
+class ElementTypesResource(_CommandResource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        result = self.commands.run(
+            req,
+            resp,
+            m.CreateElementType(
+                corpus_id=str(body["corpus"]),
+                slug=body["slug"],
+                display_name=body["display_name"],
+                folder=body.get("folder", False),
+                color=body.get("color", "28b62c"),
+            ),
+        )
+        type_id = result.data["type_id"]
+        self._written(
+            resp,
+            result,
+            201,
+            type_id,
+            lambda conn: dq.get_element_type(conn, _actor(req), type_id),
+            p.element_type,
+            ds.element_type_schema,
+            names=DOCS,
+        )
+
+
+class CorpusMLClassesResource(_CommandResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        query, actor = req.context.query, _actor(req)
+
+        def fetch(conn: Any, **window: int) -> q.Page | None:
+            return dq.list_ml_classes(conn, actor, str(id), search=query.get("search"), **window)
+
+        self._list(req, resp, fetch, p.ml_class, ds.ml_class_schema)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        name = req.context.body["name"]
+        result = self.commands.run(req, resp, m.CreateMLClass(corpus_id=str(id), name=name))
+        resp.status = falcon.HTTP_201
+        resp.media = ds.ml_class_schema.dump({"id": result.data["class_id"], "name": name})
+
+
+# --- elements ----------------------------------------------------------------------------------
+
+
+def _element(conn: Any, req: falcon.Request, element_id: str) -> dict[str, Any] | None:
+    row = dq.get_element(conn, _actor(req), element_id)
+    if row is None:
+        return None
+    return p.element(row, dq.element_classifications(conn, [element_id])[element_id])
+
+
+class ElementsCreateResource(_CommandResource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        command = m.CreateElement(
+            corpus_id=str(body["corpus"]),
+            type=body["type"],
+            name=body["name"],
+            parent_id=_id(body.get("parent")),
+            polygon=body.get("polygon"),
+            image_id=_id(body.get("image")),
+            confidence=body.get("confidence"),
+            worker_run_id=_id(body.get("worker_run_id")),
+        )
+        result = self.commands.run(req, resp, command, worker_run_id=command.worker_run_id)
+        element_id = result.data["element_id"]
+        self._written(
+            resp,
+            result,
+            201,
+            element_id,
+            lambda conn: _element(conn, req, element_id),
+            lambda x: x,
+            ds.element_schema,
+            names=DOCS,
+        )
+
+
+class ElementResource(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        self._one(resp, lambda conn: _element(conn, req, str(id)), lambda x: x, ds.element_schema)
+
+
+class ElementChildrenResource(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        query, actor = req.context.query, _actor(req)
+        win = pagination.window(query)
+        with self.reads.connection() as conn:
+            page = dq.list_element_children(
+                conn,
+                actor,
+                str(id),
+                type=query.get("type"),
+                name=query.get("name"),
+                worker_run=query.get("worker_run"),
+                recursive=query.get("recursive", False),
+                offset=win.offset,
+                limit=win.size,
+            )
+            if page is None:
+                raise not_found()
+            classes = dq.element_classifications(conn, [row["element_id"] for row in page.rows])
+        results = ds.element_schema.dump(
+            [p.element(row, classes[row["element_id"]]) for row in page.rows], many=True
+        )
+        resp.media = pagination.page_body(req, win, page.count, results)
+
+
+# --- transcriptions ----------------------------------------------------------------------------
+
+
+class ElementTranscriptionResource(_CommandResource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        body = req.context.body
+        command = m.CreateTranscription(
+            element_id=str(id),
+            worker_run_id=_id(body.get("worker_run_id")),
+            item=m.TranscriptionItem(
+                element_id=str(id),
+                text=body["text"],
+                confidence=body.get("confidence"),
+                orientation=body.get("orientation", "horizontal-lr"),
+            ),
+        )
+        result = self.commands.run(req, resp, command, worker_run_id=command.worker_run_id)
+        transcription_id = result.data["transcription_ids"][0]
+        self._written(
+            resp,
+            result,
+            201,
+            transcription_id,
+            lambda conn: dq.get_transcription(conn, _actor(req), transcription_id),
+            p.transcription,
+            ds.transcription_schema,
+            names=DOCS,
+        )
+
+
+class ElementTranscriptionsResource(_Resource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        query, actor = req.context.query, _actor(req)
+
+        def fetch(conn: Any, **window: int) -> q.Page | None:
+            return dq.list_transcriptions(
+                conn,
+                actor,
+                str(id),
+                worker_run=query.get("worker_run"),
+                element_type=query.get("element_type"),
+                recursive=query.get("recursive", False),
+                **window,
+            )
+
+        self._list(req, resp, fetch, p.transcription, ds.transcription_schema)
+
+
+class BulkTranscriptionsResource(_CommandResource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        run_id = str(body["worker_run_id"])
+        items = tuple(
+            m.TranscriptionItem(
+                element_id=str(t["element_id"]),
+                text=t["text"],
+                confidence=t.get("confidence"),
+                orientation=t.get("orientation", "horizontal-lr"),
+            )
+            for t in body["transcriptions"]
+        )
+        result = self.commands.run(
+            req, resp, m.CreateTranscriptions(items=items, worker_run_id=run_id), worker_run_id=run_id
+        )
+        # Answered from the request and the new ids: nothing to read back, so a bulk import
+        # never waits for the projection (later reads still do, read-your-writes).
+        resp.status = falcon.HTTP_201
+        resp.media = ds.create_transcriptions_response.dump(
+            {
+                "worker_run_id": run_id,
+                "transcriptions": [
+                    {
+                        "id": new_id,
+                        "element_id": item.element_id,
+                        "text": item.text,
+                        "confidence": item.confidence,
+                        "orientation": item.orientation,
+                    }
+                    for new_id, item in zip(result.data["transcription_ids"], items, strict=True)
+                ],
+            }
+        )
+
+
+# --- classifications ---------------------------------------------------------------------------
+
+
+class ClassificationsResource(_CommandResource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        item = m.ClassificationItem(
+            ml_class_id=str(body["ml_class"]),
+            confidence=body["confidence"],
+            high_confidence=body.get("high_confidence", False),
+        )
+        command = m.CreateClassification(
+            element_id=str(body["element"]),
+            item=item,
+            worker_run_id=_id(body.get("worker_run_id")),
+        )
+        result = self.commands.run(req, resp, command, worker_run_id=command.worker_run_id)
+        resp.status = falcon.HTTP_201
+        resp.media = ds.created_classification_schema.dump(
+            {
+                "id": result.data["classification_ids"][0],
+                "element": command.element_id,
+                "ml_class": item.ml_class_id,
+                "confidence": item.confidence,
+                "high_confidence": item.high_confidence,
+                "state": "pending",
+                "worker_run_id": command.worker_run_id,
+            }
+        )
+
+
+class BulkClassificationsResource(_CommandResource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        run_id, parent = str(body["worker_run_id"]), str(body["parent"])
+        items = tuple(
+            m.ClassificationItem(
+                ml_class_id=str(c["ml_class"]),
+                confidence=c["confidence"],
+                high_confidence=c.get("high_confidence", False),
+            )
+            for c in body["classifications"]
+        )
+        result = self.commands.run(
+            req,
+            resp,
+            m.CreateClassifications(element_id=parent, items=items, worker_run_id=run_id),
+            worker_run_id=run_id,
+        )
+        resp.status = falcon.HTTP_201
+        resp.media = ds.create_classifications_response.dump(
+            {
+                "parent": parent,
+                "worker_run_id": run_id,
+                "classifications": [
+                    {
+                        "id": new_id,
+                        "ml_class": item.ml_class_id,
+                        "confidence": item.confidence,
+                        "high_confidence": item.high_confidence,
+                        "state": "pending",
+                    }
+                    for new_id, item in zip(result.data["classification_ids"], items, strict=True)
+                ],
+            }
+        )
+
+
+# --- metadata ----------------------------------------------------------------------------------
+
+
+class ElementMetadataResource(_CommandResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        query, actor = req.context.query, _actor(req)
+
+        def fetch(conn: Any, **window: int) -> q.Page | None:
+            return dq.list_element_metadata(
+                conn,
+                actor,
+                str(id),
+                load_parents=query.get("load_parents", False),
+                worker_run=query.get("worker_run"),
+                **window,
+            )
+
+        self._list(req, resp, fetch, p.metadata, ds.element_metadata_schema)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        body = req.context.body
+        command = m.CreateMetaData(
+            element_id=str(id),
+            type=body["type"],
+            name=body["name"],
+            value=body["value"],
+            entity_id=_id(body.get("entity_id")),
+            worker_run_id=_id(body.get("worker_run_id")),
+        )
+        result = self.commands.run(req, resp, command, worker_run_id=command.worker_run_id)
+        resp.status = falcon.HTTP_201
+        resp.media = ds.metadata_schema.dump(
+            {
+                "id": result.data["metadata_id"],
+                "type": command.type,
+                "name": command.name,
+                "value": command.value,
+                "entity_id": command.entity_id,
+                "worker_run_id": command.worker_run_id,
+            }
+        )
+
+
+class ElementMetadataBulkResource(_CommandResource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        body = req.context.body
+        run_id = _id(body.get("worker_run_id"))
+        items = tuple(
+            m.MetaDataItem(type=i["type"], name=i["name"], value=i["value"]) for i in body["metadata_list"]
+        )
+        command = m.CreateMetaDataBulk(element_id=str(id), items=items, worker_run_id=run_id)
+        result = self.commands.run(req, resp, command, worker_run_id=run_id)
+        resp.status = falcon.HTTP_201
+        resp.media = ds.create_metadata_bulk_response.dump(
+            {
+                "worker_run_id": run_id,
+                "metadata_list": [
+                    {
+                        "id": new_id,
+                        "type": i.type,
+                        "name": i.name,
+                        "value": i.value,
+                        "entity_id": None,
+                        "worker_run_id": run_id,
+                    }
+                    for new_id, i in zip(result.data["metadata_ids"], items, strict=True)
+                ],
+            }
+        )
+
+
+# --- worker start-up ---------------------------------------------------------------------------
+
+
+class StartWorkerActivityResource:
+    """StartWorkerActivity hands out the next element of a process task. User worker runs have
+    no task (their process is `local`, with activities disabled), so a user token always gets
+    404: base-worker's WorkerActivityIterator stops cleanly on 400/404 (arkindex-api.md §5.4)."""
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+        raise ApiError(
+            status=404,
+            type=CLIENT,
+            errors=[
+                error_entry(
+                    "not_found",
+                    "No worker activity to start: user worker runs have no process task. "
+                    "Pass the elements to process on the command line (--element, --elements-list).",
+                )
+            ],
+        )
+
+
+# --- provenance --------------------------------------------------------------------------------
+
+
+def _summaries(conn: Any, rows: Any) -> dict[str, str | None]:
+    run_ids = {row["worker_run_id"] for row in rows if row["worker_run_id"] is not None}
+    return dq.run_summaries(conn, run_ids)
+
+
+class WorkerRunResultsResource(_Resource):
+    """ListWorkerRunResults: what a run produced. Like the run itself, only for its owner."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        query, actor, win = req.context.query, _actor(req), pagination.window(req.context.query)
+        with self.reads.connection() as conn:
+            if q.get_user_run(conn, actor, str(id)) is None:
+                raise not_found()
+            page = dq.list_signed(
+                conn, worker_run_id=str(id), type=query.get("type"), offset=win.offset, limit=win.size
+            )
+            summaries = _summaries(conn, page.rows)
+        results = ds.signed_object_schema.dump(
+            [p.signed_object(row, summaries) for row in page.rows], many=True
+        )
+        resp.media = pagination.page_body(req, win, page.count, results)
+
+
+class UserResultsResource(_Resource):
+    """ListUserResults: what the caller created without a worker run."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query, actor, win = req.context.query, _actor(req), pagination.window(req.context.query)
+        with self.reads.connection() as conn:
+            page = dq.list_signed(
+                conn,
+                worker_run_id=None,
+                user_id=actor.user_id,
+                type=query.get("type"),
+                offset=win.offset,
+                limit=win.size,
+            )
+        results = ds.signed_object_schema.dump([p.signed_object(row) for row in page.rows], many=True)
+        resp.media = pagination.page_body(req, win, page.count, results)
+
+
+class ObjectProvenanceResource(_Resource):
+    """RetrieveObjectProvenance: which run (worker, version, configuration, model) or which user
+    produced an object. The full run is shown to its owner; others see `{id, summary}`."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        actor = _actor(req)
+        with self.reads.connection() as conn:
+            found = dq.find_signed(conn, actor, str(id))
+            if found is None:
+                raise not_found()
+            run_id = found.row["worker_run_id"]
+            run = q.get_user_run(conn, actor, run_id) if run_id else None
+        worker_run = None
+        if run is not None:
+            worker_run = s.worker_run_schema.dump(presenters.worker_run(run))
+        elif run_id is not None:
+            worker_run = {"id": run_id, "summary": found.row.get("run_summary")}
+        resp.media = {
+            "id": str(id),
+            "type": found.type,
+            "creator_id": found.row["user_id"],
+            "created": found.row["created_at"].isoformat(),
+            "worker_run": worker_run,
+        }

@@ -1,0 +1,240 @@
+"""Falcon resources of the integrations: event feed, live stream (SSE), audit, webhooks.
+
+They rely on the caller the edge middleware authenticated (`req.context.identity`), so they
+work with every authentication path it knows (API token, the web UI's session cookie).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+from urllib.parse import urlencode
+
+import falcon
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from api import integration_schemas as s
+from api import pagination
+from api.errors import invalid
+from domain.actor import Actor
+from integrations import audit, feed, index
+from integrations import subscriptions as subs
+from integrations.delivery import Deliverer
+from integrations.tables import webhook_subscriptions
+from integrations.live import EventStream, StreamOptions
+from tasks.webhooks import policy_from
+from worker_runs.settings import Settings
+
+#: a year: a full page never changes (integrations/feed.py)
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _actor(req: falcon.Request) -> Actor:
+    return req.context.identity.actor
+
+
+class EventFeedResource:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query = req.context.query
+        page = feed.read_page(self.engine, _actor(req), after=query["after"], limit=query["limit"],
+                              types=query["types"])
+        params: dict[str, Any] = {"after": page.next_after, "limit": query["limit"]}
+        if query["types"]:
+            params["types"] = ",".join(query["types"])
+        body = {
+            "events": page.events, "next": page.next_after,
+            "next_url": f"{req.prefix}{req.path}?{urlencode(params)}", "complete": page.full,
+        }
+        resp.media = s.feed_page_schema.dump(body)
+        # The page depends on who asks (visibility): shared caches must key on the credentials.
+        resp.vary = ("Authorization", "Cookie")
+        if page.full:
+            tag = hashlib.sha256(
+                f"{_actor(req).user_id}|{query['after']}|{query['limit']}|{query['types']}|{page.next_after}"
+                .encode()
+            ).hexdigest()[:32]
+            resp.etag = tag
+            resp.cache_control = [IMMUTABLE]
+            if req.get_header("If-None-Match") in (f'"{tag}"', f'W/"{tag}"', tag):
+                resp.status = falcon.HTTP_304
+                resp.media = None
+        else:
+            resp.cache_control = ["no-store"]
+
+
+class EventStreamResource:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.options = StreamOptions(
+            poll_interval=settings.sse_poll_interval, heartbeat=settings.sse_heartbeat_seconds,
+            retry_ms=settings.sse_retry_ms, max_seconds=settings.sse_max_seconds,
+        )
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query = req.context.query
+        last_id = req.get_header("Last-Event-ID")
+        if last_id is not None and last_id.strip():
+            try:
+                after = int(last_id.strip())
+            except ValueError:
+                raise invalid(["Last-Event-ID"], "Must be an event position (an integer).") from None
+            if after < 0:
+                raise invalid(["Last-Event-ID"], "Must be an event position (an integer).")
+        elif query["after"] is not None:
+            after = query["after"]
+        else:
+            # A fresh subscription starts now: what happened before is in the feed.
+            after = index.catch_up(self.engine)
+        resp.content_type = "text/event-stream; charset=utf-8"
+        resp.cache_control = ["no-store"]
+        # Reverse proxies (nginx) must not buffer the stream.
+        resp.set_header("X-Accel-Buffering", "no")
+        resp.stream = EventStream(self.engine, _actor(req), after=after, types=query["types"],
+                                  options=self.options)
+
+
+class AuditResource:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        query = req.context.query
+        f = audit_filter(query)
+        resp.cache_control = ["no-store"]
+        if query["format"] == "csv":
+            resp.content_type = "text/csv; charset=utf-8"
+            resp.downloadable_as = "audit.csv"
+            resp.stream = audit.iter_csv(audit.iter_all(self.engine, _actor(req), f, after=query["after"]))
+            return
+        rows, next_after = audit.search(self.engine, _actor(req), f, after=query["after"], limit=query["limit"])
+        next_url = None
+        if next_after is not None:
+            params = {k: v for k, v in req.params.items() if k != "after"}
+            next_url = f"{req.prefix}{req.path}?{urlencode({**params, 'after': next_after})}"
+        resp.media = s.audit_page_schema.dump(
+            {"results": [e.as_dict() for e in rows], "next": next_after, "next_url": next_url}
+        )
+
+
+def audit_filter(query: dict[str, Any]) -> audit.AuditFilter:
+    return audit.AuditFilter(
+        actor=query.get("actor"),
+        worker_run=str(query["worker_run"]) if query.get("worker_run") else None,
+        stream=query.get("stream"), type=query.get("type"),
+        since=query.get("since"), until=query.get("until"),
+    )
+
+
+class RunProvenanceResource:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        resp.media = s.run_provenance_schema.dump(audit.run_provenance(self.engine, _actor(req), str(id)))
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+def _caller(req: falcon.Request) -> subs.Caller:
+    return subs.Caller(_actor(req), getattr(req.context, "request_id", None))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WebhooksResource:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        win = pagination.window(req.context.query)
+        count, rows = subs.list_page(self.engine, _caller(req), offset=win.offset, limit=win.size)
+        resp.media = pagination.page_body(req, win, count, s.webhook_schema.dump(rows, many=True))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        created = subs.create(self.engine, _caller(req), url=body["url"], event_types=body["events"],
+                              secret=body["secret"], allow_private=self.settings.webhook_allow_private, now=_now())
+        resp.status = falcon.HTTP_201
+        resp.media = s.webhook_schema.dump(created)
+
+
+class WebhookResource:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        resp.media = s.webhook_schema.dump(subs.get(self.engine, _caller(req), str(id)))
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        updated = subs.update(self.engine, _caller(req), str(id), req.context.body,
+                              allow_private=self.settings.webhook_allow_private, now=_now())
+        resp.media = s.webhook_schema.dump(updated)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        subs.delete(self.engine, _caller(req), str(id), now=_now())
+        resp.status = falcon.HTTP_204
+
+
+class WebhookDeliveriesResource:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        q = req.context.query
+        rows = subs.deliveries(self.engine, _caller(req), str(id), after=q["after"], limit=q["limit"],
+                               status=q["status"])
+        resp.media = s.deliveries_schema.dump({"results": rows})
+
+
+class WebhookResumeResource:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        resp.media = s.webhook_schema.dump(subs.resume(self.engine, _caller(req), str(id), now=_now()))
+
+
+class WebhookReplayResource:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        replayed = subs.replay(self.engine, _caller(req), str(id),
+                               from_position=req.context.body["from_position"], now=_now())
+        resp.media = s.webhook_schema.dump(replayed)
+
+
+class WebhookRotateSecretResource:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        rotated = subs.rotate_secret(self.engine, _caller(req), str(id), secret=req.context.body["secret"],
+                                     now=_now())
+        resp.media = s.webhook_schema.dump(rotated)
+
+
+class WebhookTestResource:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        caller = _caller(req)
+        subs.get(self.engine, caller, str(id))  # 404 unless the caller may see it
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(webhook_subscriptions)
+                               .where(webhook_subscriptions.c.id == str(id))).first()
+        result = Deliverer(self.engine, policy_from(self.settings)).send_test(row)
+        resp.media = s.test_delivery_schema.dump(result)

@@ -1,0 +1,620 @@
+"""The web UI's pages and htmx fragments (HTML, not part of the OpenAPI document).
+
+Every responder goes through the same collaborators as the JSON API: commands through
+api/gateway.CommandGateway (same bus, idempotency, correlation ids, X-Event-Position),
+reads through projections/queries.py behind api/reads.ReadModels (same visibility rules,
+same read-your-writes wait), validation through the API's marshmallow schemas. The UI adds
+only HTML: no business rule lives here.
+
+"No refresh, ever": a command's fragment is rendered only after the projections it shows
+have reached the command's position (ReadModels.wait), and it carries out-of-band swaps
+for the other parts of the page it changes (the runs list, the workers list, the type
+filter). Other tabs learn about changes from the SSE stream (static/app.js).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import falcon
+import jinja2
+import marshmallow
+
+from api import presenters
+from api import schemas as s
+from api.auth import Authenticator, Identity
+from api.errors import ApiError, error_entry, flatten_messages
+from api.gateway import CommandGateway
+from api.reads import ReadModels
+from api.resources import _slug_from
+from api.ui.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec
+from commands import messages as m
+from commands.tokens import hash_token
+from domain.errors import AlreadyExists, DomainError, UserRunAlreadyExists
+from projections import queries as q
+from projections.queries import CATALOG, USER_RUNS
+
+RUNS_PAGE_SIZE = 20
+WORKERS_PAGE_SIZE = 10
+VERSIONS_PAGE_SIZE = 10
+#: every worker type fits in the filter's select (types are few; the API pages them by 500 at most)
+TYPES_LIMIT = s.MAX_PAGE_SIZE
+SIGN_IN = "/sign-in"
+HOME = "/worker-runs"
+
+# No inline script or style anywhere: the CSP forbids both, which turns most injection bugs
+# into harmless text.
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _format_time(value: datetime | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _iso(value: datetime | str | None) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def make_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("api.ui", "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,  # a typo in a template is an error, not an empty cell
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = _format_time
+    env.filters["iso"] = _iso
+    env.filters["pretty_json"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+    return env
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user of a request, and the CSRF token their pages carry."""
+
+    identity: Identity
+    session: Session
+    csrf_token: str
+
+    @property
+    def user_id(self) -> str:
+        return self.identity.actor.user_id
+
+    @property
+    def label(self) -> str:
+        return self.identity.email or self.identity.username
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One page of a list, for templates."""
+
+    items: list[Any]
+    page: int
+    size: int
+    count: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.size))
+
+    @property
+    def previous(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
+class SignInRequired(Exception):
+    """No valid session: pages redirect to the sign-in form, fragments tell htmx to go there."""
+
+
+def _handle_sign_in_required(
+    req: falcon.Request, resp: falcon.Response, ex: SignInRequired, params: Any,
+) -> None:
+    if req.get_header("HX-Request"):
+        resp.status = falcon.HTTP_401
+        resp.set_header("HX-Redirect", SIGN_IN)
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = "Your session has ended: sign in again."
+        return
+    resp.status = falcon.HTTP_303
+    resp.set_header("Location", SIGN_IN)
+
+
+class _Ui:
+    """Shared collaborators and helpers of the UI resources."""
+
+    def __init__(
+        self, env: jinja2.Environment, sessions: SessionCodec, authenticator: Authenticator,
+        commands: CommandGateway, reads: ReadModels,
+    ) -> None:
+        self.env = env
+        self.sessions = sessions
+        self.authenticator = authenticator
+        self.commands = commands
+        self.reads = reads
+
+    # --- who is asking ------------------------------------------------------------------------
+
+    def viewer(self, req: falcon.Request) -> Viewer | None:
+        session = self.sessions.from_request(req)
+        if session is None:
+            return None
+        identity = self.authenticator.authenticate_token_hash(session.token_hash)
+        if identity is None:  # the token was revoked: the session ends with it
+            return None
+        # The gateway reads the actor from here, as for API requests.
+        req.context.identity = identity
+        return Viewer(identity, session, self.sessions.csrf_token(session))
+
+    def require(self, req: falcon.Request) -> Viewer:
+        viewer = self.viewer(req)
+        if viewer is None:
+            raise SignInRequired()
+        return viewer
+
+    def require_unsafe(self, req: falcon.Request, form: Mapping[str, Any]) -> Viewer:
+        """A signed-in user, for a state-changing request: the CSRF token must match."""
+        viewer = self.require(req)
+        given = req.get_header(CSRF_HEADER) or form.get(CSRF_FIELD)
+        if not self.sessions.csrf_ok(viewer.session, given):
+            raise ApiError(status=403, type="client_error", errors=[error_entry(
+                "csrf_failed", "The form is out of date: reload the page and try again.",
+            )])
+        return viewer
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def before_read(
+        self, req: falcon.Request, resp: falcon.Response, viewer: Viewer, names: Iterable[str],
+    ) -> None:
+        """The API's read-your-writes wait: up to the user's last write, or the position the
+        page asks for (`X-Min-Event-Position`, sent by static/app.js after a live update)."""
+        self.reads.before_read(req, resp, viewer.user_id, _int(req.get_param("min_position")), names)
+
+    def render(self, resp: falcon.Response, template: str, status: int = 200, **context: Any) -> None:
+        resp.status = falcon.code_to_http_status(status)
+        resp.content_type = "text/html; charset=utf-8"
+        for name, value in _SECURITY_HEADERS.items():
+            resp.set_header(name, value)
+        resp.text = self.env.get_template(template).render(**context)
+
+    def render_many(
+        self, resp: falcon.Response, parts: list[tuple[str, dict[str, Any]]], status: int = 200,
+    ) -> None:
+        """Several templates in one response: the target's content, then out-of-band swaps."""
+        resp.status = falcon.code_to_http_status(status)
+        resp.content_type = "text/html; charset=utf-8"
+        for name, value in _SECURITY_HEADERS.items():
+            resp.set_header(name, value)
+        resp.text = "\n".join(self.env.get_template(name).render(**ctx) for name, ctx in parts)
+
+    # --- views of the read models ---------------------------------------------------------------
+
+    def runs_page(self, viewer: Viewer, page: int) -> Pager:
+        with self.reads.connection() as conn:
+            result = q.list_user_runs(
+                conn, viewer.user_id, offset=(page - 1) * RUNS_PAGE_SIZE, limit=RUNS_PAGE_SIZE,
+            )
+        return Pager([_run_view(row) for row in result.rows], page, RUNS_PAGE_SIZE, result.count)
+
+    def workers_page(self, viewer: Viewer, filters: Mapping[str, Any], page: int) -> Pager:
+        with self.reads.connection() as conn:
+            result = q.list_workers(
+                conn, viewer.identity.actor,
+                type=filters.get("type") or None, name=filters.get("name") or None,
+                offset=(page - 1) * WORKERS_PAGE_SIZE, limit=WORKERS_PAGE_SIZE,
+            )
+        return Pager([presenters.worker(row) for row in result.rows], page, WORKERS_PAGE_SIZE, result.count)
+
+    def worker_types(self) -> list[dict[str, Any]]:
+        with self.reads.connection() as conn:
+            result = q.list_worker_types(conn, limit=TYPES_LIMIT)
+        return [presenters.worker_type(row) for row in result.rows]
+
+    def worker_detail(self, viewer: Viewer, worker_id: str, page: int) -> tuple[dict[str, Any], Pager] | None:
+        with self.reads.connection() as conn:
+            row = q.get_worker(conn, viewer.identity.actor, worker_id)
+            versions = q.list_worker_versions(
+                conn, viewer.identity.actor, worker_id,
+                offset=(page - 1) * VERSIONS_PAGE_SIZE, limit=VERSIONS_PAGE_SIZE,
+            )
+        if row is None or versions is None:
+            return None
+        items = [presenters.worker_version(version) for version in versions.rows]
+        return presenters.worker(row), Pager(items, page, VERSIONS_PAGE_SIZE, versions.count)
+
+    def run_command(
+        self, req: falcon.Request, resp: falcon.Response, command: m.Command, names: Iterable[str],
+    ) -> Any:
+        """Run a command (as the API does), then wait until `names` show its result."""
+        result = self.commands.run(req, resp, command)
+        self.reads.wait(resp, result.position, names)
+        return result
+
+
+def _int(value: Any, default: int | None = None) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number >= 0 else default
+
+
+def _page(req: falcon.Request) -> int:
+    return max(1, _int(req.get_param("page"), 1) or 1)
+
+
+def _run_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    run = presenters.worker_run(row)
+    version = run["worker_version"]
+    model_version = run["model_version"]
+    return {
+        "id": run["id"],
+        "summary": run["summary"],
+        "worker_name": version["worker"]["name"],
+        "worker_type": version["worker"]["type"],
+        "version": version["version"],
+        "revision_url": version["revision_url"],
+        "configuration": run["configuration"],
+        "model": (f'{model_version["model"]["name"]} (version {model_version["number"]})'
+                  if model_version else None),
+        "created": row["created_at"],
+    }
+
+
+def _form(req: falcon.Request) -> dict[str, Any]:
+    media = req.get_media(default_when_empty={})
+    if not isinstance(media, Mapping):
+        raise ApiError(status=400, type="validation_error", errors=[error_entry("invalid", "Send a form.")])
+    # A repeated field keeps its last value: the forms never repeat one.
+    return {key: (value[-1] if isinstance(value, list) else value) for key, value in media.items()}
+
+
+def _field_errors(exc: marshmallow.ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for entry in flatten_messages(exc.messages):
+        key = str(entry["attr"][0]) if entry["attr"] else "__all__"
+        errors.setdefault(key, entry["detail"])
+    return errors
+
+
+def _domain_errors(exc: DomainError) -> dict[str, str]:
+    return {exc.field or "__all__": exc.message}
+
+
+def _api_errors(exc: ApiError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for entry in exc.errors:
+        key = str(entry["attr"][0]) if entry.get("attr") else "__all__"
+        errors.setdefault(key, entry["detail"])
+    return errors
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+class HomeResource(_Ui):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.status = falcon.HTTP_303
+        resp.set_header("Location", HOME if self.viewer(req) else SIGN_IN)
+
+
+class SignInResource(_Ui):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if self.viewer(req) is not None:
+            resp.status = falcon.HTTP_303
+            resp.set_header("Location", HOME)
+            return
+        self.render(resp, "sign_in.html", error=None, viewer=None)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        # Login CSRF: another site must not sign the browser in as someone else. There is
+        # no session (hence no CSRF token) yet, so check where the form came from.
+        if not _same_origin(req):
+            raise ApiError(status=403, type="client_error", errors=[error_entry(
+                "csrf_failed", "Sign in from this site's own sign-in page.",
+            )])
+        token = str(_form(req).get("token", "")).strip()
+        identity = self.authenticator.authenticate(f"Token {token}") if token else None
+        if identity is None:
+            self.render(resp, "sign_in.html", status=401, viewer=None,
+                        error="This API token is unknown or has been revoked.")
+            return
+        value, _session = self.sessions.issue(hash_token(token))
+        self.sessions.set_cookie(req, resp, value)
+        resp.status = falcon.HTTP_303
+        resp.set_header("Location", HOME)
+
+
+def _same_origin(req: falcon.Request) -> bool:
+    """True unless the browser says the request came from another site."""
+    if req.get_header("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        return False
+    origin = req.get_header("Origin")
+    if origin is None or origin == "null" and req.get_header("Sec-Fetch-Site") is None:
+        return True  # not a browser form post, or an old browser: SameSite covers the rest
+    return bool(origin == f"{req.forwarded_scheme}://{req.forwarded_host}")
+
+
+class SignOutResource(_Ui):
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = _form(req)
+        if self.sessions.from_request(req) is not None:
+            self.require_unsafe(req, form)
+        self.sessions.clear_cookie(req, resp)
+        resp.status = falcon.HTTP_303
+        resp.set_header("Location", SIGN_IN)
+
+
+class WorkerRunsPage(_Ui):
+    """The worker runs page: the user's runs, the help text, the creation modal."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        viewer = self.require(req)
+        self.before_read(req, resp, viewer, (CATALOG, USER_RUNS))
+        self.render(
+            resp, "runs_page.html", viewer=viewer, runs=self.runs_page(viewer, _page(req)),
+            types=self.worker_types(), workers=self.workers_page(viewer, {}, 1), filters=_filters({}),
+        )
+
+
+# --- fragments -------------------------------------------------------------------------------
+
+
+class RunsFragment(_Ui):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        viewer = self.require(req)
+        self.before_read(req, resp, viewer, (CATALOG, USER_RUNS))
+        self.render(resp, "runs_list.html", viewer=viewer, runs=self.runs_page(viewer, _page(req)), oob=False)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The green "+": create the user worker run of a version, show its id."""
+        form = _form(req)
+        viewer = self.require_unsafe(req, form)
+        version_id = str(form.get("worker_version_id", ""))
+        worker_id = str(form.get("worker_id", ""))
+        try:
+            body = s.create_user_worker_run_body.load({"worker_version_id": version_id})
+            result = self.run_command(
+                req, resp, m.CreateUserRun(worker_version_id=str(body["worker_version_id"])),
+                (CATALOG, USER_RUNS),
+            )
+        except UserRunAlreadyExists as exc:
+            self.render(resp, "run_notice.html", status=200, viewer=viewer, kind="exists",
+                        run_id=exc.existing_id, worker_id=worker_id, message=exc.message)
+            return
+        except (DomainError, marshmallow.ValidationError) as exc:
+            message = exc.message if isinstance(exc, DomainError) else "Choose a worker version."
+            self.render(resp, "run_notice.html", status=200, viewer=viewer, kind="error", run_id=None,
+                        worker_id=worker_id, message=message)
+            return
+        run_id = result.data["run_id"]
+        self.render_many(resp, [
+            ("run_notice.html", {"viewer": viewer, "kind": "created", "run_id": run_id,
+                                 "worker_id": worker_id,
+                                 "message": ""}),
+            # The new run is the newest: page 1 of the list, swapped in place (out of band).
+            ("runs_list.html", {"viewer": viewer, "runs": self.runs_page(viewer, 1), "oob": True}),
+        ])
+
+
+class WorkersFragment(_Ui):
+    """The modal's workers list (filtered by type, searched by name, paginated), and
+    "Create a local worker"."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        viewer = self.require(req)
+        self.before_read(req, resp, viewer, (CATALOG,))
+        filters = _filters(req.params)
+        self.render(resp, "workers_list.html", viewer=viewer, filters=filters,
+                    workers=self.workers_page(viewer, filters, _page(req)), oob=False,
+                    selected=req.get_param("selected"))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = _form(req)
+        viewer = self.require_unsafe(req, form)
+        values = {key: str(form.get(key, "")).strip() for key in ("name", "slug", "type", "description")}
+        try:
+            body = {key: value for key, value in values.items() if value}
+            if "name" in body and "slug" not in body:
+                body["slug"] = _slug_from(body["name"])
+            body = s.create_worker_body.load(body)
+            result = self.run_command(req, resp, m.CreateWorker(
+                name=body["name"], slug=body["slug"], type=body["type"],
+                description=body.get("description", ""),
+            ), (CATALOG,))
+        except marshmallow.ValidationError as exc:
+            self._form_again(resp, viewer, values, _field_errors(exc))
+            return
+        except ApiError as exc:
+            self._form_again(resp, viewer, values, _api_errors(exc))
+            return
+        except DomainError as exc:
+            self._form_again(resp, viewer, values, _domain_errors(exc))
+            return
+        worker_id = result.data["worker_id"]
+        filters = _filters(form)
+        detail = self.worker_detail(viewer, worker_id, 1)
+        if detail is None:  # projections past the bounded wait: say so rather than guess
+            self._form_again(resp, viewer, values, {"__all__": "Created, but not visible yet: try again."})
+            return
+        worker, versions = detail
+        notice = ("Worker created. Now create a version for it." if result.data.get("created")
+                  else "A worker with this slug already exists: here it is.")
+        _retarget(resp)
+        self.render_many(resp, [
+            ("worker_detail.html", {"viewer": viewer, "worker": worker, "versions": versions,
+                                    "notice": notice,
+                                    "focus_version": None}),
+            ("workers_list.html", {"viewer": viewer, "filters": filters, "oob": True, "selected": worker_id,
+                                   "workers": self.workers_page(viewer, filters, 1)}),
+            ("type_options.html", {"types": self.worker_types(), "filters": filters, "oob": True}),
+        ])
+
+    def _form_again(self, resp: falcon.Response, viewer: Viewer, values: dict[str, str],
+                    errors: dict[str, str]) -> None:
+        self.render(resp, "worker_form.html", status=422, viewer=viewer, values=values, errors=errors,
+                    types=self.worker_types())
+
+
+def _filters(params: Mapping[str, Any]) -> dict[str, str]:
+    """The workers list filters: the modal's filter fields (`filter_name`, `filter_type`, named
+    apart from the worker form's own `name` and `type`, which a creation includes them with)."""
+    name = str(params.get("filter_name") or "").strip()[:200]
+    type_ = str(params.get("filter_type") or "").strip()[:100]
+    return {"name": name, "type": type_}
+
+
+class NewWorkerFragment(_Ui):
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        viewer = self.require(req)
+        self.render(resp, "worker_form.html", viewer=viewer, values={}, errors={}, types=self.worker_types())
+
+
+class WorkerFragment(_Ui):
+    """A worker chosen in the modal: its versions, each with the green "+"."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        viewer = self.require(req)
+        self.before_read(req, resp, viewer, (CATALOG,))
+        detail = self.worker_detail(viewer, str(id), _page(req))
+        if detail is None:
+            self.render(resp, "missing.html", status=404, viewer=viewer)
+            return
+        worker, versions = detail
+        self.render(resp, "worker_detail.html", viewer=viewer, worker=worker, versions=versions, notice=None,
+                    focus_version=None)
+
+
+class NewVersionFragment(_Ui):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        viewer = self.require(req)
+        self.render(resp, "version_form.html", viewer=viewer, worker_id=str(id), values={}, errors={})
+
+
+VERSION_TEXT_FIELDS = ("docker_image_iid", "tag", "branch", "revision_url")
+VERSION_CHOICE_FIELDS = ("gpu_usage", "model_usage")
+
+
+class VersionsFragment(_Ui):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        form = _form(req)
+        viewer = self.require_unsafe(req, form)
+        worker_id = str(id)
+        values = {key: str(form.get(key, "")).strip()
+                  for key in (*VERSION_TEXT_FIELDS, *VERSION_CHOICE_FIELDS, "configuration")}
+        # Every field is optional: an empty field is left out, as if the API call omitted it.
+        fields: dict[str, Any] = {key: values[key] for key in (*VERSION_TEXT_FIELDS, *VERSION_CHOICE_FIELDS)
+                                  if values[key]}
+        if values["configuration"]:
+            try:
+                configuration = json.loads(values["configuration"], parse_constant=_no_constant)
+            except ValueError as exc:
+                self._form_again(resp, viewer, worker_id, values, {"configuration": _json_error(exc)})
+                return
+            if not isinstance(configuration, dict):
+                self._form_again(resp, viewer, worker_id, values, {
+                    "configuration": 'The configuration must be a JSON object, like {"key": "value"}.',
+                })
+                return
+            fields["configuration"] = configuration
+        try:
+            body = s.create_worker_version_body.load(fields)
+            command = m.CreateWorkerVersion(worker_id=worker_id, fields=dict(body))
+            result = self.run_command(req, resp, command, (CATALOG,))
+        except marshmallow.ValidationError as exc:
+            self._form_again(resp, viewer, worker_id, values, _field_errors(exc))
+            return
+        except AlreadyExists as exc:
+            self._form_again(resp, viewer, worker_id, values, {exc.field or "__all__": exc.message})
+            return
+        except DomainError as exc:
+            self._form_again(resp, viewer, worker_id, values, _domain_errors(exc))
+            return
+        detail = self.worker_detail(viewer, worker_id, 1)
+        if detail is None:
+            self.render(resp, "missing.html", status=404, viewer=viewer)
+            return
+        worker, versions = detail
+        _retarget(resp)
+        self.render(resp, "worker_detail.html", viewer=viewer, worker=worker, versions=versions,
+                    notice="Version created: press the green + to create a worker run from it.",
+                    focus_version=result.data["version_id"])
+
+    def _form_again(self, resp: falcon.Response, viewer: Viewer, worker_id: str, values: dict[str, str],
+                    errors: dict[str, str]) -> None:
+        self.render(resp, "version_form.html", status=422, viewer=viewer, worker_id=worker_id, values=values,
+                    errors=errors)
+
+
+def _retarget(resp: falcon.Response) -> None:
+    """A form answers with itself on error (swapped in place) and with the worker's panel
+    on success: tell htmx where the success goes."""
+    resp.set_header("HX-Retarget", "#worker-detail")
+    resp.set_header("HX-Reswap", "innerHTML")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"The configuration is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+    return f"The configuration is not valid JSON: {exc}."
+
+
+# --- wiring ----------------------------------------------------------------------------------
+
+#: path -> resource class. Not in api/routes.py: these are HTML pages for people, not API
+#: operations, so they stay out of the OpenAPI document and the edge middleware.
+UI_ROUTES: tuple[tuple[str, type[_Ui]], ...] = (
+    ("/", HomeResource),
+    (SIGN_IN, SignInResource),
+    ("/sign-out", SignOutResource),
+    (HOME, WorkerRunsPage),
+    ("/ui/runs", RunsFragment),
+    ("/ui/workers", WorkersFragment),
+    ("/ui/workers/new", NewWorkerFragment),
+    ("/ui/workers/{id:uuid}", WorkerFragment),
+    ("/ui/workers/{id:uuid}/versions", VersionsFragment),
+    ("/ui/workers/{id:uuid}/versions/new", NewVersionFragment),
+)
+STATIC_PREFIX = "/static/ui"
+
+
+def install(
+    app: falcon.App, *, sessions: SessionCodec, authenticator: Authenticator, commands: CommandGateway,
+    reads: ReadModels, static_dir: str, make_env: Callable[[], jinja2.Environment] = make_environment,
+) -> None:
+    """Add the UI's routes, static files and sign-in handling to `app`."""
+    env = make_env()
+    for path, resource_class in UI_ROUTES:
+        app.add_route(path, resource_class(env, sessions, authenticator, commands, reads))
+    app.add_static_route(STATIC_PREFIX, static_dir)
+    app.add_error_handler(SignInRequired, _handle_sign_in_required)

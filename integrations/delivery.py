@@ -1,0 +1,319 @@
+"""Deliver a subscription's events, in order, from its checkpoint (the Celery task's logic).
+
+One delivery run at a time per subscription (a lease row-update, renewed per event, that a
+killed worker simply lets expire), so events leave in position order. For each event:
+
+* the inbox row (`webhook_deliveries`, unique per subscription and event id) says whether it
+  was already delivered: a re-run after a crash never sends a delivered event again, and an
+  event whose 2xx was received but not recorded is sent again with the *same* `webhook-id`,
+  so receivers dedupe (at-least-once, as Standard Webhooks expects);
+* a 2xx records the delivery and moves the checkpoint in one transaction;
+* a timeout, a connection error, 429 or 5xx schedules a retry with exponential back-off and
+  full jitter; after `max_attempts` the event is parked (dead letter) and the subscription
+  pauses with the reason. The checkpoint stays before the parked event: resuming retries it
+  first, so nothing is lost or reordered;
+* 410 Gone disables the subscription; any other 4xx parks at once (retrying will not help).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from domain.actor import Actor
+from eventstore.engine import writer
+from eventstore.records import StoredEvent
+from integrations import index, signing
+from integrations.errors import WebhookUrlRefused
+from integrations.feed import read_visible
+from integrations.subscriptions import ACTIVE, DISABLED, PAUSED
+from integrations.tables import (
+    webhook_attempts,
+    webhook_dead_letters,
+    webhook_deliveries,
+    webhook_subscriptions,
+)
+from integrations.translator import TEST_EVENT_TYPE, translate
+from integrations.urlguard import check_url
+
+BATCH = 50
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    timeout: float = 10.0
+    max_attempts: int = 8
+    backoff: float = 2.0
+    backoff_max: float = 3600.0
+    allow_private: bool = False
+    #: a delivery run gives the rest to a new task after this long
+    time_budget: float = 20.0
+
+    @property
+    def lease(self) -> timedelta:
+        # Above one attempt's worst case, so a live lease is never taken over mid-request.
+        return timedelta(seconds=self.timeout * 2 + 1)
+
+
+@dataclass(frozen=True)
+class Response:
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+#: url, body, headers, timeout -> what happened (tests inject failures here or at the receiver)
+Sender = Callable[[str, bytes, dict[str, str], float], Response]
+
+
+def http_sender(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Response:
+    started = time.monotonic()
+    try:
+        # No redirects: a 3xx to an internal address would bypass the URL guard.
+        reply = requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        status, error = reply.status_code, None
+        reply.close()
+    except requests.Timeout:
+        status, error = None, "timeout"
+    except requests.RequestException as exc:
+        status, error = None, f"connection error: {type(exc).__name__}"
+    return Response(status, error, int((time.monotonic() - started) * 1000))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    #: idle | retry | paused | disabled | busy | inactive | budget
+    state: str
+    delivered: int = 0
+    #: seconds until the next attempt is due (state "retry")
+    retry_after: float | None = None
+
+
+def body_of(event: dict[str, Any]) -> bytes:
+    """The exact bytes signed and sent: deterministic, so every retry sends the same body."""
+    return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _utc(now: Callable[[], datetime]) -> datetime:
+    return now().astimezone(UTC)
+
+
+def backoff_delay(attempts: int, policy: DeliveryPolicy, rng: Callable[[], float] = random.random) -> float:
+    """Exponential back-off with jitter: the n-th retry waits between half and all of
+    backoff * 2^(n-1), capped."""
+    ceiling = min(policy.backoff_max, policy.backoff * (2 ** max(0, attempts - 1)))
+    return ceiling / 2 + rng() * ceiling / 2
+
+
+def signing_secrets(sub: Any, at: datetime) -> list[str]:
+    secrets = [sub.secret]
+    if sub.previous_secret and (sub.previous_secret_expires_at is None or sub.previous_secret_expires_at > at):
+        secrets.append(sub.previous_secret)
+    return secrets
+
+
+class Deliverer:
+    def __init__(
+        self, engine: Engine, policy: DeliveryPolicy, *, sender: Sender = http_sender,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC), rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.sender = sender
+        self.now = now
+        self.rng = rng
+
+    # --- the lease --------------------------------------------------------------------------
+
+    def _take_lease(self, sub_id: str, token: str) -> bool:
+        now = _utc(self.now)
+        with writer(self.engine).begin() as conn:
+            taken = conn.execute(webhook_subscriptions.update().where(
+                webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.state == ACTIVE,
+                sa.or_(webhook_subscriptions.c.lease_until.is_(None), webhook_subscriptions.c.lease_until < now),
+            ).values(lease_owner=token, lease_until=now + self.policy.lease)).rowcount
+        return taken == 1
+
+    def _renew(self, conn: sa.Connection, sub_id: str, token: str) -> bool:
+        return conn.execute(webhook_subscriptions.update().where(
+            webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.lease_owner == token,
+        ).values(lease_until=_utc(self.now) + self.policy.lease)).rowcount == 1
+
+    def _release(self, sub_id: str, token: str) -> None:
+        with writer(self.engine).begin() as conn:
+            conn.execute(webhook_subscriptions.update().where(
+                webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.lease_owner == token,
+            ).values(lease_owner=None, lease_until=None))
+
+    # --- a run --------------------------------------------------------------------------------
+
+    def run(self, sub_id: str) -> Outcome:
+        """Deliver what is due for one subscription, in order, until idle, waiting, or out of time."""
+        token = str(uuid.uuid4())
+        if not self._take_lease(sub_id, token):
+            with self.engine.connect() as conn:
+                state = conn.execute(sa.select(webhook_subscriptions.c.state)
+                                     .where(webhook_subscriptions.c.id == sub_id)).scalar()
+            return Outcome("busy" if state == ACTIVE else "inactive")
+        try:
+            return self._deliver(sub_id, token)
+        finally:
+            self._release(sub_id, token)
+
+    def _deliver(self, sub_id: str, token: str) -> Outcome:
+        started = time.monotonic()
+        delivered = 0
+        while time.monotonic() - started < self.policy.time_budget:
+            with self.engine.connect() as conn:
+                sub = conn.execute(sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == sub_id)).first()
+            if sub is None or sub.state != ACTIVE:
+                return Outcome("inactive", delivered)
+            upto = index.catch_up(self.engine)
+            batch = read_visible(self.engine, Actor(sub.owner_id, sub.owner_is_admin), after=sub.checkpoint,
+                                 upto=upto, limit=BATCH, types=list(sub.event_types) or None)
+            if not batch:
+                with writer(self.engine).begin() as conn:
+                    # Nothing visible up to `upto`: skip the stretch (only forward, and only
+                    # while we still hold the lease).
+                    conn.execute(webhook_subscriptions.update().where(
+                        webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.lease_owner == token,
+                        webhook_subscriptions.c.checkpoint < upto,
+                    ).values(checkpoint=upto))
+                return Outcome("idle", delivered)
+            for event in batch:
+                outcome = self._one(sub_id, token, event)
+                if outcome is not None:
+                    return Outcome(outcome.state, delivered, outcome.retry_after)
+                delivered += 1
+        return Outcome("budget", delivered)
+
+    def _inbox_row(self, sub_id: str, event: StoredEvent, public_type: str) -> Any:
+        now = _utc(self.now)
+        with writer(self.engine).begin() as conn:
+            row = conn.execute(sa.select(webhook_deliveries).where(
+                webhook_deliveries.c.subscription_id == sub_id, webhook_deliveries.c.event_id == event.event_id,
+            )).first()
+            if row is None:
+                conn.execute(webhook_deliveries.insert().values(
+                    id=str(uuid.uuid4()), subscription_id=sub_id, global_position=event.global_position,
+                    event_id=event.event_id, event_type=public_type, status="pending", attempts=0,
+                    created_at=now,
+                ))
+                row = conn.execute(sa.select(webhook_deliveries).where(
+                    webhook_deliveries.c.subscription_id == sub_id,
+                    webhook_deliveries.c.event_id == event.event_id,
+                )).first()
+        return row
+
+    def _advance(self, conn: sa.Connection, sub_id: str, token: str, position: int) -> None:
+        conn.execute(webhook_subscriptions.update().where(
+            webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.lease_owner == token,
+            webhook_subscriptions.c.checkpoint < position,
+        ).values(checkpoint=position))
+
+    def _one(self, sub_id: str, token: str, event: StoredEvent) -> Outcome | None:
+        """Deliver one event. None when it is done (delivered now or before) and the run goes on."""
+        public = translate(event)
+        assert public is not None  # read_visible only returns exposed types
+        row = self._inbox_row(sub_id, event, public["type"])
+        if row.status == "delivered":
+            with writer(self.engine).begin() as conn:
+                self._advance(conn, sub_id, token, event.global_position)
+            return None
+        now = _utc(self.now)
+        if row.next_attempt_at is not None and row.next_attempt_at > now:
+            return Outcome("retry", retry_after=(row.next_attempt_at - now).total_seconds())
+        with writer(self.engine).begin() as conn:
+            sub = conn.execute(sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == sub_id)).first()
+            if sub is None or sub.state != ACTIVE or not self._renew(conn, sub_id, token):
+                return Outcome("inactive")
+        response = self._send(sub, public, now)
+        return self._record(sub, token, row, event, response)
+
+    def _send(self, sub: Any, public: dict[str, Any], now: datetime) -> Response:
+        try:
+            check_url(sub.url, allow_private=self.policy.allow_private)
+        except WebhookUrlRefused as exc:
+            return Response(None, f"refused: {exc.message}", 0)
+        body = body_of(public)
+        headers = signing.headers(signing_secrets(sub, now), public["id"], int(now.timestamp()), body)
+        return self.sender(sub.url, body, headers, self.policy.timeout)
+
+    def _record(self, sub: Any, token: str, row: Any, event: StoredEvent, response: Response) -> Outcome | None:
+        now = _utc(self.now)
+        attempts = row.attempts + 1
+        status = response.status_code
+        with writer(self.engine).begin() as conn:
+            conn.execute(webhook_attempts.insert().values(
+                delivery_id=row.id, attempted_at=now, status_code=status, error=response.error,
+                duration_ms=response.duration_ms,
+            ))
+            if status is not None and 200 <= status < 300:
+                conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == row.id).values(
+                    status="delivered", attempts=attempts, delivered_at=now, next_attempt_at=None, last_error=None))
+                self._advance(conn, sub.id, token, event.global_position)
+                return None
+            error = response.error or f"HTTP {status}"
+            if status == 410:
+                conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == row.id)
+                             .values(attempts=attempts, last_error=error))
+                self._set_state(conn, sub.id, DISABLED, "the receiver answered 410 Gone", now)
+                return Outcome("disabled")
+            retryable = status is None and not error.startswith("refused") or status == 429 or (
+                status is not None and status >= 500)
+            if retryable and attempts < self.policy.max_attempts:
+                delay = backoff_delay(attempts, self.policy, self.rng)
+                conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == row.id).values(
+                    attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay)))
+                return Outcome("retry", retry_after=delay)
+            reason = (f"event {event.global_position} parked after {attempts} attempts: {error}" if retryable
+                      else f"event {event.global_position} parked: {error}")
+            conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == row.id).values(
+                status="parked", attempts=attempts, last_error=error, next_attempt_at=None))
+            conn.execute(webhook_dead_letters.insert().values(
+                delivery_id=row.id, subscription_id=sub.id, global_position=event.global_position,
+                reason=reason, parked_at=now))
+            self._set_state(conn, sub.id, PAUSED, reason, now)
+            return Outcome("paused")
+
+    @staticmethod
+    def _set_state(conn: sa.Connection, sub_id: str, state: str, reason: str, now: datetime) -> None:
+        conn.execute(webhook_subscriptions.update().where(webhook_subscriptions.c.id == sub_id)
+                     .values(state=state, state_reason=reason, updated_at=now))
+
+    # --- a test event -------------------------------------------------------------------------
+
+    def send_test(self, sub: Any) -> dict[str, Any]:
+        """Send a synthetic `webhook.test` event now (one attempt, recorded as a delivery)."""
+        now = _utc(self.now)
+        event_id = str(uuid.uuid4())
+        public = {
+            "id": event_id, "type": TEST_EVENT_TYPE, "schema_version": 1, "position": 0,
+            "occurred_at": now.isoformat(), "recorded_at": now.isoformat(),
+            "actor": {"type": "user", "id": sub.owner_id}, "correlation_id": event_id,
+            "data": {"subscription_id": sub.id, "message": "This is a test event."},
+        }
+        response = self._send(sub, public, now)
+        ok = response.status_code is not None and 200 <= response.status_code < 300
+        delivery_id = str(uuid.uuid4())
+        with writer(self.engine).begin() as conn:
+            conn.execute(webhook_deliveries.insert().values(
+                id=delivery_id, subscription_id=sub.id, global_position=0, event_id=event_id,
+                event_type=TEST_EVENT_TYPE, status="test", attempts=1, created_at=now,
+                delivered_at=now if ok else None,
+                last_error=None if ok else (response.error or f"HTTP {response.status_code}")))
+            conn.execute(webhook_attempts.insert().values(
+                delivery_id=delivery_id, attempted_at=now, status_code=response.status_code,
+                error=response.error, duration_ms=response.duration_ms))
+        return {"delivery_id": delivery_id, "event_id": event_id, "ok": ok,
+                "status_code": response.status_code, "error": response.error}

@@ -1,0 +1,170 @@
+"""The subject and visibility index over the event log (tables in integrations/tables.py).
+
+For every event: the ids it is about (`event_subjects`, for audit `?stream=`), the one scope
+that decides who may see it (`event_scopes`), and, for events that give someone access, who
+may read that scope from then on (`scope_readers`).
+
+Why a separate index, caught up by its readers, rather than rows written in the append
+transaction: the append path is the system's single write bottleneck and owned by the event
+store; the index is derived, rebuildable data. Every reader (feed, SSE, audit, webhook
+dispatcher) calls `catch_up()` before querying, which indexes whatever was appended since
+the checkpoint, so readers never see a stale index and need no background worker. Indexing
+is idempotent (ON CONFLICT DO NOTHING) and serialised (an advisory lock on PostgreSQL, the
+write lock on SQLite), so concurrent readers only wait for each other briefly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from eventstore.engine import writer
+from eventstore.records import StoredEvent
+from eventstore.schema import events
+from integrations.tables import (
+    event_scopes,
+    event_subjects,
+    integration_checkpoints,
+    scope_readers,
+)
+
+CHECKPOINT = "event_index"
+PUBLIC_SCOPE = "public"
+#: arbitrary, stable key for pg_advisory_xact_lock
+_LOCK_KEY = 7_000_007
+_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    subjects: frozenset[str]
+    scope: str
+    #: (scope id, user id) pairs that may read the scope from this event on
+    readers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def _stream_object_id(stream_id: str) -> str | None:
+    """`worker-<uuid>` -> `<uuid>`; ids are the last 36 characters of entity streams."""
+    tail = stream_id[-36:]
+    return tail if len(stream_id) > 36 and stream_id[-37] == "-" else None
+
+
+def _payload_ids(payload: Any) -> Iterable[str]:
+    """Every string under a key named `id` or `*_id` (documents name parents, corpora, ...)."""
+    pending = [payload]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if isinstance(value, str) and (key == "id" or key.endswith("_id")) and value:
+                    yield value
+                elif isinstance(value, dict | list):
+                    pending.append(value)
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def entry_for(event: StoredEvent) -> IndexEntry:
+    """Pure: what the index records for one event."""
+    p = event.payload
+    subjects = {event.stream_id, *_payload_ids(p)}
+    if (object_id := _stream_object_id(event.stream_id)) is not None:
+        subjects.add(object_id)
+    if event.worker_run_id:
+        subjects.add(event.worker_run_id)
+    subjects = {s for s in subjects if len(s) <= 200}
+    readers: list[tuple[str, str]] = []
+    t = event.event_type
+    if t == "UserRegistered":
+        scope = p["user_id"]
+        readers.append((scope, p["user_id"]))
+    elif t in ("TokenIssued", "TokenRevoked"):
+        scope = p["user_id"]
+    elif t == "WorkerTypeCreated":
+        scope = PUBLIC_SCOPE
+    elif t == "WorkerCreated":
+        scope = p["worker_id"]
+        readers.append((scope, p["owner_id"]))
+    elif t == "WorkerAccessGranted":
+        scope = p["worker_id"]
+        readers.append((scope, p["user_id"]))
+    elif "worker_id" in p and t.startswith("Worker"):
+        # versions, version updates, configurations: whoever may use the worker
+        scope = p["worker_id"]
+    elif t == "ModelCreated":
+        scope = p["model_id"]
+        readers.append((scope, p["owner_id"]))
+    elif t == "ModelVersionCreated":
+        scope = p["model_id"]
+    elif t == "UserWorkerRunCreated":
+        # runs are personal: only the owner of the local process
+        scope = p["user_id"]
+    else:
+        # Anything else (documents, future events): the user who caused it. The owner's
+        # scope is their user id, readable by them since registration.
+        scope = event.actor_id
+    return IndexEntry(frozenset(subjects), scope, tuple(readers))
+
+
+def _insert_ignore(engine: Engine, table: sa.Table) -> Any:
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def indexed_position(conn: sa.Connection) -> int:
+    return conn.execute(
+        sa.select(integration_checkpoints.c.position).where(integration_checkpoints.c.name == CHECKPOINT)
+    ).scalar() or 0
+
+
+def catch_up(engine: Engine, *, up_to: int | None = None) -> int:
+    """Index every event up to `up_to` (default: the head). Returns the indexed position."""
+    is_pg = engine.dialect.name == "postgresql"
+    while True:
+        with engine.connect() as conn:
+            done = indexed_position(conn)
+            if up_to is not None and done >= up_to:
+                return done
+        with writer(engine).begin() as conn:
+            if is_pg:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            done = indexed_position(conn)
+            rows = conn.execute(
+                sa.select(events).where(events.c.global_position > done)
+                .order_by(events.c.global_position).limit(_BATCH)
+            ).all()
+            if not rows:
+                return done
+            _write(engine, conn, [StoredEvent(**row._asdict()) for row in rows])
+            last = rows[-1].global_position
+            if done == 0 and conn.execute(sa.select(sa.func.count()).select_from(integration_checkpoints)
+                                          .where(integration_checkpoints.c.name == CHECKPOINT)).scalar() == 0:
+                conn.execute(integration_checkpoints.insert().values(name=CHECKPOINT, position=last))
+            else:
+                conn.execute(integration_checkpoints.update()
+                             .where(integration_checkpoints.c.name == CHECKPOINT).values(position=last))
+        if len(rows) < _BATCH and up_to is None:
+            return last
+        if up_to is not None and last >= up_to:
+            return last
+
+
+def _write(engine: Engine, conn: sa.Connection, batch: list[StoredEvent]) -> None:
+    subjects, scopes, readers = [], [], []
+    for event in batch:
+        entry = entry_for(event)
+        position = event.global_position
+        subjects.extend({"subject_id": s, "global_position": position} for s in entry.subjects)
+        scopes.append({"global_position": position, "scope_id": entry.scope})
+        readers.extend({"scope_id": scope, "user_id": user, "since_position": position}
+                       for scope, user in entry.readers)
+    conn.execute(_insert_ignore(engine, event_subjects), subjects)
+    conn.execute(_insert_ignore(engine, event_scopes), scopes)
+    if readers:
+        # The earliest grant wins: visibility only ever widens forward in time.
+        conn.execute(_insert_ignore(engine, scope_readers), readers)

@@ -1,0 +1,91 @@
+"""Server-sent events: a live view of the feed (GET /api/v1/events/stream).
+
+The stream is a plain iterator of bytes that a threaded WSGI server writes out as it is
+produced. It polls the event store (not a side channel): each poll catches up the index and
+reads the visible events after the cursor with a connection taken from the pool and given
+back before the next sleep, so an idle stream holds no database connection.
+
+When the client goes away, the server's next write fails and it calls `close()` on the
+iterator (PEP 3333), which ends the generator at its `yield`; heartbeats make sure there is
+such a write at least every `heartbeat` seconds. A stream also ends after `max_seconds`, and
+the client reconnects with `Last-Event-ID`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from domain.actor import Actor
+from integrations.feed import read_page
+
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    poll_interval: float
+    heartbeat: float
+    retry_ms: int
+    max_seconds: float
+
+
+def frame(event: dict[str, Any]) -> bytes:
+    """One SSE message: `id:` is the global position, `event:` the public type."""
+    data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return f"id: {event['position']}\nevent: {event['type']}\ndata: {data}\n\n".encode()
+
+
+class EventStream:
+    """Iterate to get the stream's bytes; `close()` (called by the server) ends it."""
+
+    def __init__(
+        self, engine: Engine, actor: Actor, *, after: int, types: Sequence[str] | None,
+        options: StreamOptions, clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.actor = actor
+        self.after = after
+        self.types = list(types) if types else None
+        self.options = options
+        self.clock = clock
+        self._closed = threading.Event()
+        self._frames = self._generate()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._frames)
+
+    def close(self) -> None:
+        self._closed.set()
+        try:
+            self._frames.close()
+        except ValueError:
+            # Closed from another thread while the generator runs: it stops at its next check.
+            pass
+
+    def _generate(self) -> Iterator[bytes]:
+        opts = self.options
+        started = last_sent = self.clock()
+        # Sent at once: the client knows the stream is open and how long to wait to reconnect.
+        yield f"retry: {opts.retry_ms}\n: stream open\n\n".encode()
+        while not self._closed.is_set() and self.clock() - started < opts.max_seconds:
+            page = read_page(self.engine, self.actor, after=self.after, limit=PAGE, types=self.types)
+            for event in page.events:
+                yield frame(event)
+                last_sent = self.clock()
+            self.after = page.next_after
+            if page.full:
+                continue
+            if self.clock() - last_sent >= opts.heartbeat:
+                yield b": heartbeat\n\n"
+                last_sent = self.clock()
+            self._closed.wait(min(opts.poll_interval, opts.heartbeat))

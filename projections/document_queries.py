@@ -1,0 +1,518 @@
+"""Read queries of the `documents` projection (issue 5), on the live generation, stably ordered.
+
+Visibility: a corpus and everything in it are visible to its owner and to admins (corpora
+are private; there are no corpus memberships yet). "Not visible" returns None, which the
+API answers as 404, exactly like "does not exist".
+
+The signing run of an object is shown as `{id, summary}` to anyone who can read the object
+(the run's summary is public to the readers of its results); its worker, version,
+configuration and model come from RetrieveWorkerRun, for the run's owner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from domain.actor import Actor
+from projections.generations import live_generation
+from projections.queries import USER_RUNS, Page, Row, _page
+from projections.tables import (
+    rm_classifications,
+    rm_corpora,
+    rm_element_types,
+    rm_elements,
+    rm_metadata,
+    rm_ml_classes,
+    rm_transcriptions,
+    rm_user_runs,
+    rm_users,
+)
+
+DOCUMENTS = "documents"
+
+#: object type -> (table, id column): what a run can produce
+SIGNED_TABLES: dict[str, tuple[sa.Table, str]] = {
+    "element": (rm_elements, "element_id"),
+    "transcription": (rm_transcriptions, "transcription_id"),
+    "classification": (rm_classifications, "classification_id"),
+    "metadata": (rm_metadata, "metadata_id"),
+}
+
+
+def _corpus_visible(actor: Actor, corpora: sa.FromClause = rm_corpora) -> sa.ColumnElement[bool]:
+    return sa.true() if actor.is_admin else corpora.c.owner_id == actor.user_id
+
+
+def _with_run(query: sa.Select[Any], table: sa.Table, conn: sa.Connection) -> sa.Select[Any]:
+    """Add the signing run's summary and worker version (outer join: user-created objects)."""
+    runs_generation = live_generation(conn, USER_RUNS)
+    return query.add_columns(
+        rm_user_runs.c.summary.label("run_summary"),
+        rm_user_runs.c.worker_version_id.label("run_version_id"),
+    ).outerjoin(
+        rm_user_runs,
+        sa.and_(
+            rm_user_runs.c.generation == runs_generation,
+            rm_user_runs.c.run_id == table.c.worker_run_id,
+        ),
+    )
+
+
+# --- corpora -------------------------------------------------------------------------------
+
+
+def get_corpus(conn: sa.Connection, actor: Actor, corpus_id: str) -> Row | None:
+    g = live_generation(conn, DOCUMENTS)
+    return (
+        conn.execute(
+            sa.select(rm_corpora).where(
+                rm_corpora.c.generation == g,
+                rm_corpora.c.corpus_id == corpus_id,
+                _corpus_visible(actor),
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def corpus_types(conn: sa.Connection, corpus_id: str) -> Sequence[Row]:
+    g = live_generation(conn, DOCUMENTS)
+    return (
+        conn.execute(
+            sa.select(rm_element_types)
+            .where(
+                rm_element_types.c.generation == g,
+                rm_element_types.c.corpus_id == corpus_id,
+            )
+            .order_by(rm_element_types.c.slug, rm_element_types.c.type_id)
+        )
+        .mappings()
+        .all()
+    )
+
+
+def get_element_type(conn: sa.Connection, actor: Actor, type_id: str) -> Row | None:
+    g = live_generation(conn, DOCUMENTS)
+    return (
+        conn.execute(
+            sa.select(rm_element_types)
+            .join(
+                rm_corpora,
+                sa.and_(rm_corpora.c.generation == g, rm_corpora.c.corpus_id == rm_element_types.c.corpus_id),
+            )
+            .where(
+                rm_element_types.c.generation == g,
+                rm_element_types.c.type_id == type_id,
+                _corpus_visible(actor),
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def list_ml_classes(
+    conn: sa.Connection,
+    actor: Actor,
+    corpus_id: str,
+    *,
+    search: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> Page | None:
+    """ML classes of a visible corpus, by name then id; None when the corpus is not visible."""
+    if get_corpus(conn, actor, corpus_id) is None:
+        return None
+    g = live_generation(conn, DOCUMENTS)
+    query = sa.select(rm_ml_classes).where(
+        rm_ml_classes.c.generation == g, rm_ml_classes.c.corpus_id == corpus_id
+    )
+    if search:
+        query = query.where(rm_ml_classes.c.name.ilike(f"%{_escape(search)}%", escape="\\"))
+    return _page(conn, query, [rm_ml_classes.c.name, rm_ml_classes.c.class_id], offset, limit)
+
+
+def get_ml_class(conn: sa.Connection, class_id: str) -> Row | None:
+    g = live_generation(conn, DOCUMENTS)
+    return (
+        conn.execute(
+            sa.select(rm_ml_classes).where(
+                rm_ml_classes.c.generation == g,
+                rm_ml_classes.c.class_id == class_id,
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- elements ------------------------------------------------------------------------------
+
+
+def _elements_query(conn: sa.Connection, actor: Actor) -> sa.Select[Any]:
+    g = live_generation(conn, DOCUMENTS)
+    query = (
+        sa.select(
+            rm_elements, rm_corpora.c.name.label("corpus_name"), rm_users.c.username.label("creator_name")
+        )
+        .join(
+            rm_corpora,
+            sa.and_(rm_corpora.c.generation == g, rm_corpora.c.corpus_id == rm_elements.c.corpus_id),
+        )
+        .outerjoin(
+            rm_users,
+            sa.and_(
+                rm_users.c.generation == live_generation(conn, "catalog"),
+                rm_users.c.user_id == rm_elements.c.user_id,
+            ),
+        )
+        .where(rm_elements.c.generation == g, _corpus_visible(actor))
+    )
+    return _with_run(query, rm_elements, conn)
+
+
+def get_element(conn: sa.Connection, actor: Actor, element_id: str) -> Row | None:
+    return (
+        conn.execute(_elements_query(conn, actor).where(rm_elements.c.element_id == element_id))
+        .mappings()
+        .first()
+    )
+
+
+def _run_filter(table: sa.Table, worker_run: str | None) -> sa.ColumnElement[bool]:
+    """`worker_run=<uuid>`: signed by that run; `worker_run=false`: created without a run."""
+    if worker_run is None:
+        return sa.true()
+    if worker_run.lower() == "false":
+        return table.c.worker_run_id.is_(None)
+    return table.c.worker_run_id == str(uuid.UUID(worker_run))  # ids are stored in canonical form
+
+
+def list_element_children(
+    conn: sa.Connection,
+    actor: Actor,
+    element_id: str,
+    *,
+    type: str | None = None,
+    name: str | None = None,
+    worker_run: str | None = None,
+    recursive: bool = False,
+    offset: int = 0,
+    limit: int = 20,
+) -> Page | None:
+    """Children (or all descendants) of a visible element, oldest first; None when not visible."""
+    if get_element(conn, actor, element_id) is None:
+        return None
+    g = live_generation(conn, DOCUMENTS)
+    if recursive:
+        tree = (
+            sa.select(rm_elements.c.element_id)
+            .where(
+                rm_elements.c.generation == g,
+                rm_elements.c.parent_id == element_id,
+            )
+            .cte("descendants", recursive=True)
+        )
+        child = rm_elements.alias("child")
+        tree = tree.union_all(
+            sa.select(child.c.element_id).where(
+                child.c.generation == g,
+                child.c.parent_id == tree.c.element_id,
+            )
+        )
+        where = rm_elements.c.element_id.in_(sa.select(tree.c.element_id))
+    else:
+        where = rm_elements.c.parent_id == element_id
+    query = _elements_query(conn, actor).where(where, _run_filter(rm_elements, worker_run))
+    if type is not None:
+        query = query.where(rm_elements.c.type == type)
+    if name:
+        query = query.where(rm_elements.c.name.ilike(f"%{_escape(name)}%", escape="\\"))
+    return _page(conn, query, [rm_elements.c.created_position, rm_elements.c.element_id], offset, limit)
+
+
+def element_classifications(conn: sa.Connection, element_ids: Sequence[str]) -> dict[str, list[Row]]:
+    """Classifications of these elements with their class names (for RetrieveElement, with_classes)."""
+    if not element_ids:
+        return {}
+    g = live_generation(conn, DOCUMENTS)
+    query = _with_run(
+        sa.select(rm_classifications, rm_ml_classes.c.name.label("class_name"))
+        .join(
+            rm_ml_classes,
+            sa.and_(
+                rm_ml_classes.c.generation == g,
+                rm_ml_classes.c.class_id == rm_classifications.c.ml_class_id,
+            ),
+        )
+        .where(rm_classifications.c.generation == g, rm_classifications.c.element_id.in_(list(element_ids))),
+        rm_classifications,
+        conn,
+    ).order_by(rm_classifications.c.created_position, rm_classifications.c.classification_id)
+    result: dict[str, list[Row]] = {element_id: [] for element_id in element_ids}
+    for row in conn.execute(query).mappings():
+        result[row["element_id"]].append(row)
+    return result
+
+
+# --- transcriptions --------------------------------------------------------------------------
+
+
+def _transcriptions_query(conn: sa.Connection) -> sa.Select[Any]:
+    g = live_generation(conn, DOCUMENTS)
+    return _with_run(
+        sa.select(
+            rm_transcriptions,
+            rm_elements.c.name.label("element_name"),
+            rm_elements.c.type.label("element_type"),
+            rm_elements.c.corpus_id.label("corpus_id"),
+        )
+        .join(
+            rm_elements,
+            sa.and_(
+                rm_elements.c.generation == g,
+                rm_elements.c.element_id == rm_transcriptions.c.element_id,
+            ),
+        )
+        .where(rm_transcriptions.c.generation == g),
+        rm_transcriptions,
+        conn,
+    )
+
+
+def list_transcriptions(
+    conn: sa.Connection,
+    actor: Actor,
+    element_id: str,
+    *,
+    worker_run: str | None = None,
+    element_type: str | None = None,
+    recursive: bool = False,
+    offset: int = 0,
+    limit: int = 20,
+) -> Page | None:
+    """Transcriptions of a visible element (and its descendants if recursive), oldest first."""
+    if get_element(conn, actor, element_id) is None:
+        return None
+    query = _transcriptions_query(conn).where(_run_filter(rm_transcriptions, worker_run))
+    if recursive:
+        g = live_generation(conn, DOCUMENTS)
+        tree = (
+            sa.select(rm_elements.c.element_id)
+            .where(
+                rm_elements.c.generation == g,
+                rm_elements.c.element_id == element_id,
+            )
+            .cte("subtree", recursive=True)
+        )
+        child = rm_elements.alias("child")
+        tree = tree.union_all(
+            sa.select(child.c.element_id).where(
+                child.c.generation == g,
+                child.c.parent_id == tree.c.element_id,
+            )
+        )
+        query = query.where(rm_transcriptions.c.element_id.in_(sa.select(tree.c.element_id)))
+    else:
+        query = query.where(rm_transcriptions.c.element_id == element_id)
+    if element_type is not None:
+        query = query.where(rm_elements.c.type == element_type)
+    order = [rm_transcriptions.c.created_position, rm_transcriptions.c.transcription_id]
+    return _page(conn, query, order, offset, limit)
+
+
+def get_transcription(conn: sa.Connection, actor: Actor, transcription_id: str) -> Row | None:
+    g = live_generation(conn, DOCUMENTS)
+    query = (
+        _transcriptions_query(conn)
+        .join(
+            rm_corpora,
+            sa.and_(rm_corpora.c.generation == g, rm_corpora.c.corpus_id == rm_elements.c.corpus_id),
+        )
+        .where(rm_transcriptions.c.transcription_id == transcription_id, _corpus_visible(actor))
+    )
+    return conn.execute(query).mappings().first()
+
+
+# --- provenance: what a run (or a user without a run) produced; who produced an object -------
+
+
+def _signed_union(where: Any) -> sa.Subquery:
+    """Every signed object matching `where(table)` as (type, id, element_id, label, user_id,
+    worker_run_id, created_at, created_position), across the object tables."""
+    g = sa.bindparam("generation")
+    parts = []
+    labels = {
+        "element": rm_elements.c.name,
+        "transcription": rm_transcriptions.c.text,
+        # The class name, not its id: what a person reading "what did this run produce" wants.
+        "classification": sa.select(rm_ml_classes.c.name)
+        .where(
+            rm_ml_classes.c.generation == g,
+            rm_ml_classes.c.class_id == rm_classifications.c.ml_class_id,
+        )
+        .scalar_subquery(),
+        "metadata": rm_metadata.c.name,
+    }
+    for kind, (table, id_column) in SIGNED_TABLES.items():
+        element_id = table.c.element_id if kind != "element" else table.c.parent_id
+        parts.append(
+            sa.select(
+                sa.literal(kind).label("type"),
+                table.c[id_column].label("id"),
+                element_id.label("element_id"),
+                sa.cast(labels[kind], sa.Text).label("label"),
+                table.c.user_id,
+                table.c.worker_run_id,
+                table.c.created_at,
+                table.c.created_position,
+            ).where(table.c.generation == g, where(table))
+        )
+    return sa.union_all(*parts).subquery("signed")
+
+
+def list_signed(
+    conn: sa.Connection,
+    *,
+    worker_run_id: str | None,
+    user_id: str | None = None,
+    type: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> Page:
+    """Objects signed by `worker_run_id`, or (worker_run_id None) created by `user_id` without a
+    run; in creation order (event position, then id). Each branch uses an (generation,
+    worker_run_id|user_id, created_position) index."""
+
+    def where(table: sa.Table) -> sa.ColumnElement[bool]:
+        if worker_run_id is not None:
+            return table.c.worker_run_id == worker_run_id
+        return sa.and_(table.c.user_id == user_id, table.c.worker_run_id.is_(None))
+
+    signed = _signed_union(where)
+    query = sa.select(signed)
+    if type is not None:
+        query = query.where(signed.c.type == type)
+    params = {"generation": live_generation(conn, DOCUMENTS)}
+    count = conn.execute(sa.select(sa.func.count()).select_from(query.subquery()), params).scalar_one()
+    if offset >= count:
+        return Page(count, [])
+    rows = (
+        conn.execute(
+            query.order_by(signed.c.created_position, signed.c.type, signed.c.id).offset(offset).limit(limit),
+            params,
+        )
+        .mappings()
+        .all()
+    )
+    return Page(count, rows)
+
+
+@dataclass(frozen=True)
+class SignedObject:
+    type: str
+    row: Row
+
+
+def find_signed(conn: sa.Connection, actor: Actor, object_id: str) -> SignedObject | None:
+    """The object with this id, whatever its type, if the actor may read it."""
+    g = live_generation(conn, DOCUMENTS)
+    for kind, (table, id_column) in SIGNED_TABLES.items():
+        query = sa.select(table, rm_corpora.c.corpus_id.label("owning_corpus_id"))
+        if kind == "element":
+            query = query.join(
+                rm_corpora, sa.and_(rm_corpora.c.generation == g, rm_corpora.c.corpus_id == table.c.corpus_id)
+            )
+        else:
+            query = query.join(
+                rm_elements,
+                sa.and_(
+                    rm_elements.c.generation == g,
+                    rm_elements.c.element_id == table.c.element_id,
+                ),
+            ).join(
+                rm_corpora,
+                sa.and_(rm_corpora.c.generation == g, rm_corpora.c.corpus_id == rm_elements.c.corpus_id),
+            )
+        row = (
+            conn.execute(
+                _with_run(query, table, conn).where(
+                    table.c.generation == g,
+                    table.c[id_column] == object_id,
+                    _corpus_visible(actor),
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is not None:
+            return SignedObject(kind, row)
+    return None
+
+
+def run_summaries(conn: sa.Connection, run_ids: set[str]) -> dict[str, str | None]:
+    if not run_ids:
+        return {}
+    g = live_generation(conn, USER_RUNS)
+    rows = conn.execute(
+        sa.select(rm_user_runs.c.run_id, rm_user_runs.c.summary).where(
+            rm_user_runs.c.generation == g,
+            rm_user_runs.c.run_id.in_(list(run_ids)),
+        )
+    )
+    return {row.run_id: row.summary for row in rows}
+
+
+def list_element_metadata(
+    conn: sa.Connection,
+    actor: Actor,
+    element_id: str,
+    *,
+    load_parents: bool = False,
+    worker_run: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> Page | None:
+    """Metadata of a visible element (and of its ancestors with `load_parents`), by name, then
+    oldest first; None when the element is not visible."""
+    if get_element(conn, actor, element_id) is None:
+        return None
+    g = live_generation(conn, DOCUMENTS)
+    if load_parents:
+        up = (
+            sa.select(rm_elements.c.element_id, rm_elements.c.parent_id)
+            .where(
+                rm_elements.c.generation == g,
+                rm_elements.c.element_id == element_id,
+            )
+            .cte("ancestors", recursive=True)
+        )
+        parent = rm_elements.alias("parent")
+        up = up.union_all(
+            sa.select(parent.c.element_id, parent.c.parent_id).where(
+                parent.c.generation == g,
+                parent.c.element_id == up.c.parent_id,
+            )
+        )
+        where = rm_metadata.c.element_id.in_(sa.select(up.c.element_id))
+    else:
+        where = rm_metadata.c.element_id == element_id
+    query = _with_run(
+        sa.select(rm_metadata).where(
+            rm_metadata.c.generation == g, where, _run_filter(rm_metadata, worker_run)
+        ),
+        rm_metadata,
+        conn,
+    )
+    order = [rm_metadata.c.name, rm_metadata.c.created_position, rm_metadata.c.metadata_id]
+    return _page(conn, query, order, offset, limit)

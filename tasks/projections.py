@@ -1,0 +1,68 @@
+"""The projection task: bring one projection up to (at least) a target position.
+
+The logic lives in projections/runner.py; this is the Celery wrapper. Arguments are a
+projection name and a position, never event objects (Celery's "State" guidance): the task
+re-reads the events after its checkpoint, so any task for a projection also covers every
+earlier one that was lost, delayed or delivered twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from celery import Celery, Task
+
+from tasks.config import TASK_TIME_BUDGET
+
+if TYPE_CHECKING:
+    from worker_runs.bootstrap import Container
+
+log = logging.getLogger(__name__)
+
+RUN_PROJECTION = "worker_runs.projections.run"
+
+
+class ContainerNotBound(RuntimeError):
+    """The Celery app was created outside worker_runs.bootstrap.bootstrap()."""
+
+
+def container_of(app: Celery) -> Container:
+    container = getattr(app, "worker_runs_container", None)
+    if container is None:
+        raise ContainerNotBound("this Celery app has no container: build it with bootstrap()")
+    return container
+
+
+def run_projection(task: Task, name: str, target: int) -> dict[str, Any]:
+    runner = container_of(task.app).runner
+    if runner.live_checkpoint(name) >= target:
+        # A duplicate, or a later task already went past it: nothing to wait for.
+        return {"name": name, "target": target, "skipped": True}
+    result = runner.catch_up(name, target, time_budget=TASK_TIME_BUDGET)
+    if not result.caught_up and result.retry_after is None:
+        # Out of time with work left: a fresh message, rather than one long task.
+        task.apply_async((name, target))
+    elif result.retry_after is not None:
+        # A failing event waits for its back-off; the relay's catch-up republishes.
+        log.info("projection %s waits %.1fs before retrying a failing event", name, result.retry_after)
+    return {"name": name, "target": target, "checkpoint": result.checkpoint, "processed": result.processed}
+
+
+def register(app: Celery) -> None:
+    """Register the projection tasks on `app` (tasks/factory.py calls it)."""
+    app.task(
+        bind=True,
+        name=RUN_PROJECTION,
+        # A database that is briefly gone (restart, failover, lock timeout) is transient:
+        # retry with jittered exponential back-off. Event-level failures never get here,
+        # the runner records and parks them itself.
+        autoretry_for=(sa.exc.OperationalError, sa.exc.InterfaceError),
+        retry_backoff=True,
+        retry_backoff_max=60,
+        retry_jitter=True,
+        max_retries=10,
+        acks_late=True,
+        reject_on_worker_lost=True,
+    )(run_projection)

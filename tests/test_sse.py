@@ -1,0 +1,121 @@
+"""The live stream (GET /api/v1/events/stream) over real HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from api.app import create_app
+from tests.api_support import ServerThread, make_user
+from tests.conftest import settings_for
+from tests.integration_support import SseClient, create_run_chain, fast_settings
+from worker_runs.bootstrap import Container, bootstrap
+
+STREAM = "/api/v1/events/stream"
+
+
+@pytest.fixture
+def live(engine: Engine, tmp_path: Path) -> Container:
+    return bootstrap(fast_settings(settings_for(engine, tmp_path)), engine=engine)
+
+
+@pytest.fixture
+def server(live: Container):
+    with ServerThread(create_app(live)) as running:
+        yield running
+
+
+def test_stream_sends_new_events_live_and_resumes_after_last_event_id(live: Container, server: ServerThread) -> None:
+    alice = make_user(live, "alice")
+    client = SseClient(server.port, f"{STREAM}?after=0", alice.headers)
+    assert client.response.status == 200
+    assert client.response.getheader("Content-Type").startswith("text/event-stream")
+    assert client.response.getheader("Cache-Control") == "no-store"
+    first = client.messages_until(lambda m: m.event == "user.created")
+    assert first[-1].json["data"]["id"] == alice.user_id
+    assert client.retry == 500
+
+    chain = create_run_chain(live, alice, "ocr")
+    seen = client.messages_until(lambda m: m.event == "worker_run.created")
+    run = seen[-1].json
+    assert run["data"]["id"] == chain.run_id and run["position"] == chain.position
+    assert seen[-1].id == str(chain.position)
+    types = [m.event for m in seen]
+    assert types == ["worker_type.created", "worker.created", "worker_version.created", "worker_run.created"]
+    positions = [int(m.id) for m in [*first, *seen]]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    client.close()
+
+    # Reconnect from the second of those events: exactly the ones after it, in order.
+    resume_from = seen[1].id
+    again = SseClient(server.port, STREAM, {**alice.headers, "Last-Event-ID": resume_from})
+    resumed = again.messages_until(lambda m: m.event == "worker_run.created")
+    assert [m.id for m in resumed] == [m.id for m in seen[2:]]
+    again.close()
+
+
+def test_heartbeats_and_a_fresh_stream_starts_now(live: Container, server: ServerThread) -> None:
+    alice = make_user(live, "alice")
+    old = create_run_chain(live, alice, "old")
+    client = SseClient(server.port, STREAM, alice.headers)
+    time.sleep(0.8)  # longer than the heartbeat interval, with nothing to send
+    new = create_run_chain(live, alice, "new")
+    seen = client.messages_until(lambda m: m.event == "worker_run.created")
+    # Without a cursor the stream starts now: nothing from before it opened is replayed.
+    assert all(int(m.id) > old.position for m in seen)
+    assert seen[-1].json["data"]["id"] == new.run_id
+    assert "heartbeat" in client.comments
+    client.close()
+
+
+def test_a_user_sees_only_what_they_may_see(live: Container, server: ServerThread) -> None:
+    alice, bob = make_user(live, "alice"), make_user(live, "bob")
+    admin = make_user(live, "root", admin=True)
+    bob_stream = SseClient(server.port, f"{STREAM}?after=0", bob.headers)
+    admin_stream = SseClient(server.port, f"{STREAM}?after=0", admin.headers)
+    alice_chain = create_run_chain(live, alice, "alice-ocr")
+    bob_chain = create_run_chain(live, bob, "bob-ocr")
+    bob_seen = bob_stream.messages_until(lambda m: m.event == "worker_run.created")
+    assert bob_seen[-1].json["data"]["id"] == bob_chain.run_id
+    ids = {m.json["data"].get("id") for m in bob_seen}
+    assert alice.user_id not in ids and alice_chain.run_id not in ids and alice_chain.worker_id not in ids
+    admin_seen = admin_stream.messages_until(lambda m: m.json["data"].get("id") == bob_chain.run_id)
+    assert alice_chain.run_id in {m.json["data"].get("id") for m in admin_seen}
+    bob_stream.close()
+    admin_stream.close()
+
+
+def test_unauthenticated_is_401_and_bad_last_event_id_is_400(live: Container, server: ServerThread) -> None:
+    alice = make_user(live, "alice")
+    client = SseClient(server.port, STREAM, {})
+    assert client.response.status == 401
+    client.close()
+    client = SseClient(server.port, STREAM, {**alice.headers, "Last-Event-ID": "nope"})
+    assert client.response.status == 400
+    client.close()
+
+
+def test_disconnect_ends_the_stream_and_no_connection_is_held_between_polls(
+    live: Container, server: ServerThread,
+) -> None:
+    alice = make_user(live, "alice")
+    before = threading.active_count()
+    clients = [SseClient(server.port, STREAM, alice.headers) for _ in range(3)]
+    time.sleep(0.5)
+    assert threading.active_count() >= before + 3
+    # Idle streams poll, but between polls they hold no pooled connection.
+    samples = []
+    for _ in range(20):
+        samples.append(live.engine.pool.checkedout())
+        time.sleep(0.02)
+    assert min(samples) == 0
+    for client in clients:
+        client.close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= before

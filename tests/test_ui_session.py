@@ -1,0 +1,324 @@
+# ruff: noqa: F811 - pytest fixtures imported from tests/api_support.py, requested by parameter name
+"""The web UI's session cookie and CSRF protection, through Falcon's TestClient.
+
+The cookie is HttpOnly, SameSite=Lax, signed, never holds the clear token, and ends with
+sign-out, expiry or the token's revocation; cookie-authenticated unsafe requests (UI forms
+and the JSON API alike) need the page's CSRF token, token-authenticated API calls do not.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import falcon
+import falcon.testing
+import pytest
+
+from api.ui.session import COOKIE_NAME, SECRET_FILE, SessionCodec, load_secret_key
+from tests.api_support import (  # noqa: F401 - fixtures
+    Api,
+    ApiUser,
+    alice,
+    api,
+    app,
+    bob,
+    projector,
+    revoke,
+)
+from worker_runs.bootstrap import Container
+from worker_runs.settings import Settings
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _set_cookie(result: falcon.testing.Result) -> str:
+    headers = [value for name, value in result.headers.items() if name.lower() == "set-cookie"]
+    assert headers, result.headers
+    return headers[0]
+
+
+def _sign_in(client: falcon.testing.TestClient, user: ApiUser, **headers: str) -> falcon.testing.Result:
+    return client.simulate_post("/sign-in", body=f"token={user.token}", headers={**FORM, **headers})
+
+
+class Browser:
+    """A TestClient that keeps the session cookie, like a browser would."""
+
+    def __init__(self, client: falcon.testing.TestClient, user: ApiUser) -> None:
+        self.client = client
+        result = _sign_in(client, user)
+        assert result.status_code == 303, result.text
+        self.cookie = result.cookies[COOKIE_NAME].value
+        page = self.get("/worker-runs")
+        assert page.status_code == 200, page.text
+        match = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
+        assert match, "the page carries its CSRF token"
+        self.csrf = match.group(1)
+
+    def headers(self, csrf: bool = False, **extra: str) -> dict[str, str]:
+        headers = {"Cookie": f"{COOKIE_NAME}={self.cookie}", **extra}
+        if csrf:
+            headers["X-CSRF-Token"] = self.csrf
+        return headers
+
+    def get(self, path: str, **extra: str) -> falcon.testing.Result:
+        return self.client.simulate_get(path, headers=self.headers(**extra))
+
+    def post_form(self, path: str, body: str, csrf: bool = True, **extra: str) -> falcon.testing.Result:
+        return self.client.simulate_post(path, body=body, headers=self.headers(csrf, **FORM, **extra))
+
+
+# --- the cookie ---------------------------------------------------------------------------------
+
+
+def test_sign_in_sets_an_httponly_samesite_signed_cookie_without_the_token(api: Api, alice: ApiUser) -> None:
+    result = _sign_in(api.client, alice)
+    assert result.status_code == 303
+    assert result.headers["location"] == "/worker-runs"
+    header = _set_cookie(result)
+    morsel = SimpleCookie(header)[COOKIE_NAME]
+    assert morsel["httponly"] is True
+    assert morsel["samesite"] == "Lax"
+    assert morsel["path"] == "/"
+    assert int(morsel["max-age"]) == 7 * 24 * 3600
+    assert not morsel["secure"]  # plain HTTP here; see the HTTPS test below
+    value = morsel.value
+    assert alice.token not in header
+    assert value.startswith("v1.") and value.count(".") == 2
+
+
+def test_the_cookie_is_secure_behind_https(api: Api, alice: ApiUser) -> None:
+    result = _sign_in(api.client, alice, **{"X-Forwarded-Proto": "https"})
+    assert SimpleCookie(_set_cookie(result))[COOKIE_NAME]["secure"] is True
+
+
+def test_a_tampered_or_foreign_cookie_is_not_a_session(api: Api, alice: ApiUser) -> None:
+    browser = Browser(api.client, alice)
+    version, payload, signature = browser.cookie.split(".")
+    forged = [
+        f"{version}.{payload}.{signature[:-2]}AA",  # signature changed
+        f"{version}.{payload[:-2]}AA.{signature}",  # payload changed
+        SessionCodec(b"another instance's secret key!!").issue("0" * 64)[0],  # signed with another key
+        "garbage",
+    ]
+    for value in forged:
+        result = api.client.simulate_get("/worker-runs", headers={"Cookie": f"{COOKIE_NAME}={value}"})
+        assert result.status_code == 303, value
+        assert result.headers["location"] == "/sign-in"
+        fragment = api.client.simulate_get(
+            "/ui/runs", headers={"Cookie": f"{COOKIE_NAME}={value}", "HX-Request": "true"},
+        )
+        assert fragment.status_code == 401
+        assert fragment.headers["hx-redirect"] == "/sign-in"
+
+
+def test_sessions_expire() -> None:
+    now = [1_000_000.0]
+    codec = SessionCodec(b"0123456789abcdef0123456789abcdef", max_age=60, clock=lambda: now[0])
+    value, session = codec.issue("a" * 64)
+    assert codec.load(value) == session
+    now[0] += 61
+    assert codec.load(value) is None
+
+
+def test_an_unknown_token_does_not_sign_in(api: Api, alice: ApiUser) -> None:
+    result = api.client.simulate_post("/sign-in", body="token=not-a-token", headers=FORM)
+    assert result.status_code == 401
+    assert "unknown or has been revoked" in result.text
+    assert COOKIE_NAME not in result.cookies
+
+
+def test_a_cross_site_sign_in_is_refused(api: Api, alice: ApiUser) -> None:
+    # Login CSRF: another site must not sign the browser in with the attacker's token.
+    for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        result = _sign_in(api.client, alice, **headers)
+        assert result.status_code == 403, headers
+        assert COOKIE_NAME not in result.cookies
+
+
+def test_revoking_the_token_ends_the_session(api: Api, container: Container, alice: ApiUser) -> None:
+    browser = Browser(api.client, alice)
+    revoke(container, alice)
+    result = browser.get("/worker-runs")
+    assert result.status_code == 303
+    assert result.headers["location"] == "/sign-in"
+
+
+# --- CSRF ---------------------------------------------------------------------------------------
+
+
+def test_ui_forms_refuse_a_missing_or_wrong_csrf_token(api: Api, alice: ApiUser) -> None:
+    browser = Browser(api.client, alice)
+    body = "name=Forged&type=ocr"
+    missing = browser.post_form("/ui/workers", body, csrf=False)
+    assert missing.status_code == 403
+    assert missing.json["errors"][0]["code"] == "csrf_failed"
+    wrong = browser.post_form("/ui/workers", body, csrf=False, **{"X-CSRF-Token": "x" * 43})
+    assert wrong.status_code == 403
+    # Another session's token does not fit this session either.
+    other = Browser(api.client, alice)
+    assert other.csrf != browser.csrf
+    crossed = browser.post_form("/ui/workers", body, csrf=False, **{"X-CSRF-Token": other.csrf})
+    assert crossed.status_code == 403
+    assert api.get("/api/v1/workers/?name=Forged").json["count"] == 0
+    # The form field works as well as the header (the sign-out form posts without JavaScript).
+    ok = browser.post_form("/ui/workers", f"{body}&csrf_token={browser.csrf}", csrf=False)
+    assert ok.status_code == 200, ok.text
+    assert api.get("/api/v1/workers/?name=Forged").json["count"] == 1
+
+
+def test_the_api_accepts_the_session_cookie_and_requires_csrf_for_unsafe_methods(
+    api: Api, alice: ApiUser,
+) -> None:
+    browser = Browser(api.client, alice)
+    # Safe: the cookie authenticates (the SSE stream and UI reads rely on this).
+    listed = browser.get("/api/v1/process/workers/")
+    assert listed.status_code == 200
+    me = browser.get("/api/v1/user/")
+    assert me.json["id"] == alice.user_id
+    body = {"name": "From the cookie", "slug": "from-the-cookie", "type": "ocr"}
+    refused = api.client.simulate_post("/api/v1/workers/", json=body, headers=browser.headers())
+    assert refused.status_code == 403
+    assert refused.json["errors"][0]["code"] == "csrf_failed"
+    accepted = api.client.simulate_post("/api/v1/workers/", json=body, headers=browser.headers(csrf=True))
+    assert accepted.status_code == 201, accepted.json
+    # Token-authenticated calls stay CSRF-free.
+    created = api.post("/api/v1/workers/", {"name": "By token", "slug": "by-token", "type": "ocr"})
+    assert created.status_code == 201
+
+
+def test_without_cookie_or_token_the_api_answers_401(api: Api) -> None:
+    result = api.as_user(None).get("/api/v1/process/workers/")
+    assert result.status_code == 401
+
+
+# --- sign-out -------------------------------------------------------------------------------------
+
+
+def test_sign_out_clears_the_cookie_and_needs_the_csrf_token(api: Api, alice: ApiUser) -> None:
+    browser = Browser(api.client, alice)
+    refused = browser.post_form("/sign-out", "", csrf=False)
+    assert refused.status_code == 403
+    result = browser.post_form("/sign-out", f"csrf_token={browser.csrf}", csrf=False)
+    assert result.status_code == 303
+    assert result.headers["location"] == "/sign-in"
+    morsel = SimpleCookie(_set_cookie(result))[COOKIE_NAME]
+    assert morsel.value == ""
+    assert morsel["expires"]  # in the past: the browser drops it
+    assert morsel["httponly"] is True
+    # The browser no longer sends a cookie: signed out.
+    page = api.client.simulate_get("/worker-runs")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/sign-in"
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def test_pages_are_html_with_a_strict_csp_and_outside_the_openapi_document(api: Api, alice: ApiUser) -> None:
+    browser = Browser(api.client, alice)
+    page = browser.get("/worker-runs")
+    assert page.headers["content-type"].startswith("text/html")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "<script>" not in page.text  # no inline script: the CSP would block it
+    paths = api.as_user(None).get("/api/v1/openapi/?format=json").json["paths"]
+    assert not [p for p in paths if p.startswith(("/ui", "/sign-", "/worker-runs", "/static"))]
+    assert paths.keys() >= {"/api/v1/process/workers/"}
+    for asset in ("htmx.min.js", "app.js", "app.css", "favicon.svg"):
+        assert api.client.simulate_get(f"/static/ui/{asset}").status_code == 200, asset
+
+
+def test_a_signed_in_user_only_sees_their_own_runs_in_fragments(
+    api: Api, alice: ApiUser, bob: ApiUser,
+) -> None:
+    worker = api.create_worker("Alice private")
+    version = api.create_version(worker["id"])
+    run = api.create_run(version["id"])
+    as_bob = Browser(api.client, bob)
+    for path in ("/worker-runs", "/ui/runs", "/ui/workers", f"/ui/workers/{worker['id']}"):
+        result = as_bob.get(path, **{"HX-Request": "true"})
+        assert run["id"] not in result.text and "Alice private" not in result.text, path
+    assert as_bob.get(f"/ui/workers/{worker['id']}").status_code == 404
+    as_alice = Browser(api.client, alice)
+    assert run["id"] in as_alice.get("/ui/runs").text
+
+
+def test_the_plus_button_answers_with_the_run_id_then_with_the_existing_one(api: Api, alice: ApiUser) -> None:
+    worker = api.create_worker("Plus")
+    version = api.create_version(worker["id"])
+    browser = Browser(api.client, alice)
+    body = f"worker_version_id={version['id']}&worker_id={worker['id']}"
+    first = browser.post_form("/ui/runs", body, **{"HX-Request": "true"})
+    assert first.status_code == 200
+    assert first.headers.get("x-event-position")
+    run_id = re.search(r'id="new-run-id">([^<]+)<', first.text).group(1)
+    # The same response refreshes the runs list (out of band), already including the run.
+    assert 'hx-swap-oob="outerHTML"' in first.text and f'data-run-id="{run_id}"' in first.text
+    assert api.get(f"/api/v1/process/workers/{run_id}/").status_code == 200
+    again = browser.post_form("/ui/runs", body, **{"HX-Request": "true"})
+    assert re.search(r'id="existing-run-id">([^<]+)<', again.text).group(1) == run_id
+    assert "Create a new version" in again.text
+
+
+def test_the_version_form_explains_invalid_json(api: Api, alice: ApiUser) -> None:
+    worker = api.create_worker("Json")
+    browser = Browser(api.client, alice)
+    for text, expected in (('{"a": 1,', "not valid JSON"), ("[1, 2]", "must be a JSON object"),
+                           ('{"a": NaN}', "not valid JSON")):
+        result = browser.post_form(f"/ui/workers/{worker['id']}/versions",
+                                   f"configuration={falcon.uri.encode_value(text)}")
+        assert result.status_code == 422
+        assert expected in result.text, text
+    assert api.get(f"/api/v1/workers/{worker['id']}/versions/").json["count"] == 0
+
+
+# --- the secret key -----------------------------------------------------------------------------
+
+
+def test_the_secret_key_is_generated_once_under_home(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    first = load_secret_key(settings)
+    path = settings.home / SECRET_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) >= 32
+    assert load_secret_key(settings) == first
+    configured = Settings(home=settings.home, database_url=settings.database_url, secret_key="k" * 40)
+    assert load_secret_key(configured) == b"k" * 40
+
+
+@pytest.mark.parametrize("secret", [b"", b"short"])
+def test_a_short_secret_is_refused(secret: bytes) -> None:
+    with pytest.raises(ValueError):
+        SessionCodec(secret)
+
+
+def test_an_unwritable_home_still_gives_a_working_key(tmp_path: Path) -> None:
+    # A home that cannot hold the key file (here: it is a file; in production, a read-only
+    # volume) gives a key for this process only instead of failing the API's start-up.
+    home = tmp_path / "not-a-directory"
+    home.write_text("")
+    settings = Settings(home=home, database_url="postgresql+psycopg://db/app")
+    key = load_secret_key(settings)
+    assert len(key) >= 32
+    assert load_secret_key(settings) != key  # not stored anywhere
+    SessionCodec(key)  # usable
+
+
+def test_fragments_are_paginated(api: Api, alice: ApiUser) -> None:
+    for number in range(12):
+        worker = api.create_worker(f"Paged {number:02d}", type="paged")
+        api.create_run(api.create_version(worker["id"])["id"])
+    browser = Browser(api.client, alice)
+    first = browser.get("/ui/workers?filter_type=paged")
+    assert first.text.count('class="worker-item') == 10
+    assert "1 / 2" in first.text
+    second = browser.get("/ui/workers?filter_type=paged&page=2")
+    assert second.text.count('class="worker-item') == 2
+    runs = browser.get("/ui/runs")
+    assert runs.text.count("<tr data-run-id=") == 12  # 20 a page
+    names = re.findall(r'<td data-label="Worker">([^<]+)</td>', runs.text)
+    assert names[0] == "Paged 11" and names[-1] == "Paged 00"  # newest first

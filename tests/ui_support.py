@@ -1,0 +1,153 @@
+"""Helpers for the browser tests: `worker-runs serve` in a subprocess, users made with the
+CLI, seed data through the HTTP API, and Debian's Chromium driven by Playwright.
+
+The service runs exactly as a user would start it (embedded SQLite + broker, relay, Celery
+worker) on a free port with a throw-away WORKER_RUNS_HOME, so the browser sees the real
+projections lag and the real read-your-writes behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from api.ui.resources import SIGN_IN
+from worker_runs.serve import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "ui"
+CHROMIUM = "/usr/bin/chromium"
+#: the machine's network is closed: without these, Chromium's background connections stall it
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_RUNS_")}
+    env["WORKER_RUNS_HOME"] = str(home)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@dataclass(frozen=True)
+class CliUser:
+    username: str
+    token: str
+
+
+def create_user(home: Path, username: str) -> CliUser:
+    """`worker-runs users create NAME`: the token is alone on the last line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "worker_runs.cli", "users", "create", username,
+         "--email", f"{username}@example.org"],
+        env=_env(home), capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return CliUser(username, done.stdout.strip().splitlines()[-1])
+
+
+class Service:
+    """`worker-runs serve` on a free port; stopped with SIGTERM (its graceful path)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = home / "serve.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> Service:
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(self.port)],
+            env=_env(self.home), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker-runs serve exited:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"worker-runs serve did not become ready:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(45)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    # --- the HTTP API, as a script would call it ---------------------------------------------------
+
+    def api(self, user: CliUser, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=data, method=method,
+            headers={"Authorization": f"Token {user.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def worker(self, user: CliUser, name: str, type: str, **fields: Any) -> dict[str, Any]:
+        status, body = self.api(user, "POST", "/api/v1/workers/", {"name": name, "type": type, **fields})
+        assert status == 201, body
+        return body
+
+    def version(self, user: CliUser, worker_id: str, **fields: Any) -> dict[str, Any]:
+        status, body = self.api(user, "POST", f"/api/v1/workers/{worker_id}/versions/", fields)
+        assert status == 201, body
+        return body
+
+    def run(self, user: CliUser, version_id: str) -> dict[str, Any]:
+        status, body = self.api(user, "POST", "/api/v1/process/workers/", {"worker_version_id": version_id})
+        assert status == 201, body
+        return body
+
+
+def sign_in(page: Any, service: Service, user: CliUser) -> None:
+    page.goto(f"{service.url}{SIGN_IN}")
+    page.get_by_label("API token").fill(user.token)
+    page.get_by_label("API token").press("Enter")
+    page.wait_for_url(f"{service.url}/worker-runs")
+
+
+class Shots:
+    """Numbered PNG screenshots of each step, in test-artifacts/ui/ (git-ignored)."""
+
+    def __init__(self, folder: Path = ARTIFACTS) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.taken: list[Path] = []
+
+    def __call__(self, page: Any, name: str, *, full_page: bool = False) -> Path:
+        path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        self.taken.append(path)
+        return path

@@ -1,0 +1,252 @@
+"""`worker-runs serve`: the HTTP API, the relay and a real Celery worker in one command.
+
+Embedded default (no service installed): SQLite under WORKER_RUNS_HOME and a
+Redis-compatible broker served in-process by fakeredis on a free port. With
+WORKER_RUNS_DATABASE_URL and WORKER_RUNS_BROKER_URL the same command uses PostgreSQL and Redis.
+
+Processes: this one (HTTP server threads, the relay thread, the embedded broker) and one
+child, `worker-runs worker`, started in its own session so a terminal's Ctrl-C reaches only
+us and we stop it in order (SIGTERM = Celery's warm shutdown). The child also exits when its
+standard input (a pipe from us) closes, so even a SIGKILL of this process leaves no orphan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from eventstore.migrate import upgrade
+from projections.relay import Relay
+from worker_runs.bootstrap import Container, bootstrap
+from worker_runs.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+#: how long the Celery child gets for its warm shutdown before it is killed
+WORKER_STOP_TIMEOUT = 30.0
+
+
+class ApiUnavailable(RuntimeError):
+    """The WSGI application factory could not be imported."""
+
+
+class WorkerCrashLoop(RuntimeError):
+    """The Celery worker keeps dying right after it starts."""
+
+
+def load_app_factory(spec: str) -> Callable[[Container], Any]:
+    module_name, _, attribute = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attribute or "create_app")
+    except (ImportError, AttributeError) as exc:
+        raise ApiUnavailable(
+            f"The HTTP API could not be loaded from {spec!r} ({type(exc).__name__}: {exc}). "
+            "Is the api package installed? Use --app MODULE:FACTORY to serve another WSGI factory."
+        ) from exc
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _fake_redis_server(host: str) -> Any:
+    from fakeredis import TcpFakeServer
+
+    class NoDelayFakeServer(TcpFakeServer):
+        def get_request(self) -> tuple[socket.socket, Any]:
+            # Redis itself sets TCP_NODELAY. Without it, the small replies written one by one
+            # meet the client's delayed ACK and every round trip costs ~40 ms (measured: a
+            # Celery task took ~90 ms from publish to start instead of ~1 ms).
+            connection, address = super().get_request()
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return connection, address
+
+    return NoDelayFakeServer((host, free_port(host)), server_type="redis")
+
+
+class EmbeddedBroker:
+    """A Redis-compatible broker in this process (fakeredis[lua]: kombu needs EVALSHA)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._server = _fake_redis_server(host)
+        self._server.daemon_threads = True
+        host, port = self._server.server_address[:2]
+        self.url = f"redis://{host}:{port}/0"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="embedded-broker", daemon=True,
+        )
+
+    def start(self) -> str:
+        self._thread.start()
+        self._preload_scripts()
+        return self.url
+
+    def _preload_scripts(self) -> None:
+        """Load the Lua scripts kombu runs with EVALSHA before any client needs them.
+
+        fakeredis' TCP server closes the connection after *any* error reply, including the
+        NOSCRIPT that a first EVALSHA gets (redis-py then loads the script and retries, on a
+        connection that is now gone): the Celery consumer would reconnect in a loop. With
+        the scripts cached up front, EVALSHA never fails.
+        """
+        import redis
+        from kombu.transport import redis as kombu_redis
+
+        scripts = [redis.lock.Lock.LUA_RELEASE_SCRIPT, redis.lock.Lock.LUA_EXTEND_SCRIPT,
+                   redis.lock.Lock.LUA_REACQUIRE_SCRIPT]
+        scripts += [getattr(kombu_redis, name) for name in ("REFRESH_BINDING", "SWEEP_BINDINGS")
+                    if hasattr(kombu_redis, name)]
+        client = redis.Redis.from_url(self.url)
+        try:
+            for script in scripts:
+                client.script_load(script)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    # One thread per request (long polls and SSE must not block other requests); daemon
+    # threads so an open SSE stream cannot hold the shutdown.
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        log.info("%s - %s", self.address_string(), format % args)
+
+
+class WorkerProcess:
+    """The Celery worker child: started, watched (restarted if it dies), stopped in order."""
+
+    def __init__(self, settings: Settings, concurrency: int) -> None:
+        self.settings = settings
+        self.concurrency = concurrency
+        self.process: subprocess.Popen[bytes] | None = None
+        self._starts: list[float] = []
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "WORKER_RUNS_HOME": str(self.settings.home),
+            "WORKER_RUNS_DATABASE_URL": self.settings.database_url,
+            "WORKER_RUNS_BROKER_URL": self.settings.broker_url or "",
+            "WORKER_RUNS_CELERY_QUEUE": self.settings.celery_queue,
+            "WORKER_RUNS_BROKER_PREFIX": self.settings.broker_prefix,
+        })
+        return env
+
+    def start(self) -> None:
+        now = time.monotonic()
+        self._starts = [t for t in self._starts if now - t < 60] + [now]
+        if len(self._starts) > 5:
+            raise WorkerCrashLoop("the Celery worker died 5 times within a minute; see its log above")
+        command = [sys.executable, "-m", "worker_runs.cli", "worker", "--pool=threads",
+                   f"--concurrency={self.concurrency}", "--stop-with-parent"]
+        self.process = subprocess.Popen(
+            command, env=self._env(), stdin=subprocess.PIPE, start_new_session=True,
+        )
+        log.info("serve: Celery worker started (pid %s)", self.process.pid)
+
+    def check(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            log.error("serve: the Celery worker exited with %s; restarting it", self.process.returncode)
+            self.start()
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(WORKER_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            log.warning("serve: the Celery worker did not stop in %ss; killing it", WORKER_STOP_TIMEOUT)
+            process.kill()
+            process.wait()
+        if process.stdin is not None:
+            process.stdin.close()
+        log.info("serve: Celery worker stopped (exit code %s)", process.returncode)
+
+
+class Server:
+    def __init__(self, host: str, port: int, app_spec: str, settings: Settings | None = None) -> None:
+        self.host = host
+        self.port = port
+        # Fail fast, before anything starts, when the API cannot be imported.
+        self.factory = load_app_factory(app_spec)
+        self.settings = settings or load_settings()
+        self.stop_event = threading.Event()
+
+    def _signal(self, signum: int, _frame: Any) -> None:
+        log.info("serve: %s received, stopping", signal.Signals(signum).name)
+        self.stop_event.set()
+
+    def run(self) -> int:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._signal)
+        broker = None
+        settings = self.settings
+        if settings.broker_url is None:
+            broker = EmbeddedBroker()
+            settings = dataclasses.replace(settings, broker_url=broker.start())
+            log.info("serve: embedded broker at %s", settings.broker_url)
+        container = bootstrap(settings)
+        worker = WorkerProcess(settings, concurrency=max(len(container.runner.names), 1))
+        threads: list[threading.Thread] = []
+        httpd = None
+        exit_code = 0
+        try:
+            upgrade(container.engine)
+            worker.start()
+            relay = Relay(container.engine, container.publisher, container.runner.names)
+            threads.append(threading.Thread(target=relay.run, args=(self.stop_event,), name="relay"))
+            httpd = make_server(self.host, self.port, self.factory(container),
+                                server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+            threads.append(threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
+                                            name="http"))
+            for thread in threads:
+                thread.start()
+            host, port = httpd.server_address[:2]
+            database = container.engine.url.render_as_string()  # password hidden
+            print(f"worker-runs serving on http://{host}:{port} (database {database}, "
+                  f"broker {settings.broker_url})", flush=True)
+            while not self.stop_event.wait(0.5):
+                worker.check()
+                stopped = [t.name for t in threads if not t.is_alive()]
+                if stopped:
+                    log.error("serve: the %s thread stopped unexpectedly; shutting down", ", ".join(stopped))
+                    exit_code = 1
+                    break
+        finally:
+            self.stop_event.set()
+            if httpd is not None:
+                if any(t.name == "http" and t.is_alive() for t in threads):
+                    httpd.shutdown()  # waits for serve_forever: only when it runs
+                httpd.server_close()
+            worker.stop()
+            for thread in threads:
+                thread.join(timeout=10)
+            if broker is not None:
+                broker.stop()
+            container.engine.dispose()
+        log.info("serve: stopped")
+        return exit_code
