@@ -576,7 +576,10 @@ def test_metadata_bulk_and_list(api: Api, bob: ApiUser) -> None:
         },
     )
     assert bulk.status_code == 201, bulk.json
-    assert [(md["name"], md["value"]) for md in bulk.json["metadata_list"]] == [("folio", 12), ("language", "fr")]
+    assert [(md["name"], md["value"]) for md in bulk.json["metadata_list"]] == [
+        ("folio", 12),
+        ("language", "fr"),
+    ]
     assert bulk.json["worker_run_id"] == run["id"]
     listed = api.get(f"/api/v1/element/{page['id']}/metadata/").json
     assert [(md["name"], md["worker_run"]) for md in listed["results"]] == [
@@ -608,4 +611,26 @@ def test_metadata_bulk_and_list(api: Api, bob: ApiUser) -> None:
         "client_error",
         "permission_denied",
     )
-    assert_error(api.as_user(bob).get(f"/api/v1/element/{page['id']}/metadata/"), 404, "client_error", "not_found")
+    assert_error(
+        api.as_user(bob).get(f"/api/v1/element/{page['id']}/metadata/"), 404, "client_error", "not_found"
+    )
+
+
+def test_bulk_import_is_idempotent_with_a_key(api: Api, container: Container) -> None:
+    corpus, page, run = setup_page(api)
+    body = {
+        "worker_run_id": run["id"],
+        "transcriptions": [{"element_id": page["id"], "text": f"t{i}", "confidence": 0.5} for i in range(5)],
+    }
+    first = api.post("/api/v1/transcription/bulk/", body, headers={"Idempotency-Key": "import-42"})
+    head = container.store.head()
+    again = api.post("/api/v1/transcription/bulk/", body, headers={"Idempotency-Key": "import-42"})
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json == first.json and container.store.head() == head
+    changed = api.post(
+        "/api/v1/transcription/bulk/",
+        {**body, "transcriptions": body["transcriptions"][:1]},
+        headers={"Idempotency-Key": "import-42"},
+    )
+    assert changed.status_code == 422

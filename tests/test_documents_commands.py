@@ -159,3 +159,23 @@ def test_projectors_write_one_row_per_event_with_the_creator() -> None:
     ]
     for event_type in documents.PROJECTORS:
         assert event_type in PROJECTIONS["documents"].projectors
+
+
+def test_documents_projection_rebuilds_to_the_same_rows(container: Container) -> None:
+    from projections.document_queries import list_signed
+    from tests.projection_workload import snapshot
+
+    alice, element_id, run_id, _ = _signed_setup(container)
+    items = tuple(m.TranscriptionItem(element_id=element_id, text=f"t{i}") for i in range(30))
+    container.bus.handle(
+        m.CreateTranscriptions(items=items, worker_run_id=run_id), actor=alice, worker_run_id=run_id
+    )
+    for name in PROJECTIONS:
+        container.runner.catch_up(name)
+    before = snapshot(container.engine, "documents")
+    assert len(before["rm_transcriptions"]) == 30 and len(before["rm_elements"]) == 1
+    result = container.runner.rebuild("documents", batch_size=7)
+    assert (result.old_generation, result.generation) == (1, 2)
+    assert snapshot(container.engine, "documents") == before
+    with container.engine.connect() as conn:
+        assert list_signed(conn, worker_run_id=run_id, limit=100).count == 30
