@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 from urllib.parse import urlencode
+from uuid import UUID
 
 import falcon
 import sqlalchemy as sa
@@ -23,8 +23,8 @@ from domain.actor import Actor
 from integrations import audit, feed, index
 from integrations import subscriptions as subs
 from integrations.delivery import Deliverer
-from integrations.tables import webhook_subscriptions
 from integrations.live import EventStream, StreamOptions
+from integrations.tables import webhook_subscriptions
 from tasks.webhooks import policy_from
 from worker_runs.settings import Settings
 
@@ -42,22 +42,24 @@ class EventFeedResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         query = req.context.query
-        page = feed.read_page(self.engine, _actor(req), after=query["after"], limit=query["limit"],
-                              types=query["types"])
+        page = feed.read_page(
+            self.engine, _actor(req), after=query["after"], limit=query["limit"], types=query["types"]
+        )
         params: dict[str, Any] = {"after": page.next_after, "limit": query["limit"]}
         if query["types"]:
             params["types"] = ",".join(query["types"])
         body = {
-            "events": page.events, "next": page.next_after,
-            "next_url": f"{req.prefix}{req.path}?{urlencode(params)}", "complete": page.full,
+            "events": page.events,
+            "next": page.next_after,
+            "next_url": f"{req.prefix}{req.path}?{urlencode(params)}",
+            "complete": page.full,
         }
         resp.media = s.feed_page_schema.dump(body)
         # The page depends on who asks (visibility): shared caches must key on the credentials.
         resp.vary = ("Authorization", "Cookie")
         if page.full:
             tag = hashlib.sha256(
-                f"{_actor(req).user_id}|{query['after']}|{query['limit']}|{query['types']}|{page.next_after}"
-                .encode()
+                f"{_actor(req).user_id}|{query['after']}|{query['limit']}|{query['types']}|{page.next_after}".encode()
             ).hexdigest()[:32]
             resp.etag = tag
             resp.cache_control = [IMMUTABLE]
@@ -72,8 +74,10 @@ class EventStreamResource:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.options = StreamOptions(
-            poll_interval=settings.sse_poll_interval, heartbeat=settings.sse_heartbeat_seconds,
-            retry_ms=settings.sse_retry_ms, max_seconds=settings.sse_max_seconds,
+            poll_interval=settings.sse_poll_interval,
+            heartbeat=settings.sse_heartbeat_seconds,
+            retry_ms=settings.sse_retry_ms,
+            max_seconds=settings.sse_max_seconds,
         )
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -95,8 +99,9 @@ class EventStreamResource:
         resp.cache_control = ["no-store"]
         # Reverse proxies (nginx) must not buffer the stream.
         resp.set_header("X-Accel-Buffering", "no")
-        resp.stream = EventStream(self.engine, _actor(req), after=after, types=query["types"],
-                                  options=self.options)
+        resp.stream = EventStream(
+            self.engine, _actor(req), after=after, types=query["types"], options=self.options
+        )
 
 
 class AuditResource:
@@ -112,7 +117,9 @@ class AuditResource:
             resp.downloadable_as = "audit.csv"
             resp.stream = audit.iter_csv(audit.iter_all(self.engine, _actor(req), f, after=query["after"]))
             return
-        rows, next_after = audit.search(self.engine, _actor(req), f, after=query["after"], limit=query["limit"])
+        rows, next_after = audit.search(
+            self.engine, _actor(req), f, after=query["after"], limit=query["limit"]
+        )
         next_url = None
         if next_after is not None:
             params = {k: v for k, v in req.params.items() if k != "after"}
@@ -126,8 +133,10 @@ def audit_filter(query: dict[str, Any]) -> audit.AuditFilter:
     return audit.AuditFilter(
         actor=query.get("actor"),
         worker_run=str(query["worker_run"]) if query.get("worker_run") else None,
-        stream=query.get("stream"), type=query.get("type"),
-        since=query.get("since"), until=query.get("until"),
+        stream=query.get("stream"),
+        type=query.get("type"),
+        since=query.get("since"),
+        until=query.get("until"),
     )
 
 
@@ -162,8 +171,15 @@ class WebhooksResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = req.context.body
-        created = subs.create(self.engine, _caller(req), url=body["url"], event_types=body["events"],
-                              secret=body["secret"], allow_private=self.settings.webhook_allow_private, now=_now())
+        created = subs.create(
+            self.engine,
+            _caller(req),
+            url=body["url"],
+            event_types=body["events"],
+            secret=body["secret"],
+            allow_private=self.settings.webhook_allow_private,
+            now=_now(),
+        )
         resp.status = falcon.HTTP_201
         resp.media = s.webhook_schema.dump(created)
 
@@ -177,8 +193,14 @@ class WebhookResource:
         resp.media = s.webhook_schema.dump(subs.get(self.engine, _caller(req), str(id)))
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        updated = subs.update(self.engine, _caller(req), str(id), req.context.body,
-                              allow_private=self.settings.webhook_allow_private, now=_now())
+        updated = subs.update(
+            self.engine,
+            _caller(req),
+            str(id),
+            req.context.body,
+            allow_private=self.settings.webhook_allow_private,
+            now=_now(),
+        )
         resp.media = s.webhook_schema.dump(updated)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
@@ -192,8 +214,9 @@ class WebhookDeliveriesResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
         q = req.context.query
-        rows = subs.deliveries(self.engine, _caller(req), str(id), after=q["after"], limit=q["limit"],
-                               status=q["status"])
+        rows = subs.deliveries(
+            self.engine, _caller(req), str(id), after=q["after"], limit=q["limit"], status=q["status"]
+        )
         resp.media = s.deliveries_schema.dump({"results": rows})
 
 
@@ -210,8 +233,9 @@ class WebhookReplayResource:
         self.engine = engine
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        replayed = subs.replay(self.engine, _caller(req), str(id),
-                               from_position=req.context.body["from_position"], now=_now())
+        replayed = subs.replay(
+            self.engine, _caller(req), str(id), from_position=req.context.body["from_position"], now=_now()
+        )
         resp.media = s.webhook_schema.dump(replayed)
 
 
@@ -220,8 +244,9 @@ class WebhookRotateSecretResource:
         self.engine = engine
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        rotated = subs.rotate_secret(self.engine, _caller(req), str(id), secret=req.context.body["secret"],
-                                     now=_now())
+        rotated = subs.rotate_secret(
+            self.engine, _caller(req), str(id), secret=req.context.body["secret"], now=_now()
+        )
         resp.media = s.webhook_schema.dump(rotated)
 
 
@@ -234,7 +259,17 @@ class WebhookTestResource:
         caller = _caller(req)
         subs.get(self.engine, caller, str(id))  # 404 unless the caller may see it
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(webhook_subscriptions)
-                               .where(webhook_subscriptions.c.id == str(id))).first()
+            row = conn.execute(
+                sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == str(id))
+            ).first()
         result = Deliverer(self.engine, policy_from(self.settings)).send_test(row)
         resp.media = s.test_delivery_schema.dump(result)
+
+
+class WebhookChangesResource:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        rows = subs.changes(self.engine, _caller(req), str(id))
+        resp.media = s.subscription_changes_schema.dump({"results": rows})

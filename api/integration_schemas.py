@@ -20,22 +20,32 @@ class TypeList(fields.String):
         names = [name.strip() for name in text.split(",") if name.strip()]
         unknown = sorted(set(names) - set(PUBLIC_TYPES))
         if unknown:
-            raise ValidationError(f"Unknown event types: {', '.join(unknown)}. "
-                                  f"Known: {', '.join(PUBLIC_TYPES)}.")
+            raise ValidationError(
+                f"Unknown event types: {', '.join(unknown)}. Known: {', '.join(PUBLIC_TYPES)}."
+            )
         return names
 
 
 class FeedQuery(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0),
-                           metadata={"description": "Cursor: answer events with a position above it."})
-    types = TypeList(load_default=None, metadata={
-        "description": "Comma-separated public event types (default: all)."})
+    after = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "Cursor: answer events with a position above it."},
+    )
+    types = TypeList(
+        load_default=None, metadata={"description": "Comma-separated public event types (default: all)."}
+    )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
 class StreamQuery(Schema):
-    after = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
-        "description": "Start after this position (`Last-Event-ID` takes precedence; default: now)."})
+    after = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={
+            "description": "Start after this position (`Last-Event-ID` takes precedence; default: now)."
+        },
+    )
     types = TypeList(load_default=None)
 
 
@@ -53,7 +63,9 @@ class IntegrationEventSchema(Schema):
     recorded_at = fields.String()
     actor = fields.Nested(ActorSchema)
     correlation_id = fields.String()
-    data = fields.Dict(metadata={"description": "The resource as of this event (docs/integration-events.md)."})
+    data = fields.Dict(
+        metadata={"description": "The resource as of this event (docs/integration-events.md)."}
+    )
 
 
 class FeedPageSchema(Schema):
@@ -74,16 +86,26 @@ feed_page_schema = FeedPageSchema()
 class AuditQuery(Schema):
     actor = fields.String(validate=validate.Length(max=64), metadata={"description": "User id of the actor."})
     worker_run = fields.UUID(metadata={"description": "Events signed by or about this worker run."})
-    stream = fields.String(validate=validate.Length(min=1, max=200), metadata={
-        "description": "Any object's id (worker, version, run, user, element...) or a stream id."})
-    type = fields.String(validate=validate.Length(max=100), metadata={
-        "description": "Stored event type, e.g. `UserWorkerRunCreated`."})
+    stream = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Any object's id (worker, version, run, user, element...) or a stream id."},
+    )
+    type = fields.String(
+        validate=validate.Length(max=100),
+        metadata={"description": "Stored event type, e.g. `UserWorkerRunCreated`."},
+    )
     since = fields.AwareDateTime(default_timezone=UTC, metadata={"description": "ISO 8601, inclusive."})
     until = fields.AwareDateTime(default_timezone=UTC, metadata={"description": "ISO 8601, exclusive."})
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0),
-                           metadata={"description": "Keyset cursor: events with a position above it."})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE),
-                           metadata={"description": "Page size (JSON; CSV exports every match)."})
+    after = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "Keyset cursor: events with a position above it."},
+    )
+    limit = fields.Integer(
+        load_default=100,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": "Page size (JSON; CSV exports every match)."},
+    )
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
@@ -122,9 +144,13 @@ class RunProvenanceSchema(Schema):
     configuration_id = fields.String(allow_none=True)
     model_version_id = fields.String(allow_none=True)
     creation = fields.Nested(AuditEntrySchema)
-    history = fields.List(fields.Nested(AuditEntrySchema), metadata={
-        "description": "Every event that touched the run's worker, version, configuration or model "
-                       "version before the run was created."})
+    history = fields.List(
+        fields.Nested(AuditEntrySchema),
+        metadata={
+            "description": "Every event that touched the run's worker, version, configuration or model "
+            "version before the run was created."
+        },
+    )
 
 
 audit_query = AuditQuery()
@@ -138,18 +164,27 @@ SUBSCRIBABLE = [*PUBLIC_TYPES]
 
 
 class CreateWebhookBody(Schema):
-    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False,
-                     validate=validate.Length(max=2000))
-    events = fields.List(fields.String(validate=validate.OneOf(SUBSCRIBABLE)), required=True,
-                         validate=validate.Length(min=1, max=len(SUBSCRIBABLE)))
-    secret = fields.String(load_default=None, validate=validate.Length(min=10, max=200), metadata={
-        "description": "`whsec_` + base64 key; generated (and shown once) when absent."})
+    url = fields.Url(
+        required=True, schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000)
+    )
+    events = fields.List(
+        fields.String(validate=validate.OneOf(SUBSCRIBABLE)),
+        required=True,
+        validate=validate.Length(min=1, max=len(SUBSCRIBABLE)),
+    )
+    secret = fields.String(
+        load_default=None,
+        validate=validate.Length(min=10, max=200),
+        metadata={"description": "`whsec_` + base64 key; generated (and shown once) when absent."},
+    )
 
 
 class UpdateWebhookBody(Schema):
     url = fields.Url(schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2000))
-    events = fields.List(fields.String(validate=validate.OneOf(SUBSCRIBABLE)),
-                         validate=validate.Length(min=1, max=len(SUBSCRIBABLE)))
+    events = fields.List(
+        fields.String(validate=validate.OneOf(SUBSCRIBABLE)),
+        validate=validate.Length(min=1, max=len(SUBSCRIBABLE)),
+    )
     state = fields.String(validate=validate.OneOf(["active", "paused"]))
 
 
@@ -197,9 +232,14 @@ class DeliverySchema(Schema):
 
 
 class DeliveriesQuery(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0),
-                           metadata={"description": "Deliveries of events from this position on."})
-    status = fields.String(load_default=None, validate=validate.OneOf(["pending", "delivered", "parked", "test"]))
+    after = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "Deliveries of events from this position on."},
+    )
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(["pending", "delivered", "parked", "test"])
+    )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
@@ -223,3 +263,20 @@ webhook_schema = WebhookSchema()
 deliveries_query = DeliveriesQuery()
 deliveries_schema = DeliveriesSchema()
 test_delivery_schema = TestDeliverySchema()
+
+
+class SubscriptionChangeSchema(Schema):
+    change = fields.String(
+        metadata={"description": "created | updated | secret_rotated | resumed | replayed"}
+    )
+    actor_id = fields.String()
+    correlation_id = fields.String(allow_none=True, metadata={"description": "The request that made it."})
+    details = fields.Dict()
+    recorded_at = fields.String()
+
+
+class SubscriptionChangesSchema(Schema):
+    results = fields.List(fields.Nested(SubscriptionChangeSchema))
+
+
+subscription_changes_schema = SubscriptionChangesSchema()

@@ -16,8 +16,8 @@ from marshmallow import Schema
 
 from api import document_resources as dr  # issue 5: documents
 from api import document_schemas as ds  # issue 5: documents
-from api import integration_resources as ir
-from api import integration_schemas as xs
+from api import integration_resources as ir  # issue 7: integrations
+from api import integration_schemas as xs  # issue 7: integrations
 from api import resources as r
 from api import schemas as s
 from api import system
@@ -336,7 +336,12 @@ ROUTES: tuple[Route, ...] = (
     )),
     Route("/api/v1/webhooks/{id}/deliveries/", ir.WebhookDeliveriesResource, (
         Operation("GET", "RetrieveWebhookDeliveries", "Deliveries of a subscription and their attempts",
-                  query=xs.deliveries_query, response=xs.deliveries_schema, tag="integrations", errors=(404,)),
+                  query=xs.deliveries_query, response=xs.deliveries_schema, tag="integrations",
+                  errors=(404,)),
+    )),
+    Route("/api/v1/webhooks/{id}/changes/", ir.WebhookChangesResource, (
+        Operation("GET", "RetrieveWebhookChanges", "Who changed a subscription, when, and how",
+                  response=xs.subscription_changes_schema, tag="integrations", errors=(404,)),
     )),
     Route("/api/v1/webhooks/{id}/resume/", ir.WebhookResumeResource, (
         Operation("POST", "ResumeWebhook", "Resume a paused subscription (parked events are retried first)",

@@ -24,13 +24,25 @@ from eventstore.records import StoredEvent
 from eventstore.schema import events
 from integrations import index
 from integrations.errors import IntegrationNotFound
-from integrations.tables import event_subjects
-from integrations.visibility import scoped_events, visible_to
+from integrations.tables import event_scopes, event_subjects
+from integrations.visibility import visible_to
 
 CSV_COLUMNS = (
-    "position", "event_id", "type", "schema_version", "stream_id", "stream_version", "occurred_at",
-    "recorded_at", "actor_type", "actor_id", "correlation_id", "causation_id", "command_id",
-    "worker_run_id", "data",
+    "position",
+    "event_id",
+    "type",
+    "schema_version",
+    "stream_id",
+    "stream_version",
+    "occurred_at",
+    "recorded_at",
+    "actor_type",
+    "actor_id",
+    "correlation_id",
+    "causation_id",
+    "command_id",
+    "worker_run_id",
+    "data",
 )
 
 
@@ -55,28 +67,44 @@ def _about(subject_id: str) -> sa.ColumnElement[bool]:
 
 
 def _query(viewer: Actor, f: AuditFilter, after: int, upto: int) -> sa.Select[Any]:
-    query = sa.select(events).where(events.c.global_position > after, events.c.global_position <= upto)
+    source: sa.FromClause = events
+    position = events.c.global_position
+    # Object filters drive the query from the subject index (its primary key is
+    # (subject_id, global_position): one range scan, already in position order). The index
+    # holds each event's stream id and the run that signed it, so `worker_run` ("signed by or
+    # about") and `stream` (an object id or a stream id) need no OR that would defeat it.
+    for subject in (f.worker_run, f.stream):
+        if subject:
+            alias = event_subjects.alias()
+            source = source.join(
+                alias,
+                sa.and_(alias.c.global_position == events.c.global_position, alias.c.subject_id == subject),
+            )
+            position = alias.c.global_position
     clause = visible_to(viewer, include_own_actions=True, include_public=False)
     if clause is not None:
-        query = query.select_from(scoped_events()).where(clause)
+        source = source.join(event_scopes, event_scopes.c.global_position == events.c.global_position)
+    query = sa.select(events).select_from(source).where(position > after, position <= upto)
+    if clause is not None:
+        query = query.where(clause)
     if f.actor:
         query = query.where(events.c.actor_id == f.actor)
-    if f.worker_run:
-        # signed by the run (indexed column) or about it (the subject index)
-        query = query.where(sa.or_(events.c.worker_run_id == f.worker_run, _about(f.worker_run)))
-    if f.stream:
-        query = query.where(sa.or_(events.c.stream_id == f.stream, _about(f.stream)))
     if f.type:
         query = query.where(events.c.event_type == f.type)
     if f.since:
         query = query.where(events.c.recorded_at >= f.since)
     if f.until:
         query = query.where(events.c.recorded_at < f.until)
-    return query.order_by(events.c.global_position)
+    return query.order_by(position)
 
 
 def search(
-    engine: Engine, viewer: Actor, f: AuditFilter, *, after: int = 0, limit: int = 100,
+    engine: Engine,
+    viewer: Actor,
+    f: AuditFilter,
+    *,
+    after: int = 0,
+    limit: int = 100,
 ) -> tuple[list[StoredEvent], int | None]:
     """One keyset page: the matching events after `after`, and the next cursor (None at the end)."""
     upto = index.catch_up(engine)
@@ -86,13 +114,17 @@ def search(
     return rows, next_after
 
 
-def iter_all(engine: Engine, viewer: Actor, f: AuditFilter, *, after: int = 0, batch: int = 1000) -> Iterator[StoredEvent]:
+def iter_all(
+    engine: Engine, viewer: Actor, f: AuditFilter, *, after: int = 0, batch: int = 1000
+) -> Iterator[StoredEvent]:
     """Every matching event, in batches, each read on a connection released before yielding:
     constant memory, and a slow consumer holds no connection."""
     upto = index.catch_up(engine)
     while True:
         with engine.connect() as conn:
-            rows = [StoredEvent(**r._asdict()) for r in conn.execute(_query(viewer, f, after, upto).limit(batch))]
+            rows = [
+                StoredEvent(**r._asdict()) for r in conn.execute(_query(viewer, f, after, upto).limit(batch))
+            ]
         yield from rows
         if len(rows) < batch:
             return
@@ -102,9 +134,20 @@ def iter_all(engine: Engine, viewer: Actor, f: AuditFilter, *, after: int = 0, b
 def csv_row(event: StoredEvent) -> list[Any]:
     d = event.as_dict()
     return [
-        d["position"], d["event_id"], d["type"], d["schema_version"], d["stream_id"], d["stream_version"],
-        d["occurred_at"], d["recorded_at"], d["actor"]["type"], d["actor"]["id"], d["correlation_id"],
-        d["causation_id"], d["command_id"] or "", d["worker_run_id"] or "",
+        d["position"],
+        d["event_id"],
+        d["type"],
+        d["schema_version"],
+        d["stream_id"],
+        d["stream_version"],
+        d["occurred_at"],
+        d["recorded_at"],
+        d["actor"]["type"],
+        d["actor"]["id"],
+        d["correlation_id"],
+        d["causation_id"],
+        d["command_id"] or "",
+        d["worker_run_id"] or "",
         json.dumps(d["data"], sort_keys=True, ensure_ascii=False),
     ]
 
@@ -129,8 +172,11 @@ def run_provenance(engine: Engine, viewer: Actor, run_id: str) -> dict[str, Any]
     upto = index.catch_up(engine)
     with engine.connect() as conn:
         created = conn.execute(
-            sa.select(events).where(_about(run_id), events.c.event_type == "UserWorkerRunCreated",
-                                    events.c.global_position <= upto)
+            sa.select(events).where(
+                _about(run_id),
+                events.c.event_type == "UserWorkerRunCreated",
+                events.c.global_position <= upto,
+            )
         ).first()
         if created is None:
             raise RunNotFound("No such worker run.")
@@ -141,11 +187,14 @@ def run_provenance(engine: Engine, viewer: Actor, run_id: str) -> dict[str, Any]
         subjects = [run.payload["worker_id"], run.payload["worker_version_id"]]
         subjects += [run.payload[k] for k in ("configuration_id", "model_version_id") if run.payload.get(k)]
         touched = sa.select(event_subjects.c.global_position).where(event_subjects.c.subject_id.in_(subjects))
-        history = [StoredEvent(**r._asdict()) for r in conn.execute(
-            sa.select(events).where(events.c.global_position.in_(touched),
-                                    events.c.global_position < run.global_position)
-            .order_by(events.c.global_position)
-        )]
+        history = [
+            StoredEvent(**r._asdict())
+            for r in conn.execute(
+                sa.select(events)
+                .where(events.c.global_position.in_(touched), events.c.global_position < run.global_position)
+                .order_by(events.c.global_position)
+            )
+        ]
     return {
         "run_id": run_id,
         "created_by": {"type": run.actor_type, "id": run.actor_id},

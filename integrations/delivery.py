@@ -117,15 +117,22 @@ def backoff_delay(attempts: int, policy: DeliveryPolicy, rng: Callable[[], float
 
 def signing_secrets(sub: Any, at: datetime) -> list[str]:
     secrets = [sub.secret]
-    if sub.previous_secret and (sub.previous_secret_expires_at is None or sub.previous_secret_expires_at > at):
+    if sub.previous_secret and (
+        sub.previous_secret_expires_at is None or sub.previous_secret_expires_at > at
+    ):
         secrets.append(sub.previous_secret)
     return secrets
 
 
 class Deliverer:
     def __init__(
-        self, engine: Engine, policy: DeliveryPolicy, *, sender: Sender = http_sender,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC), rng: Callable[[], float] = random.random,
+        self,
+        engine: Engine,
+        policy: DeliveryPolicy,
+        *,
+        sender: Sender = http_sender,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.engine = engine
         self.policy = policy
@@ -138,22 +145,43 @@ class Deliverer:
     def _take_lease(self, sub_id: str, token: str) -> bool:
         now = _utc(self.now)
         with writer(self.engine).begin() as conn:
-            taken = conn.execute(webhook_subscriptions.update().where(
-                webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.state == ACTIVE,
-                sa.or_(webhook_subscriptions.c.lease_until.is_(None), webhook_subscriptions.c.lease_until < now),
-            ).values(lease_owner=token, lease_until=now + self.policy.lease)).rowcount
+            taken = conn.execute(
+                webhook_subscriptions.update()
+                .where(
+                    webhook_subscriptions.c.id == sub_id,
+                    webhook_subscriptions.c.state == ACTIVE,
+                    sa.or_(
+                        webhook_subscriptions.c.lease_until.is_(None),
+                        webhook_subscriptions.c.lease_until < now,
+                    ),
+                )
+                .values(lease_owner=token, lease_until=now + self.policy.lease)
+            ).rowcount
         return taken == 1
 
     def _renew(self, conn: sa.Connection, sub_id: str, token: str) -> bool:
-        return conn.execute(webhook_subscriptions.update().where(
-            webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.lease_owner == token,
-        ).values(lease_until=_utc(self.now) + self.policy.lease)).rowcount == 1
+        return (
+            conn.execute(
+                webhook_subscriptions.update()
+                .where(
+                    webhook_subscriptions.c.id == sub_id,
+                    webhook_subscriptions.c.lease_owner == token,
+                )
+                .values(lease_until=_utc(self.now) + self.policy.lease)
+            ).rowcount
+            == 1
+        )
 
     def _release(self, sub_id: str, token: str) -> None:
         with writer(self.engine).begin() as conn:
-            conn.execute(webhook_subscriptions.update().where(
-                webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.lease_owner == token,
-            ).values(lease_owner=None, lease_until=None))
+            conn.execute(
+                webhook_subscriptions.update()
+                .where(
+                    webhook_subscriptions.c.id == sub_id,
+                    webhook_subscriptions.c.lease_owner == token,
+                )
+                .values(lease_owner=None, lease_until=None)
+            )
 
     # --- a run --------------------------------------------------------------------------------
 
@@ -162,8 +190,9 @@ class Deliverer:
         token = str(uuid.uuid4())
         if not self._take_lease(sub_id, token):
             with self.engine.connect() as conn:
-                state = conn.execute(sa.select(webhook_subscriptions.c.state)
-                                     .where(webhook_subscriptions.c.id == sub_id)).scalar()
+                state = conn.execute(
+                    sa.select(webhook_subscriptions.c.state).where(webhook_subscriptions.c.id == sub_id)
+                ).scalar()
             return Outcome("busy" if state == ACTIVE else "inactive")
         try:
             return self._deliver(sub_id, token)
@@ -175,20 +204,33 @@ class Deliverer:
         delivered = 0
         while time.monotonic() - started < self.policy.time_budget:
             with self.engine.connect() as conn:
-                sub = conn.execute(sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == sub_id)).first()
+                sub = conn.execute(
+                    sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == sub_id)
+                ).first()
             if sub is None or sub.state != ACTIVE:
                 return Outcome("inactive", delivered)
             upto = index.catch_up(self.engine)
-            batch = read_visible(self.engine, Actor(sub.owner_id, sub.owner_is_admin), after=sub.checkpoint,
-                                 upto=upto, limit=BATCH, types=list(sub.event_types) or None)
+            batch = read_visible(
+                self.engine,
+                Actor(sub.owner_id, sub.owner_is_admin),
+                after=sub.checkpoint,
+                upto=upto,
+                limit=BATCH,
+                types=list(sub.event_types) or None,
+            )
             if not batch:
                 with writer(self.engine).begin() as conn:
                     # Nothing visible up to `upto`: skip the stretch (only forward, and only
                     # while we still hold the lease).
-                    conn.execute(webhook_subscriptions.update().where(
-                        webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.lease_owner == token,
-                        webhook_subscriptions.c.checkpoint < upto,
-                    ).values(checkpoint=upto))
+                    conn.execute(
+                        webhook_subscriptions.update()
+                        .where(
+                            webhook_subscriptions.c.id == sub_id,
+                            webhook_subscriptions.c.lease_owner == token,
+                            webhook_subscriptions.c.checkpoint < upto,
+                        )
+                        .values(checkpoint=upto)
+                    )
                 return Outcome("idle", delivered)
             for event in batch:
                 outcome = self._one(sub_id, token, event)
@@ -200,26 +242,43 @@ class Deliverer:
     def _inbox_row(self, sub_id: str, event: StoredEvent, public_type: str) -> Any:
         now = _utc(self.now)
         with writer(self.engine).begin() as conn:
-            row = conn.execute(sa.select(webhook_deliveries).where(
-                webhook_deliveries.c.subscription_id == sub_id, webhook_deliveries.c.event_id == event.event_id,
-            )).first()
-            if row is None:
-                conn.execute(webhook_deliveries.insert().values(
-                    id=str(uuid.uuid4()), subscription_id=sub_id, global_position=event.global_position,
-                    event_id=event.event_id, event_type=public_type, status="pending", attempts=0,
-                    created_at=now,
-                ))
-                row = conn.execute(sa.select(webhook_deliveries).where(
+            row = conn.execute(
+                sa.select(webhook_deliveries).where(
                     webhook_deliveries.c.subscription_id == sub_id,
                     webhook_deliveries.c.event_id == event.event_id,
-                )).first()
+                )
+            ).first()
+            if row is None:
+                conn.execute(
+                    webhook_deliveries.insert().values(
+                        id=str(uuid.uuid4()),
+                        subscription_id=sub_id,
+                        global_position=event.global_position,
+                        event_id=event.event_id,
+                        event_type=public_type,
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                    )
+                )
+                row = conn.execute(
+                    sa.select(webhook_deliveries).where(
+                        webhook_deliveries.c.subscription_id == sub_id,
+                        webhook_deliveries.c.event_id == event.event_id,
+                    )
+                ).first()
         return row
 
     def _advance(self, conn: sa.Connection, sub_id: str, token: str, position: int) -> None:
-        conn.execute(webhook_subscriptions.update().where(
-            webhook_subscriptions.c.id == sub_id, webhook_subscriptions.c.lease_owner == token,
-            webhook_subscriptions.c.checkpoint < position,
-        ).values(checkpoint=position))
+        conn.execute(
+            webhook_subscriptions.update()
+            .where(
+                webhook_subscriptions.c.id == sub_id,
+                webhook_subscriptions.c.lease_owner == token,
+                webhook_subscriptions.c.checkpoint < position,
+            )
+            .values(checkpoint=position)
+        )
 
     def _one(self, sub_id: str, token: str, event: StoredEvent) -> Outcome | None:
         """Deliver one event. None when it is done (delivered now or before) and the run goes on."""
@@ -234,7 +293,9 @@ class Deliverer:
         if row.next_attempt_at is not None and row.next_attempt_at > now:
             return Outcome("retry", retry_after=(row.next_attempt_at - now).total_seconds())
         with writer(self.engine).begin() as conn:
-            sub = conn.execute(sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == sub_id)).first()
+            sub = conn.execute(
+                sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == sub_id)
+            ).first()
             if sub is None or sub.state != ACTIVE or not self._renew(conn, sub_id, token):
                 return Outcome("inactive")
         response = self._send(sub, public, now)
@@ -249,47 +310,98 @@ class Deliverer:
         headers = signing.headers(signing_secrets(sub, now), public["id"], int(now.timestamp()), body)
         return self.sender(sub.url, body, headers, self.policy.timeout)
 
-    def _record(self, sub: Any, token: str, row: Any, event: StoredEvent, response: Response) -> Outcome | None:
+    def _record(
+        self, sub: Any, token: str, row: Any, event: StoredEvent, response: Response
+    ) -> Outcome | None:
         now = _utc(self.now)
         attempts = row.attempts + 1
         status = response.status_code
         with writer(self.engine).begin() as conn:
-            conn.execute(webhook_attempts.insert().values(
-                delivery_id=row.id, attempted_at=now, status_code=status, error=response.error,
-                duration_ms=response.duration_ms,
-            ))
+            conn.execute(
+                webhook_attempts.insert().values(
+                    delivery_id=row.id,
+                    attempted_at=now,
+                    status_code=status,
+                    error=response.error,
+                    duration_ms=response.duration_ms,
+                )
+            )
+            lease = conn.execute(
+                sa.select(webhook_subscriptions.c.lease_owner).where(webhook_subscriptions.c.id == sub.id)
+            ).scalar()
+            if lease != token:
+                # A replay (or a takeover after our lease expired) happened while this attempt
+                # was on the wire: keep the attempt in the history, change nothing else; the
+                # run that holds the lease now decides this event's fate.
+                return Outcome("inactive")
             if status is not None and 200 <= status < 300:
-                conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == row.id).values(
-                    status="delivered", attempts=attempts, delivered_at=now, next_attempt_at=None, last_error=None))
+                conn.execute(
+                    webhook_deliveries.update()
+                    .where(webhook_deliveries.c.id == row.id)
+                    .values(
+                        status="delivered",
+                        attempts=attempts,
+                        delivered_at=now,
+                        next_attempt_at=None,
+                        last_error=None,
+                    )
+                )
                 self._advance(conn, sub.id, token, event.global_position)
                 return None
             error = response.error or f"HTTP {status}"
             if status == 410:
-                conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == row.id)
-                             .values(attempts=attempts, last_error=error))
+                conn.execute(
+                    webhook_deliveries.update()
+                    .where(webhook_deliveries.c.id == row.id)
+                    .values(attempts=attempts, last_error=error)
+                )
                 self._set_state(conn, sub.id, DISABLED, "the receiver answered 410 Gone", now)
                 return Outcome("disabled")
-            retryable = status is None and not error.startswith("refused") or status == 429 or (
-                status is not None and status >= 500)
+            retryable = (
+                status is None
+                and not error.startswith("refused")
+                or status == 429
+                or (status is not None and status >= 500)
+            )
             if retryable and attempts < self.policy.max_attempts:
                 delay = backoff_delay(attempts, self.policy, self.rng)
-                conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == row.id).values(
-                    attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay)))
+                conn.execute(
+                    webhook_deliveries.update()
+                    .where(webhook_deliveries.c.id == row.id)
+                    .values(
+                        attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay)
+                    )
+                )
                 return Outcome("retry", retry_after=delay)
-            reason = (f"event {event.global_position} parked after {attempts} attempts: {error}" if retryable
-                      else f"event {event.global_position} parked: {error}")
-            conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == row.id).values(
-                status="parked", attempts=attempts, last_error=error, next_attempt_at=None))
-            conn.execute(webhook_dead_letters.insert().values(
-                delivery_id=row.id, subscription_id=sub.id, global_position=event.global_position,
-                reason=reason, parked_at=now))
+            reason = (
+                f"event {event.global_position} parked after {attempts} attempts: {error}"
+                if retryable
+                else f"event {event.global_position} parked: {error}"
+            )
+            conn.execute(
+                webhook_deliveries.update()
+                .where(webhook_deliveries.c.id == row.id)
+                .values(status="parked", attempts=attempts, last_error=error, next_attempt_at=None)
+            )
+            conn.execute(
+                webhook_dead_letters.insert().values(
+                    delivery_id=row.id,
+                    subscription_id=sub.id,
+                    global_position=event.global_position,
+                    reason=reason,
+                    parked_at=now,
+                )
+            )
             self._set_state(conn, sub.id, PAUSED, reason, now)
             return Outcome("paused")
 
     @staticmethod
     def _set_state(conn: sa.Connection, sub_id: str, state: str, reason: str, now: datetime) -> None:
-        conn.execute(webhook_subscriptions.update().where(webhook_subscriptions.c.id == sub_id)
-                     .values(state=state, state_reason=reason, updated_at=now))
+        conn.execute(
+            webhook_subscriptions.update()
+            .where(webhook_subscriptions.c.id == sub_id)
+            .values(state=state, state_reason=reason, updated_at=now)
+        )
 
     # --- a test event -------------------------------------------------------------------------
 
@@ -298,22 +410,47 @@ class Deliverer:
         now = _utc(self.now)
         event_id = str(uuid.uuid4())
         public = {
-            "id": event_id, "type": TEST_EVENT_TYPE, "schema_version": 1, "position": 0,
-            "occurred_at": now.isoformat(), "recorded_at": now.isoformat(),
-            "actor": {"type": "user", "id": sub.owner_id}, "correlation_id": event_id,
+            "id": event_id,
+            "type": TEST_EVENT_TYPE,
+            "schema_version": 1,
+            "position": 0,
+            "occurred_at": now.isoformat(),
+            "recorded_at": now.isoformat(),
+            "actor": {"type": "user", "id": sub.owner_id},
+            "correlation_id": event_id,
             "data": {"subscription_id": sub.id, "message": "This is a test event."},
         }
         response = self._send(sub, public, now)
         ok = response.status_code is not None and 200 <= response.status_code < 300
         delivery_id = str(uuid.uuid4())
         with writer(self.engine).begin() as conn:
-            conn.execute(webhook_deliveries.insert().values(
-                id=delivery_id, subscription_id=sub.id, global_position=0, event_id=event_id,
-                event_type=TEST_EVENT_TYPE, status="test", attempts=1, created_at=now,
-                delivered_at=now if ok else None,
-                last_error=None if ok else (response.error or f"HTTP {response.status_code}")))
-            conn.execute(webhook_attempts.insert().values(
-                delivery_id=delivery_id, attempted_at=now, status_code=response.status_code,
-                error=response.error, duration_ms=response.duration_ms))
-        return {"delivery_id": delivery_id, "event_id": event_id, "ok": ok,
-                "status_code": response.status_code, "error": response.error}
+            conn.execute(
+                webhook_deliveries.insert().values(
+                    id=delivery_id,
+                    subscription_id=sub.id,
+                    global_position=0,
+                    event_id=event_id,
+                    event_type=TEST_EVENT_TYPE,
+                    status="test",
+                    attempts=1,
+                    created_at=now,
+                    delivered_at=now if ok else None,
+                    last_error=None if ok else (response.error or f"HTTP {response.status_code}"),
+                )
+            )
+            conn.execute(
+                webhook_attempts.insert().values(
+                    delivery_id=delivery_id,
+                    attempted_at=now,
+                    status_code=response.status_code,
+                    error=response.error,
+                    duration_ms=response.duration_ms,
+                )
+            )
+        return {
+            "delivery_id": delivery_id,
+            "event_id": event_id,
+            "ok": ok,
+            "status_code": response.status_code,
+            "error": response.error,
+        }

@@ -36,7 +36,12 @@ class FeedPage:
 
 
 def read_page(
-    engine: Engine, actor: Actor, *, after: int, limit: int, types: Sequence[str] | None = None,
+    engine: Engine,
+    actor: Actor,
+    *,
+    after: int,
+    limit: int,
+    types: Sequence[str] | None = None,
 ) -> FeedPage:
     """The page of public events visible to `actor` after position `after`."""
     upto = index.catch_up(engine)
@@ -48,19 +53,25 @@ def read_page(
 
 
 def read_visible(
-    engine: Engine, actor: Actor, *, after: int, upto: int, limit: int,
+    engine: Engine,
+    actor: Actor,
+    *,
+    after: int,
+    upto: int,
+    limit: int,
     types: Sequence[str] | None = None,
 ) -> list[StoredEvent]:
     """Stored events with after < position <= upto, of the exposed (or given public) types,
     visible to `actor`, in position order. One connection, released before returning."""
-    query = (
-        sa.select(events).select_from(scoped_events())
-        .where(events.c.global_position > after, events.c.global_position <= upto,
-               events.c.event_type.in_(domain_types(list(types) if types else None)))
+    query = sa.select(events).where(
+        events.c.global_position > after,
+        events.c.global_position <= upto,
+        events.c.event_type.in_(domain_types(list(types) if types else None)),
     )
     clause = visible_to(actor)
     if clause is not None:
-        query = query.where(clause)
+        # Admins need no scope: the join is only for users.
+        query = query.select_from(scoped_events()).where(clause)
     query = query.order_by(events.c.global_position).limit(limit)
     with engine.connect() as conn:
         return [StoredEvent(**row._asdict()) for row in conn.execute(query)]

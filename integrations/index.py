@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from eventstore.engine import writer
 from eventstore.records import StoredEvent
-from eventstore.schema import events
+from eventstore.schema import event_position, events
 from integrations.tables import (
     event_scopes,
     event_subjects,
@@ -35,8 +35,6 @@ from integrations.tables import (
 
 CHECKPOINT = "event_index"
 PUBLIC_SCOPE = "public"
-#: arbitrary, stable key for pg_advisory_xact_lock
-_LOCK_KEY = 7_000_007
 _BATCH = 5000
 
 
@@ -117,40 +115,52 @@ def _insert_ignore(engine: Engine, table: sa.Table) -> Any:
 
 
 def indexed_position(conn: sa.Connection) -> int:
-    return conn.execute(
-        sa.select(integration_checkpoints.c.position).where(integration_checkpoints.c.name == CHECKPOINT)
-    ).scalar() or 0
+    return (
+        conn.execute(
+            sa.select(integration_checkpoints.c.position).where(integration_checkpoints.c.name == CHECKPOINT)
+        ).scalar()
+        or 0
+    )
 
 
 def catch_up(engine: Engine, *, up_to: int | None = None) -> int:
     """Index every event up to `up_to` (default: the head). Returns the indexed position."""
     is_pg = engine.dialect.name == "postgresql"
     while True:
+        # A read first: when nothing is new (the common case for pollers) no write lock is
+        # taken, so live streams polling on SQLite never contend with appends.
         with engine.connect() as conn:
             done = indexed_position(conn)
-            if up_to is not None and done >= up_to:
-                return done
+            target = (
+                up_to if up_to is not None else (conn.execute(sa.select(event_position.c.last)).scalar() or 0)
+            )
+        if done >= target:
+            return done
         with writer(engine).begin() as conn:
             if is_pg:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+                # Per schema, like the relay's lock: indexers of other schemas do not wait.
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || :k, 0))"),
+                    {"k": ":event_index"},
+                )
             done = indexed_position(conn)
             rows = conn.execute(
-                sa.select(events).where(events.c.global_position > done)
-                .order_by(events.c.global_position).limit(_BATCH)
+                sa.select(events)
+                .where(events.c.global_position > done)
+                .order_by(events.c.global_position)
+                .limit(_BATCH)
             ).all()
             if not rows:
                 return done
             _write(engine, conn, [StoredEvent(**row._asdict()) for row in rows])
             last = rows[-1].global_position
-            if done == 0 and conn.execute(sa.select(sa.func.count()).select_from(integration_checkpoints)
-                                          .where(integration_checkpoints.c.name == CHECKPOINT)).scalar() == 0:
-                conn.execute(integration_checkpoints.insert().values(name=CHECKPOINT, position=last))
-            else:
-                conn.execute(integration_checkpoints.update()
-                             .where(integration_checkpoints.c.name == CHECKPOINT).values(position=last))
-        if len(rows) < _BATCH and up_to is None:
-            return last
-        if up_to is not None and last >= up_to:
+            conn.execute(_insert_ignore(engine, integration_checkpoints).values(name=CHECKPOINT, position=0))
+            conn.execute(
+                integration_checkpoints.update()
+                .where(integration_checkpoints.c.name == CHECKPOINT)
+                .values(position=last)
+            )
+        if last >= target:
             return last
 
 
@@ -161,8 +171,9 @@ def _write(engine: Engine, conn: sa.Connection, batch: list[StoredEvent]) -> Non
         position = event.global_position
         subjects.extend({"subject_id": s, "global_position": position} for s in entry.subjects)
         scopes.append({"global_position": position, "scope_id": entry.scope})
-        readers.extend({"scope_id": scope, "user_id": user, "since_position": position}
-                       for scope, user in entry.readers)
+        readers.extend(
+            {"scope_id": scope, "user_id": user, "since_position": position} for scope, user in entry.readers
+        )
     conn.execute(_insert_ignore(engine, event_subjects), subjects)
     conn.execute(_insert_ignore(engine, event_scopes), scopes)
     if readers:

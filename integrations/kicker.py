@@ -36,8 +36,13 @@ class _Sent:
 
 class WebhookKicker:
     def __init__(
-        self, engine: Engine, publish: Callable[[str], None], *, poll_interval: float = 0.2,
-        catchup_interval: float = 5.0, clock: Callable[[], float] = time.monotonic,
+        self,
+        engine: Engine,
+        publish: Callable[[str], None],
+        *,
+        poll_interval: float = 0.2,
+        catchup_interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.publish = publish
@@ -51,16 +56,22 @@ class WebhookKicker:
         now, wall = self.clock(), datetime.now(UTC)
         due_retry = (
             sa.select(sa.func.min(webhook_deliveries.c.next_attempt_at))
-            .where(webhook_deliveries.c.subscription_id == webhook_subscriptions.c.id,
-                   webhook_deliveries.c.status == "pending")
+            .where(
+                webhook_deliveries.c.subscription_id == webhook_subscriptions.c.id,
+                webhook_deliveries.c.status == "pending",
+            )
             .scalar_subquery()
         )
         with self.engine.connect() as conn:
             head = conn.execute(sa.select(event_position.c.last)).scalar() or 0
-            rows = conn.execute(sa.select(
-                webhook_subscriptions.c.id, webhook_subscriptions.c.checkpoint,
-                webhook_subscriptions.c.lease_until, due_retry.label("next_attempt_at"),
-            ).where(webhook_subscriptions.c.state == ACTIVE, webhook_subscriptions.c.checkpoint < head)).all()
+            rows = conn.execute(
+                sa.select(
+                    webhook_subscriptions.c.id,
+                    webhook_subscriptions.c.checkpoint,
+                    webhook_subscriptions.c.lease_until,
+                    due_retry.label("next_attempt_at"),
+                ).where(webhook_subscriptions.c.state == ACTIVE, webhook_subscriptions.c.checkpoint < head)
+            ).all()
         published = []
         for row in rows:
             if row.lease_until is not None and row.lease_until > wall:
@@ -68,7 +79,11 @@ class WebhookKicker:
             if row.next_attempt_at is not None and row.next_attempt_at > wall:
                 continue  # waiting for its back-off (the run scheduled itself for then)
             sent = self._sent.get(row.id)
-            if sent is not None and sent.checkpoint == row.checkpoint and now - sent.at < self.catchup_interval:
+            if (
+                sent is not None
+                and sent.checkpoint == row.checkpoint
+                and now - sent.at < self.catchup_interval
+            ):
                 continue  # announced, not served yet
             self.publish(row.id)
             self._sent[row.id] = _Sent(row.checkpoint, now)

@@ -46,8 +46,14 @@ class EventStream:
     """Iterate to get the stream's bytes; `close()` (called by the server) ends it."""
 
     def __init__(
-        self, engine: Engine, actor: Actor, *, after: int, types: Sequence[str] | None,
-        options: StreamOptions, clock: Callable[[], float] = time.monotonic,
+        self,
+        engine: Engine,
+        actor: Actor,
+        *,
+        after: int,
+        types: Sequence[str] | None,
+        options: StreamOptions,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.actor = actor

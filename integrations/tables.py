@@ -149,6 +149,9 @@ webhook_dead_letters = sa.Table(
 
 INDEX_TABLES = [integration_checkpoints, event_subjects, event_scopes, scope_readers]
 WEBHOOK_TABLES = [
-    webhook_subscriptions, webhook_subscription_changes, webhook_deliveries, webhook_attempts,
+    webhook_subscriptions,
+    webhook_subscription_changes,
+    webhook_deliveries,
+    webhook_attempts,
     webhook_dead_letters,
 ]

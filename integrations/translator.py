@@ -39,9 +39,14 @@ def _worker_type(p: Payload) -> dict[str, Any]:
 
 def _worker(p: Payload) -> dict[str, Any]:
     return {
-        "id": p["worker_id"], "name": p["name"], "slug": p["slug"], "type": p["type"],
-        "description": p.get("description", ""), "repository_url": p.get("repository_url"),
-        "owner_id": p["owner_id"], "archived": False,
+        "id": p["worker_id"],
+        "name": p["name"],
+        "slug": p["slug"],
+        "type": p["type"],
+        "description": p.get("description", ""),
+        "repository_url": p.get("repository_url"),
+        "owner_id": p["owner_id"],
+        "archived": False,
     }
 
 
@@ -51,6 +56,7 @@ def _changes(id_key: str) -> Callable[[Payload], dict[str, Any]]:
         if id_key != "worker_id":
             data["worker_id"] = p["worker_id"]
         return data
+
     return build
 
 
@@ -60,11 +66,17 @@ def _access(p: Payload) -> dict[str, Any]:
 
 def _worker_version(p: Payload) -> dict[str, Any]:
     return {
-        "id": p["version_id"], "worker_id": p["worker_id"], "version": p["number"],
-        "configuration": p.get("configuration") or {}, "docker_image_iid": p.get("docker_image_iid"),
-        "revision_url": p.get("revision_url"), "gpu_usage": p.get("gpu_usage", "disabled"),
-        "model_usage": p.get("model_usage", "disabled"), "state": p.get("state", "available"),
-        "tag": p.get("tag"), "branch": p.get("branch"),
+        "id": p["version_id"],
+        "worker_id": p["worker_id"],
+        "version": p["number"],
+        "configuration": p.get("configuration") or {},
+        "docker_image_iid": p.get("docker_image_iid"),
+        "revision_url": p.get("revision_url"),
+        "gpu_usage": p.get("gpu_usage", "disabled"),
+        "model_usage": p.get("model_usage", "disabled"),
+        "state": p.get("state", "available"),
+        "tag": p.get("tag"),
+        "branch": p.get("branch"),
     }
 
 
@@ -73,29 +85,43 @@ def _worker_configuration(p: Payload) -> dict[str, Any]:
     secrets = set(p.get("secret_keys") or [])
     values = p.get("configuration") or {}
     return {
-        "id": p["configuration_id"], "worker_id": p["worker_id"], "name": p["name"],
+        "id": p["configuration_id"],
+        "worker_id": p["worker_id"],
+        "name": p["name"],
         "configuration": {k: (None if k in secrets else v) for k, v in values.items()},
         "secret_keys": sorted(secrets),
     }
 
 
 def _model(p: Payload) -> dict[str, Any]:
-    return {"id": p["model_id"], "name": p["name"], "owner_id": p["owner_id"],
-            "description": p.get("description", "")}
+    return {
+        "id": p["model_id"],
+        "name": p["name"],
+        "owner_id": p["owner_id"],
+        "description": p.get("description", ""),
+    }
 
 
 def _model_version(p: Payload) -> dict[str, Any]:
-    return {"id": p["model_version_id"], "model_id": p["model_id"], "number": p["number"],
-            "tag": p.get("tag"), "state": p.get("state", "available")}
+    return {
+        "id": p["model_version_id"],
+        "model_id": p["model_id"],
+        "number": p["number"],
+        "tag": p.get("tag"),
+        "state": p.get("state", "available"),
+    }
 
 
 def _worker_run(p: Payload) -> dict[str, Any]:
     return {
-        "id": p["run_id"], "summary": p["summary"],
+        "id": p["run_id"],
+        "summary": p["summary"],
         "process": presenters.local_process(p["user_id"], p["process_id"]),
-        "owner_id": p["user_id"], "worker_id": p["worker_id"],
+        "owner_id": p["user_id"],
+        "worker_id": p["worker_id"],
         "worker_version_id": p["worker_version_id"],
-        "configuration_id": p.get("configuration_id"), "model_version_id": p.get("model_version_id"),
+        "configuration_id": p.get("configuration_id"),
+        "model_version_id": p.get("model_version_id"),
     }
 
 

@@ -17,8 +17,15 @@ def _is_internal(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return (ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_reserved or ip.is_multicast
-            or ip.is_unspecified or not ip.is_global)
+    return (
+        ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+        or not ip.is_global
+    )
 
 
 def check_url(url: str, *, allow_private: bool) -> None:
@@ -42,4 +49,6 @@ def check_url(url: str, *, allow_private: bool) -> None:
         if _is_internal(str(info[4][0])):
             raise WebhookUrlRefused(
                 f"The host {parts.hostname!r} resolves to an internal address ({info[4][0]}); "
-                "set WORKER_RUNS_WEBHOOK_ALLOW_PRIVATE=1 to allow internal targets.", field="url")
+                "set WORKER_RUNS_WEBHOOK_ALLOW_PRIVATE=1 to allow internal targets.",
+                field="url",
+            )

@@ -16,7 +16,10 @@ from integrations.tables import event_scopes, scope_readers
 
 
 def visible_to(
-    actor: Actor, *, include_own_actions: bool = False, include_public: bool = True,
+    actor: Actor,
+    *,
+    include_own_actions: bool = False,
+    include_public: bool = True,
 ) -> sa.ColumnElement[bool] | None:
     """A WHERE clause over `events` joined with `event_scopes`; None for admins (no filter).
 

@@ -23,8 +23,10 @@ DELIVER_WEBHOOKS = "worker_runs.webhooks.deliver"
 
 def policy_from(settings: Settings) -> DeliveryPolicy:
     return DeliveryPolicy(
-        timeout=settings.webhook_timeout_seconds, max_attempts=settings.webhook_max_attempts,
-        backoff=settings.webhook_backoff_seconds, backoff_max=settings.webhook_backoff_max_seconds,
+        timeout=settings.webhook_timeout_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        backoff=settings.webhook_backoff_seconds,
+        backoff_max=settings.webhook_backoff_max_seconds,
         allow_private=settings.webhook_allow_private,
     )
 

@@ -19,9 +19,15 @@ from worker_runs.settings import Settings
 def fast_settings(settings: Settings, **overrides: Any) -> Settings:
     """Short polls and heartbeats, private webhook targets allowed (the test receivers)."""
     values: dict[str, Any] = {
-        "sse_poll_interval": 0.05, "sse_heartbeat_seconds": 0.3, "sse_retry_ms": 500,
-        "sse_max_seconds": 30.0, "webhook_allow_private": True, "webhook_timeout_seconds": 2.0,
-        "webhook_backoff_seconds": 0.05, "webhook_backoff_max_seconds": 0.2, "webhook_max_attempts": 5,
+        "sse_poll_interval": 0.05,
+        "sse_heartbeat_seconds": 0.3,
+        "sse_retry_ms": 500,
+        "sse_max_seconds": 30.0,
+        "webhook_allow_private": True,
+        "webhook_timeout_seconds": 2.0,
+        "webhook_backoff_seconds": 0.05,
+        "webhook_backoff_max_seconds": 0.2,
+        "webhook_max_attempts": 5,
     }
     values.update(overrides)
     return dataclasses.replace(settings, **values)
@@ -38,7 +44,9 @@ class RunChain:
 def create_run_chain(container: Container, user: ApiUser, slug: str) -> RunChain:
     """A worker, a version and a user worker run, as `user`."""
     bus = container.bus
-    worker_id = bus.handle(CreateWorker(name=slug, slug=slug, type="recognizer"), actor=user.actor).data["worker_id"]
+    worker_id = bus.handle(CreateWorker(name=slug, slug=slug, type="recognizer"), actor=user.actor).data[
+        "worker_id"
+    ]
     version_id = bus.handle(CreateWorkerVersion(worker_id=worker_id), actor=user.actor).data["version_id"]
     result = bus.handle(CreateUserRun(worker_version_id=version_id), actor=user.actor)
     assert result.position is not None
@@ -77,8 +85,12 @@ class SseClient:
             line = raw.decode().rstrip("\n").rstrip("\r")
             if line == "":
                 if "data" in fields:
-                    return SseMessage(fields.get("id", [None])[-1], fields.get("event", [None])[-1],
-                                      "\n".join(fields["data"]), list(self.comments))
+                    return SseMessage(
+                        fields.get("id", [None])[-1],
+                        fields.get("event", [None])[-1],
+                        "\n".join(fields["data"]),
+                        list(self.comments),
+                    )
                 fields = {}
                 continue
             if line.startswith(":"):

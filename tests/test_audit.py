@@ -42,7 +42,9 @@ def _get(client: falcon.testing.TestClient, user: ApiUser, **params: object) -> 
     results: list[dict] = []
     after = 0
     while True:
-        result = client.simulate_get(AUDIT, params={**params, "after": after, "limit": 3}, headers=user.headers)
+        result = client.simulate_get(
+            AUDIT, params={**params, "after": after, "limit": 3}, headers=user.headers
+        )
         assert result.status_code == 200, result.json
         results.extend(result.json["results"])
         if result.json["next"] is None:
@@ -54,10 +56,27 @@ def _signed_by_run(live: Container, user: ApiUser, run_id: str) -> tuple[str, in
     """An object published by `user` with their run (an element event signed by the run)."""
     element_id = str(uuid.uuid4())
     result = live.store.append(
-        [StreamAppend(f"element-{element_id}", 0, [NewEvent("ElementCreated", {
-            "element_id": element_id, "corpus_id": str(uuid.uuid4()), "name": "page 1"})])],
-        metadata=Metadata(actor_type="user", actor_id=user.user_id, correlation_id="req-el",
-                          causation_id="req-el", occurred_at=utc_now(), worker_run_id=run_id))
+        [
+            StreamAppend(
+                f"element-{element_id}",
+                0,
+                [
+                    NewEvent(
+                        "ElementCreated",
+                        {"element_id": element_id, "corpus_id": str(uuid.uuid4()), "name": "page 1"},
+                    )
+                ],
+            )
+        ],
+        metadata=Metadata(
+            actor_type="user",
+            actor_id=user.user_id,
+            correlation_id="req-el",
+            causation_id="req-el",
+            occurred_at=utc_now(),
+            worker_run_id=run_id,
+        ),
+    )
     assert result.last_position is not None
     return element_id, result.last_position
 
@@ -102,7 +121,9 @@ def test_each_filter(live: Container, client: falcon.testing.TestClient) -> None
     assert [e["position"] for e in combined] == [b.position]
 
 
-def test_a_user_cannot_read_another_users_audit_entries(live: Container, client: falcon.testing.TestClient) -> None:
+def test_a_user_cannot_read_another_users_audit_entries(
+    live: Container, client: falcon.testing.TestClient
+) -> None:
     alice, bob = make_user(live, "alice"), make_user(live, "bob")
     a = create_run_chain(live, alice, "alice-ocr")
     b = create_run_chain(live, bob, "bob-ocr")
@@ -146,12 +167,14 @@ def test_csv_parses_and_matches_the_json(live: Container, client: falcon.testing
 def test_run_provenance(live: Container, client: falcon.testing.TestClient) -> None:
     alice, bob = make_user(live, "alice"), make_user(live, "bob")
     admin = make_user(live, "root", admin=True)
-    worker_id = live.bus.handle(CreateWorker(name="ocr", slug="ocr", type="recognizer"),
-                                actor=bob.actor, correlation_id="req-worker").data["worker_id"]
+    worker_id = live.bus.handle(
+        CreateWorker(name="ocr", slug="ocr", type="recognizer"), actor=bob.actor, correlation_id="req-worker"
+    ).data["worker_id"]
     live.bus.handle(GrantWorkerAccess(worker_id=worker_id, user_id=alice.user_id), actor=bob.actor)
     version_id = live.bus.handle(CreateWorkerVersion(worker_id=worker_id), actor=bob.actor).data["version_id"]
-    run = live.bus.handle(CreateUserRun(worker_version_id=version_id), actor=alice.actor,
-                          correlation_id="req-run-42")
+    run = live.bus.handle(
+        CreateUserRun(worker_version_id=version_id), actor=alice.actor, correlation_id="req-run-42"
+    )
     create_run_chain(live, bob, "later")  # not part of the run's provenance
     live.bus.handle(CreateWorkerVersion(worker_id=worker_id), actor=bob.actor)  # after the run: excluded
     run_id = run.data["run_id"]
@@ -161,7 +184,11 @@ def test_run_provenance(live: Container, client: falcon.testing.TestClient) -> N
     assert body["created_by"] == {"type": "user", "id": alice.user_id}
     assert body["correlation_id"] == "req-run-42" and body["position"] == run.position
     assert body["worker_version_id"] == version_id
-    assert [e["type"] for e in body["history"]] == ["WorkerCreated", "WorkerAccessGranted", "WorkerVersionCreated"]
+    assert [e["type"] for e in body["history"]] == [
+        "WorkerCreated",
+        "WorkerAccessGranted",
+        "WorkerVersionCreated",
+    ]
     assert body["history"][0]["correlation_id"] == "req-worker"
     assert all(e["position"] < run.position for e in body["history"])
     assert client.simulate_get(f"{AUDIT}runs/{run_id}/", headers=admin.headers).json == body

@@ -36,16 +36,28 @@ def _append_types(live: Container, count: int, batch: int = 50) -> None:
     """`count` public events (worker types), `batch` per append, as fast as the store goes."""
     for start in range(0, count, batch):
         stream = f"worker-type-bulk-{uuid.uuid4().hex}"
-        events = [NewEvent("WorkerTypeCreated", {"type_id": str(uuid.uuid4()), "slug": f"t{start + i}",
-                                                 "display_name": f"T {start + i}"})
-                  for i in range(min(batch, count - start))]
-        live.store.append([StreamAppend(stream, 0, events)], metadata=Metadata(
-            actor_type="system", actor_id="system", correlation_id="bulk", causation_id="bulk",
-            occurred_at=utc_now()))
+        events = [
+            NewEvent(
+                "WorkerTypeCreated",
+                {"type_id": str(uuid.uuid4()), "slug": f"t{start + i}", "display_name": f"T {start + i}"},
+            )
+            for i in range(min(batch, count - start))
+        ]
+        live.store.append(
+            [StreamAppend(stream, 0, events)],
+            metadata=Metadata(
+                actor_type="system",
+                actor_id="system",
+                correlation_id="bulk",
+                causation_id="bulk",
+                occurred_at=utc_now(),
+            ),
+        )
 
 
 def test_paging_over_10k_events_while_writers_append_is_exactly_the_log(
-    live: Container, client: falcon.testing.TestClient,
+    live: Container,
+    client: falcon.testing.TestClient,
 ) -> None:
     admin = make_user(live, "root", admin=True)
     _append_types(live, 3000)
@@ -77,7 +89,8 @@ def test_paging_over_10k_events_while_writers_append_is_exactly_the_log(
 
 
 def test_full_pages_are_immutable_and_revalidate_with_the_etag(
-    live: Container, client: falcon.testing.TestClient,
+    live: Container,
+    client: falcon.testing.TestClient,
 ) -> None:
     alice = make_user(live, "alice")
     create_run_chain(live, alice, "ocr")
@@ -86,8 +99,9 @@ def test_full_pages_are_immutable_and_revalidate_with_the_etag(
     create_run_chain(live, alice, "more")
     again = client.simulate_get(FEED, params={"limit": 2}, headers=alice.headers)
     assert again.json == first.json and again.headers["ETag"] == first.headers["ETag"]
-    cached = client.simulate_get(FEED, params={"limit": 2},
-                                 headers={**alice.headers, "If-None-Match": first.headers["ETag"]})
+    cached = client.simulate_get(
+        FEED, params={"limit": 2}, headers={**alice.headers, "If-None-Match": first.headers["ETag"]}
+    )
     assert cached.status_code == 304
     head = client.simulate_get(FEED, params={"limit": 100}, headers=alice.headers)
     assert head.json["complete"] is False and head.headers["Cache-Control"] == "no-store"
@@ -97,7 +111,8 @@ def test_full_pages_are_immutable_and_revalidate_with_the_etag(
 
 
 def test_a_user_sees_their_objects_and_an_admin_sees_all(
-    live: Container, client: falcon.testing.TestClient,
+    live: Container,
+    client: falcon.testing.TestClient,
 ) -> None:
     alice, bob = make_user(live, "alice"), make_user(live, "bob")
     admin = make_user(live, "root", admin=True)
@@ -125,8 +140,9 @@ def test_a_user_sees_their_objects_and_an_admin_sees_all(
 def test_type_filter_and_validation(live: Container, client: falcon.testing.TestClient) -> None:
     alice = make_user(live, "alice")
     chain = create_run_chain(live, alice, "ocr")
-    runs = client.simulate_get(FEED, params={"types": "worker_run.created,worker.created"},
-                               headers=alice.headers).json["events"]
+    runs = client.simulate_get(
+        FEED, params={"types": "worker_run.created,worker.created"}, headers=alice.headers
+    ).json["events"]
     assert [e["type"] for e in runs] == ["worker.created", "worker_run.created"]
     run = runs[-1]
     assert run["data"]["id"] == chain.run_id and run["data"]["worker_version_id"] == chain.version_id

@@ -29,7 +29,9 @@ def server(live: Container):
         yield running
 
 
-def test_stream_sends_new_events_live_and_resumes_after_last_event_id(live: Container, server: ServerThread) -> None:
+def test_stream_sends_new_events_live_and_resumes_after_last_event_id(
+    live: Container, server: ServerThread
+) -> None:
     alice = make_user(live, "alice")
     client = SseClient(server.port, f"{STREAM}?after=0", alice.headers)
     assert client.response.status == 200
@@ -100,7 +102,8 @@ def test_unauthenticated_is_401_and_bad_last_event_id_is_400(live: Container, se
 
 
 def test_disconnect_ends_the_stream_and_no_connection_is_held_between_polls(
-    live: Container, server: ServerThread,
+    live: Container,
+    server: ServerThread,
 ) -> None:
     alice = make_user(live, "alice")
     before = threading.active_count()
@@ -119,3 +122,17 @@ def test_disconnect_ends_the_stream_and_no_connection_is_held_between_polls(
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert threading.active_count() <= before
+
+
+def test_the_web_uis_session_cookie_authenticates_the_stream(live: Container, server: ServerThread) -> None:
+    from api.ui.session import COOKIE_NAME, SessionCodec, load_secret_key
+    from commands.tokens import hash_token
+
+    alice = make_user(live, "alice")
+    cookie, _ = SessionCodec(load_secret_key(live.settings)).issue(hash_token(alice.token))
+    client = SseClient(server.port, f"{STREAM}?after=0", {"Cookie": f"{COOKIE_NAME}={cookie}"})
+    assert client.response.status == 200
+    chain = create_run_chain(live, alice, "ocr")
+    seen = client.messages_until(lambda m: m.event == "worker_run.created")
+    assert seen[-1].json["data"]["id"] == chain.run_id
+    client.close()

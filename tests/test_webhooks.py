@@ -4,6 +4,7 @@ parking, resume, replay, 410, rotation, the URL guard, the API and the CLI."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def receiver() -> Iterator[Receiver]:
     running.stop()
 
 
-def subscribe(client: falcon.testing.TestClient, user: ApiUser, url: str, events: list[str],
-              **extra: object) -> dict:
+def subscribe(
+    client: falcon.testing.TestClient, user: ApiUser, url: str, events: list[str], **extra: object
+) -> dict:
     result = client.simulate_post(HOOKS, json={"url": url, "events": events, **extra}, headers=user.headers)
     assert result.status_code == 201, result.json
     return result.json
@@ -61,12 +63,15 @@ def drain(live: Container, sub_id: str, *, rounds: int = 200) -> list[Outcome]:
             return outcomes
         if outcome.state == "retry":
             import time
+
             time.sleep(outcome.retry_after or 0)
     raise AssertionError(f"never settled: {outcomes[-3:]}")
 
 
 def test_each_run_created_event_once_with_a_valid_signature_in_order(
-    live: Container, client: falcon.testing.TestClient, receiver: Receiver,
+    live: Container,
+    client: falcon.testing.TestClient,
+    receiver: Receiver,
 ) -> None:
     alice = make_user(live, "alice")
     sub = subscribe(client, alice, receiver.url, ["worker_run.created"])
@@ -88,7 +93,9 @@ def test_each_run_created_event_once_with_a_valid_signature_in_order(
 
 
 def test_three_failures_then_success_is_one_logical_delivery(
-    live: Container, client: falcon.testing.TestClient, receiver: Receiver,
+    live: Container,
+    client: falcon.testing.TestClient,
+    receiver: Receiver,
 ) -> None:
     alice = make_user(live, "alice")
     receiver.respond = lambda n, body: (500, 429, 503)[n] if n < 3 else 200
@@ -108,7 +115,9 @@ def test_three_failures_then_success_is_one_logical_delivery(
 
 
 def test_receiver_down_past_the_budget_parks_pauses_then_resume_loses_nothing(
-    live: Container, client: falcon.testing.TestClient, receiver: Receiver,
+    live: Container,
+    client: falcon.testing.TestClient,
+    receiver: Receiver,
 ) -> None:
     alice = make_user(live, "alice")
     url = receiver.url
@@ -119,8 +128,9 @@ def test_receiver_down_past_the_budget_parks_pauses_then_resume_loses_nothing(
     assert outcomes[-1].state == "paused"
     state = client.simulate_get(f"{HOOKS}{sub['id']}/", headers=alice.headers).json
     assert state["state"] == "paused" and "parked after 5 attempts" in state["state_reason"]
-    parked = client.simulate_get(f"{HOOKS}{sub['id']}/deliveries/", params={"status": "parked"},
-                                 headers=alice.headers).json["results"]
+    parked = client.simulate_get(
+        f"{HOOKS}{sub['id']}/deliveries/", params={"status": "parked"}, headers=alice.headers
+    ).json["results"]
     assert len(parked) == 1 and parked[0]["attempt_count"] == 5 and parked[0]["parked_reason"]
     assert parked[0]["event_type"] == "worker.created"
     # Paused: nothing moves.
@@ -139,17 +149,20 @@ def test_receiver_down_past_the_budget_parks_pauses_then_resume_loses_nothing(
         assert got[0]["id"] == parked[0]["event_id"]  # the parked event, same webhook-id
 
         # Replay from the second run's position: everything from there, again, in order.
-        replay = client.simulate_post(f"{HOOKS}{sub['id']}/replay/", json={"from_position": chains[1].position},
-                                      headers=alice.headers)
+        replay = client.simulate_post(
+            f"{HOOKS}{sub['id']}/replay/", json={"from_position": chains[1].position}, headers=alice.headers
+        )
         assert replay.status_code == 200
         drain(live, sub["id"])
-        again = [verify(sub["secret"], r) for r in back.ok()][len(got):]
+        again = [verify(sub["secret"], r) for r in back.ok()][len(got) :]
         assert [(e["type"], e["data"]["id"]) for e in again] == expected[3:]
     finally:
         back.stop()
 
 
-def test_410_disables_and_other_4xx_parks(live: Container, client: falcon.testing.TestClient, receiver: Receiver) -> None:
+def test_410_disables_and_other_4xx_parks(
+    live: Container, client: falcon.testing.TestClient, receiver: Receiver
+) -> None:
     alice = make_user(live, "alice")
     receiver.respond = lambda n, body: 410
     sub = subscribe(client, alice, receiver.url, ["worker_run.created"])
@@ -166,7 +179,9 @@ def test_410_disables_and_other_4xx_parks(live: Container, client: falcon.testin
     assert len(receiver.requests) == 2  # no retries for a 400
 
 
-def test_secret_rotation_signs_with_both(live: Container, client: falcon.testing.TestClient, receiver: Receiver) -> None:
+def test_secret_rotation_signs_with_both(
+    live: Container, client: falcon.testing.TestClient, receiver: Receiver
+) -> None:
     alice = make_user(live, "alice")
     sub = subscribe(client, alice, receiver.url, ["worker_run.created"])
     rotated = client.simulate_post(f"{HOOKS}{sub['id']}/rotate-secret/", headers=alice.headers)
@@ -179,11 +194,15 @@ def test_secret_rotation_signs_with_both(live: Container, client: falcon.testing
     assert len(received.headers["webhook-signature"].split(" ")) == 2
     assert verify(new_secret, received) == verify(sub["secret"], received)
     chosen = signing.generate_secret()
-    mine = client.simulate_post(f"{HOOKS}{sub['id']}/rotate-secret/", json={"secret": chosen}, headers=alice.headers)
+    mine = client.simulate_post(
+        f"{HOOKS}{sub['id']}/rotate-secret/", json={"secret": chosen}, headers=alice.headers
+    )
     assert mine.json["secret"] == chosen
 
 
-def test_test_event_and_own_secret(live: Container, client: falcon.testing.TestClient, receiver: Receiver) -> None:
+def test_test_event_and_own_secret(
+    live: Container, client: falcon.testing.TestClient, receiver: Receiver
+) -> None:
     alice = make_user(live, "alice")
     secret = signing.generate_secret()
     sub = subscribe(client, alice, receiver.url, ["worker.created"], secret=secret)
@@ -193,12 +212,15 @@ def test_test_event_and_own_secret(live: Container, client: falcon.testing.TestC
     [received] = receiver.ok()
     payload = verify(secret, received)
     assert payload["type"] == "webhook.test" and payload["data"]["subscription_id"] == sub["id"]
-    deliveries = client.simulate_get(f"{HOOKS}{sub['id']}/deliveries/", params={"status": "test"},
-                                     headers=alice.headers).json["results"]
+    deliveries = client.simulate_get(
+        f"{HOOKS}{sub['id']}/deliveries/", params={"status": "test"}, headers=alice.headers
+    ).json["results"]
     assert deliveries[0]["event_id"] == received.webhook_id
 
 
-def test_crud_visibility_and_validation(live: Container, client: falcon.testing.TestClient, receiver: Receiver) -> None:
+def test_crud_visibility_and_validation(
+    live: Container, client: falcon.testing.TestClient, receiver: Receiver
+) -> None:
     alice, bob = make_user(live, "alice"), make_user(live, "bob")
     admin = make_user(live, "root", admin=True)
     sub = subscribe(client, alice, receiver.url, ["worker.created"])
@@ -209,26 +231,46 @@ def test_crud_visibility_and_validation(live: Container, client: falcon.testing.
     listed = client.simulate_get(HOOKS, headers=alice.headers).json
     assert listed["count"] == 1 and listed["results"][0]["id"] == sub["id"]
     assert client.simulate_get(HOOKS, headers=admin.headers).json["count"] == 1
-    patched = client.simulate_patch(path, json={"events": ["worker.created", "worker_run.created"], "state": "paused"},
-                                    headers=alice.headers)
+    patched = client.simulate_patch(
+        path,
+        json={"events": ["worker.created", "worker_run.created"], "state": "paused"},
+        headers=alice.headers,
+    )
     assert patched.status_code == 200 and patched.json["state"] == "paused"
     assert patched.json["events"] == ["worker.created", "worker_run.created"]
     bad = client.simulate_post(HOOKS, json={"url": receiver.url, "events": ["nope"]}, headers=alice.headers)
     assert bad.status_code == 400
-    bad = client.simulate_post(HOOKS, json={"url": "ftp://x", "events": ["worker.created"]}, headers=alice.headers)
+    bad = client.simulate_post(
+        HOOKS, json={"url": "ftp://x", "events": ["worker.created"]}, headers=alice.headers
+    )
     assert bad.status_code == 400
+    log = client.simulate_get(f"{path}changes/", headers=alice.headers).json
+    assert [c["change"] for c in log["results"]] == ["created", "updated"]
+    assert {c["actor_id"] for c in log["results"]} == {alice.user_id}
+    assert all(c["correlation_id"] for c in log["results"])
+    assert client.simulate_get(f"{path}changes/", headers=bob.headers).status_code == 404
     assert client.simulate_delete(path, headers=bob.headers).status_code == 404
     assert client.simulate_delete(path, headers=alice.headers).status_code == 204
     assert client.simulate_get(path, headers=alice.headers).status_code == 404
 
 
 def test_private_addresses_are_refused_unless_allowed(engine: Engine, tmp_path: Path) -> None:
-    strict = bootstrap(fast_settings(settings_for(engine, tmp_path), webhook_allow_private=False), engine=engine)
+    strict = bootstrap(
+        fast_settings(settings_for(engine, tmp_path), webhook_allow_private=False), engine=engine
+    )
     client = falcon.testing.TestClient(create_app(strict))
     alice = make_user(strict, "alice")
-    for url in ("http://127.0.0.1:9/hook", "http://localhost/hook", "http://10.1.2.3/", "http://169.254.169.254/",
-                "http://[::1]/", "http://192.168.0.1/"):
-        result = client.simulate_post(HOOKS, json={"url": url, "events": ["worker.created"]}, headers=alice.headers)
+    for url in (
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/",
+        "http://169.254.169.254/",
+        "http://[::1]/",
+        "http://192.168.0.1/",
+    ):
+        result = client.simulate_post(
+            HOOKS, json={"url": url, "events": ["worker.created"]}, headers=alice.headers
+        )
         assert result.status_code == 400, url
         assert result.json["errors"][0]["code"] == "url_refused"
 
@@ -239,8 +281,9 @@ def test_backoff_is_exponential_with_jitter() -> None:
     assert [backoff_delay(n, policy, lambda: 0.0) for n in (1, 2, 3)] == [0.5, 1, 2]
 
 
-def test_cli_webhooks(live: Container, client: falcon.testing.TestClient, receiver: Receiver,
-                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_webhooks(
+    live: Container, client: falcon.testing.TestClient, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from worker_runs import cli, cli_integrations
 
     alice = make_user(live, "alice")
@@ -252,7 +295,9 @@ def test_cli_webhooks(live: Container, client: falcon.testing.TestClient, receiv
         assert result.exit_code == 0, result.output
         return result.output
 
-    created = json.loads(run("create", "--as", "alice", "--url", receiver.url, "--event", "worker_run.created"))
+    created = json.loads(
+        run("create", "--as", "alice", "--url", receiver.url, "--event", "worker_run.created")
+    )
     sub_id = created["id"]
     assert created["secret"].startswith("whsec_")
     assert [s["id"] for s in map(json.loads, run("list", "--as", "alice").splitlines())] == [sub_id]
@@ -263,8 +308,47 @@ def test_cli_webhooks(live: Container, client: falcon.testing.TestClient, receiv
     assert json.loads(run("test", sub_id))["ok"] is True
     rotated = json.loads(run("rotate-secret", sub_id))
     assert rotated["secret"] != created["secret"]
-    assert json.loads(run("replay", sub_id, "--from", str(chain.position)))["checkpoint"] == chain.position - 1
+    assert (
+        json.loads(run("replay", sub_id, "--from", str(chain.position)))["checkpoint"] == chain.position - 1
+    )
     drain(live, sub_id)
     run_ids = [r.json["data"]["id"] for r in receiver.ok() if r.json["type"] == "worker_run.created"]
     assert run_ids == [chain.run_id, chain.run_id]
     assert json.loads(run("resume", sub_id))["state"] == "active"
+    missing = runner.invoke(cli.main, ["webhooks", "resume", "00000000-0000-4000-8000-000000000000"])
+    assert missing.exit_code == 1 and "No such webhook subscription" in missing.output
+    refused = runner.invoke(
+        cli.main, ["webhooks", "create", "--as", "alice", "--url", "ftp://x", "--event", "worker.created"]
+    )
+    assert refused.exit_code == 1 and "http" in refused.output
+
+
+def test_replay_during_a_delivery_run_is_not_overtaken(
+    live: Container,
+    client: falcon.testing.TestClient,
+    receiver: Receiver,
+) -> None:
+    """A replay while a run is delivering: the run cannot move the checkpoint past it."""
+    alice = make_user(live, "alice")
+    sub = subscribe(client, alice, receiver.url, ["worker_run.created"])
+    chains = [create_run_chain(live, alice, f"ocr-{i}") for i in range(3)]
+    replayed = threading.Event()
+
+    def respond(n: int, body: bytes) -> int:
+        if n == 2 and not replayed.is_set():
+            # The third event is on the wire when the owner replays from the first one.
+            result = client.simulate_post(
+                f"{HOOKS}{sub['id']}/replay/",
+                json={"from_position": chains[0].position},
+                headers=alice.headers,
+            )
+            assert result.status_code == 200
+            replayed.set()
+        return 200
+
+    receiver.respond = respond
+    drain(live, sub["id"])
+    drain(live, sub["id"])
+    ids = [r.json["data"]["id"] for r in receiver.ok()]
+    expected = [c.run_id for c in chains]
+    assert ids[:3] == expected and ids[-3:] == expected

@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,8 +50,9 @@ def _container(engine: Engine, tmp_path: Path, broker: str) -> Container:
 
 @contextlib.contextmanager
 def running_kicker(container: Container) -> Iterator[WebhookKicker]:
-    kicker = WebhookKicker(container.engine, WebhookPublisher(container.celery), poll_interval=0.05,
-                           catchup_interval=1.0)
+    kicker = WebhookKicker(
+        container.engine, WebhookPublisher(container.celery), poll_interval=0.05, catchup_interval=1.0
+    )
     stop = threading.Event()
     thread = threading.Thread(target=kicker.run, args=(stop,), name="test-kicker")
     thread.start()
@@ -65,12 +65,22 @@ def running_kicker(container: Container) -> Iterator[WebhookKicker]:
 
 
 def _subscribe(container: Container, user, url: str) -> dict:
-    return subs.create(container.engine, subs.Caller(user.actor), url=url, event_types=["worker_run.created"],
-                       secret=None, allow_private=True, now=utc_now())
+    return subs.create(
+        container.engine,
+        subs.Caller(user.actor),
+        url=url,
+        event_types=["worker_run.created"],
+        secret=None,
+        allow_private=True,
+        now=utc_now(),
+    )
 
 
 def test_each_run_created_event_once_in_order_through_a_real_worker_with_retries(
-    engine: Engine, tmp_path: Path, fake_broker: str, receiver: Receiver,
+    engine: Engine,
+    tmp_path: Path,
+    fake_broker: str,
+    receiver: Receiver,
 ) -> None:
     container = _container(engine, tmp_path, fake_broker)
     alice = make_user(container, "alice")
@@ -102,16 +112,38 @@ def worker_process(container: Container) -> Iterator[subprocess.Popen[bytes]]:
     s = container.settings
     env = {
         **os.environ,
-        "WORKER_RUNS_HOME": str(s.home), "WORKER_RUNS_DATABASE_URL": _database_url(container.engine),
-        "WORKER_RUNS_BROKER_URL": str(s.broker_url), "WORKER_RUNS_CELERY_QUEUE": s.celery_queue,
-        "WORKER_RUNS_BROKER_PREFIX": s.broker_prefix, "WORKER_RUNS_WEBHOOK_ALLOW_PRIVATE": "1",
+        "WORKER_RUNS_HOME": str(s.home),
+        "WORKER_RUNS_DATABASE_URL": _database_url(container.engine),
+        "WORKER_RUNS_BROKER_URL": str(s.broker_url),
+        "WORKER_RUNS_CELERY_QUEUE": s.celery_queue,
+        "WORKER_RUNS_BROKER_PREFIX": s.broker_prefix,
+        "WORKER_RUNS_WEBHOOK_ALLOW_PRIVATE": "1",
         "WORKER_RUNS_WEBHOOK_TIMEOUT": str(s.webhook_timeout_seconds),
-        "WORKER_RUNS_WEBHOOK_BACKOFF": "0.05", "WORKER_RUNS_WEBHOOK_BACKOFF_MAX": "0.2",
+        "WORKER_RUNS_WEBHOOK_BACKOFF": "0.05",
+        "WORKER_RUNS_WEBHOOK_BACKOFF_MAX": "0.2",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tasks.app", "worker", "--pool", "solo", "-Q", s.celery_queue,
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tasks.app",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            s.celery_queue,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         yield process
@@ -122,7 +154,10 @@ def worker_process(container: Container) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def test_worker_killed_mid_delivery_skips_nothing(
-    engine: Engine, tmp_path: Path, fake_broker: str, receiver: Receiver,
+    engine: Engine,
+    tmp_path: Path,
+    fake_broker: str,
+    receiver: Receiver,
 ) -> None:
     container = _container(engine, tmp_path, fake_broker)
     alice = make_user(container, "alice")
@@ -145,12 +180,16 @@ def test_worker_killed_mid_delivery_skips_nothing(
     assert len({r.webhook_id for r in ok}) == 5
     with container.engine.connect() as conn:
         from integrations.tables import webhook_subscriptions
+
         checkpoint = conn.execute(sa.select(webhook_subscriptions.c.checkpoint)).scalar()
     assert checkpoint >= more[-1].position
 
 
 def test_kicker_republishes_a_lost_message(
-    engine: Engine, tmp_path: Path, fake_broker: str, receiver: Receiver,
+    engine: Engine,
+    tmp_path: Path,
+    fake_broker: str,
+    receiver: Receiver,
 ) -> None:
     """Messages published while no worker listens and then purged (lost): the kicker's
     catch-up announces again, and the worker delivers everything."""

@@ -63,7 +63,9 @@ class Receiver:
                 with receiver.lock:
                     number = len(receiver.requests)
                     status = receiver.respond(number, body)
-                    receiver.requests.append(Received({k.lower(): v for k, v in self.headers.items()}, body, status))
+                    receiver.requests.append(
+                        Received({k.lower(): v for k, v in self.headers.items()}, body, status)
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -18,6 +18,7 @@ from eventstore import SqlEventStore
 from integrations import audit as audit_queries
 from integrations import subscriptions as subs
 from integrations.delivery import Deliverer
+from integrations.errors import IntegrationError
 from integrations.kicker import WebhookKicker
 from integrations.tables import webhook_subscriptions
 from integrations.translator import PUBLIC_TYPES
@@ -59,23 +60,57 @@ def _datetime(value: datetime | None) -> datetime | None:
 @click.option("--worker-run", default=None, help="Events signed by or about this worker run.")
 @click.option("--stream", default=None, help="Any object's id (worker, version, run, user, element...).")
 @click.option("--type", "type_", default=None, help="Stored event type, e.g. UserWorkerRunCreated.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
-              default=None, help="From this time (UTC unless an offset is given), inclusive.")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
-              default=None, help="Up to this time, exclusive.")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    default=None,
+    help="From this time (UTC unless an offset is given), inclusive.",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    default=None,
+    help="Up to this time, exclusive.",
+)
 @click.option("--after", default=0, type=click.IntRange(min=0), help="Only events after this position.")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
-              help="JSON lines, or CSV with a header.")
-@click.option("--as", "as_user", default=None,
-              help="See what this user (name or id) may see; default: everything (operator).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv"]),
+    default="json",
+    show_default=True,
+    help="JSON lines, or CSV with a header.",
+)
+@click.option(
+    "--as",
+    "as_user",
+    default=None,
+    help="See what this user (name or id) may see; default: everything (operator).",
+)
 @pass_lazy
-def audit(lazy: _Lazy, actor: str | None, worker_run: str | None, stream: str | None, type_: str | None,
-          since: datetime | None, until: datetime | None, after: int, fmt: str, as_user: str | None) -> None:
+def audit(
+    lazy: _Lazy,
+    actor: str | None,
+    worker_run: str | None,
+    stream: str | None,
+    type_: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    after: int,
+    fmt: str,
+    as_user: str | None,
+) -> None:
     """Query the audit trail (the same filters as GET /api/v1/audit/)."""
     container = lazy.container
     viewer = resolve_user(container.store, as_user) if as_user else SYSTEM
-    f = audit_queries.AuditFilter(actor=actor, worker_run=worker_run, stream=stream, type=type_,
-                                  since=_datetime(since), until=_datetime(until))
+    f = audit_queries.AuditFilter(
+        actor=actor,
+        worker_run=worker_run,
+        stream=stream,
+        type=type_,
+        since=_datetime(since),
+        until=_datetime(until),
+    )
     rows = audit_queries.iter_all(container.engine, viewer, f, after=after)
     out = sys.stdout
     if fmt == "csv":
@@ -99,27 +134,56 @@ def _print(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
-_as_option = click.option("--as", "as_user", default=None,
-                          help="Act as this user (name or id); default: the operator (sees everything).")
+_as_option = click.option(
+    "--as",
+    "as_user",
+    default=None,
+    help="Act as this user (name or id); default: the operator (sees everything).",
+)
 
 
-@click.group("webhooks")
+class _WebhooksGroup(click.Group):
+    """Named integration errors (not found, refused URL, ...) become one-line CLI errors."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except IntegrationError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+@click.group("webhooks", cls=_WebhooksGroup)
 def webhooks() -> None:
     """Webhook subscriptions: create, list, deliveries, replay, resume, rotate, test; the kicker."""
 
 
 @webhooks.command("create")
 @click.option("--url", required=True, help="Where to POST the events.")
-@click.option("--event", "events", multiple=True, required=True,
-              type=click.Choice(list(PUBLIC_TYPES)), help="A public event type (repeat for several).")
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(PUBLIC_TYPES)),
+    help="A public event type (repeat for several).",
+)
 @click.option("--secret", default=None, help="`whsec_...`; generated and printed once when absent.")
 @click.option("--as", "as_user", required=True, help="The subscription's owner (name or id).")
 @pass_lazy
 def webhooks_create(lazy: _Lazy, url: str, events: tuple[str, ...], secret: str | None, as_user: str) -> None:
     """Subscribe URL to events, from now on."""
     c = lazy.container
-    _print(subs.create(c.engine, _caller(c, as_user), url=url, event_types=list(events), secret=secret,
-                       allow_private=c.settings.webhook_allow_private, now=datetime.now(UTC)))
+    _print(
+        subs.create(
+            c.engine,
+            _caller(c, as_user),
+            url=url,
+            event_types=list(events),
+            secret=secret,
+            allow_private=c.settings.webhook_allow_private,
+            now=datetime.now(UTC),
+        )
+    )
 
 
 @webhooks.command("list")
@@ -144,24 +208,35 @@ def webhooks_list(lazy: _Lazy, as_user: str | None) -> None:
 @click.option("--after", default=0, type=click.IntRange(min=0), help="From this event position on.")
 @_as_option
 @pass_lazy
-def webhooks_deliveries(lazy: _Lazy, subscription_id: str, status: str | None, after: int, as_user: str | None) -> None:
+def webhooks_deliveries(
+    lazy: _Lazy, subscription_id: str, status: str | None, after: int, as_user: str | None
+) -> None:
     """Deliveries and their attempts, one JSON line each, in position order."""
     c = lazy.container
-    for row in subs.deliveries(c.engine, _caller(c, as_user), subscription_id, after=after, limit=10_000,
-                               status=status):
+    for row in subs.deliveries(
+        c.engine, _caller(c, as_user), subscription_id, after=after, limit=10_000, status=status
+    ):
         _print(row)
 
 
 @webhooks.command("replay")
 @click.argument("subscription_id")
-@click.option("--from", "from_position", required=True, type=click.IntRange(min=1),
-              help="Deliver again every matching event from this position on.")
+@click.option(
+    "--from",
+    "from_position",
+    required=True,
+    type=click.IntRange(min=1),
+    help="Deliver again every matching event from this position on.",
+)
 @_as_option
 @pass_lazy
 def webhooks_replay(lazy: _Lazy, subscription_id: str, from_position: int, as_user: str | None) -> None:
     c = lazy.container
-    _print(subs.replay(c.engine, _caller(c, as_user), subscription_id, from_position=from_position,
-                       now=datetime.now(UTC)))
+    _print(
+        subs.replay(
+            c.engine, _caller(c, as_user), subscription_id, from_position=from_position, now=datetime.now(UTC)
+        )
+    )
 
 
 @webhooks.command("resume")
@@ -182,7 +257,11 @@ def webhooks_resume(lazy: _Lazy, subscription_id: str, as_user: str | None) -> N
 def webhooks_rotate(lazy: _Lazy, subscription_id: str, secret: str | None, as_user: str | None) -> None:
     """A new secret (printed once); the previous one also signs for 24 hours."""
     c = lazy.container
-    _print(subs.rotate_secret(c.engine, _caller(c, as_user), subscription_id, secret=secret, now=datetime.now(UTC)))
+    _print(
+        subs.rotate_secret(
+            c.engine, _caller(c, as_user), subscription_id, secret=secret, now=datetime.now(UTC)
+        )
+    )
 
 
 @webhooks.command("test")
@@ -194,7 +273,9 @@ def webhooks_test(lazy: _Lazy, subscription_id: str, as_user: str | None) -> Non
     c = lazy.container
     subs.get(c.engine, _caller(c, as_user), subscription_id)
     with c.engine.connect() as conn:
-        row = conn.execute(sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == subscription_id)).first()
+        row = conn.execute(
+            sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == subscription_id)
+        ).first()
     _print(Deliverer(c.engine, policy_from(c.settings)).send_test(row))
 
 

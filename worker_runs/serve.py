@@ -28,7 +28,9 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from eventstore.migrate import upgrade
+from integrations.kicker import WebhookKicker
 from projections.relay import Relay
+from tasks.webhooks import WebhookPublisher
 from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.settings import Settings, load_settings
 
@@ -219,6 +221,10 @@ class Server:
             worker.start()
             relay = Relay(container.engine, container.publisher, container.runner.names)
             threads.append(threading.Thread(target=relay.run, args=(self.stop_event,), name="relay"))
+            # Integrations (issue 7): announces subscriptions with due webhooks to the worker.
+            kicker = WebhookKicker(container.engine, WebhookPublisher(container.celery))
+            threads.append(threading.Thread(target=kicker.run, args=(self.stop_event,),
+                                            name="webhook-kicker"))
             httpd = make_server(self.host, self.port, self.factory(container),
                                 server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
             threads.append(threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
