@@ -100,7 +100,8 @@ def create_worker_version(cmd: m.CreateWorkerVersion, uow: UnitOfWork, actor: Ac
     version_id = uow.new_id()
     worker.create_version(actor, version_id, dict(cmd.fields))
     uow.claim(WORKER_VERSION.format(version_id), worker.stream_id)
-    return {"version_id": version_id, "worker_id": cmd.worker_id, "number": worker.versions[version_id].number}
+    number = worker.versions[version_id].number
+    return {"version_id": version_id, "worker_id": cmd.worker_id, "number": number}
 
 
 def update_worker_version(cmd: m.UpdateWorkerVersion, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:

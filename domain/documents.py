@@ -70,7 +70,9 @@ class Corpus(Aggregate):
             return
         if not name.strip():
             raise InvalidValue("A corpus needs a name.", field="name")
-        self._record(CorpusCreated(corpus_id=corpus_id, name=name, owner_id=owner_id, description=description))
+        self._record(CorpusCreated(
+            corpus_id=corpus_id, name=name, owner_id=owner_id, description=description,
+        ))
 
     def create_element_type(
         self, actor: Actor, *, type_id: str, slug: str, display_name: str, folder: bool = False,

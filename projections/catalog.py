@@ -11,7 +11,8 @@ from projections.ops import Op, Update, Upsert
 def on_user_registered(e: StoredEvent) -> list[Op]:
     p = e.payload
     return [Upsert("rm_users", {"user_id": p["user_id"]}, {
-        "username": p["username"], "email": p["email"], "is_admin": p["is_admin"], "created_at": e.occurred_at,
+        "username": p["username"], "email": p["email"], "is_admin": p["is_admin"],
+        "created_at": e.occurred_at,
     })]
 
 

@@ -6,8 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from eventstore import StoredEvent
-from projections import catalog, user_runs
-from projections import documents  # issue 5
+from projections import (
+    catalog,
+    documents,  # issue 5
+    user_runs,
+)
 from projections.ops import Op
 
 Projector = Callable[[StoredEvent], list[Op]]

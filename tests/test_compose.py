@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import yaml
 
+from tests.test_packaging import PACKAGES
 from worker_runs.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def test_api_has_a_readiness_healthcheck() -> None:
 
 def test_image_ships_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("domain", "commands", "eventstore", "projections", "api", "tasks", "integrations", "worker_runs"):
+    for package in PACKAGES:
         assert f"COPY {package} ./{package}" in dockerfile
 
 

@@ -20,7 +20,10 @@ def make_corpus() -> Corpus:
     return corpus
 
 
-def make_element(corpus: Corpus, signature: Signature = Signature("alice")) -> Element:
+ALICE_ALONE = Signature("alice")
+
+
+def make_element(corpus: Corpus, signature: Signature = ALICE_ALONE) -> Element:
     element = Element("element-e1")
     element.create(corpus, ALICE, signature, element_id="e1", type="page", name="1")
     return element
