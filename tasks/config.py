@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from worker_runs.settings import Settings
 
 #: a projection task stops after this many seconds and hands the rest to a new message, so
@@ -16,6 +18,21 @@ TASK_TIME_BUDGET = 20.0
 #: slow*. A worker killed mid-task leaves its message here until then; the relay's catch-up
 #: (projections/relay.py) republishes long before, which is harmless: tasks are idempotent.
 VISIBILITY_TIMEOUT = 3600
+
+
+#: Options shared by every task here. The tasks are idempotent (their effects commit with a
+#: checkpoint or a dedupe row), so: acknowledge late, requeue on a lost worker; and a database
+#: that is briefly gone (restart, failover, lock timeout) is transient: retry with jittered
+#: exponential back-off. Event-level failures never get here, the runners record and park them.
+IDEMPOTENT_TASK_OPTIONS: dict[str, Any] = {
+    "autoretry_for": (sa.exc.OperationalError, sa.exc.InterfaceError),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 10,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+}
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from celery import Celery, Task
 
-from tasks.config import TASK_TIME_BUDGET
+from tasks.config import IDEMPOTENT_TASK_OPTIONS, TASK_TIME_BUDGET
 
 if TYPE_CHECKING:
     from worker_runs.bootstrap import Container
@@ -52,17 +51,4 @@ def run_projection(task: Task, name: str, target: int) -> dict[str, Any]:
 
 def register(app: Celery) -> None:
     """Register the projection tasks on `app` (tasks/factory.py calls it)."""
-    app.task(
-        bind=True,
-        name=RUN_PROJECTION,
-        # A database that is briefly gone (restart, failover, lock timeout) is transient:
-        # retry with jittered exponential back-off. Event-level failures never get here,
-        # the runner records and parks them itself.
-        autoretry_for=(sa.exc.OperationalError, sa.exc.InterfaceError),
-        retry_backoff=True,
-        retry_backoff_max=60,
-        retry_jitter=True,
-        max_retries=10,
-        acks_late=True,
-        reject_on_worker_lost=True,
-    )(run_projection)
+    app.task(bind=True, name=RUN_PROJECTION, **IDEMPOTENT_TASK_OPTIONS)(run_projection)

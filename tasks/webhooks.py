@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from celery import Celery, Task
 
 from integrations.delivery import Deliverer, DeliveryPolicy
+from tasks.config import IDEMPOTENT_TASK_OPTIONS
 from tasks.projections import container_of
 
 if TYPE_CHECKING:
@@ -44,17 +44,7 @@ def deliver_webhooks(task: Task, subscription_id: str) -> dict[str, Any]:
 
 def register(app: Celery) -> None:
     """Register the webhook task on `app` (tasks/factory.py calls it)."""
-    app.task(
-        bind=True,
-        name=DELIVER_WEBHOOKS,
-        autoretry_for=(sa.exc.OperationalError, sa.exc.InterfaceError),
-        retry_backoff=True,
-        retry_backoff_max=60,
-        retry_jitter=True,
-        max_retries=10,
-        acks_late=True,
-        reject_on_worker_lost=True,
-    )(deliver_webhooks)
+    app.task(bind=True, name=DELIVER_WEBHOOKS, **IDEMPOTENT_TASK_OPTIONS)(deliver_webhooks)
 
 
 class WebhookPublisher:

@@ -202,12 +202,12 @@ def test_validation(live: Container, client: falcon.testing.TestClient) -> None:
 
 
 def test_cli_audit_has_the_same_filters(live: Container, monkeypatch: pytest.MonkeyPatch) -> None:
-    from worker_runs import cli, cli_integrations
+    from worker_runs import cli, cli_context
 
     alice, bob = make_user(live, "alice"), make_user(live, "bob")
     a = create_run_chain(live, alice, "alice-ocr")
     create_run_chain(live, bob, "bob-ocr")
-    monkeypatch.setattr(cli_integrations, "bootstrap", lambda: live)
+    monkeypatch.setattr(cli_context, "bootstrap", lambda: live)
     runner = CliRunner()
 
     def run(*args: str) -> str:

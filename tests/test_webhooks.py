@@ -284,10 +284,10 @@ def test_backoff_is_exponential_with_jitter() -> None:
 def test_cli_webhooks(
     live: Container, client: falcon.testing.TestClient, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker_runs import cli, cli_integrations
+    from worker_runs import cli, cli_context
 
     alice = make_user(live, "alice")
-    monkeypatch.setattr(cli_integrations, "bootstrap", lambda: live)
+    monkeypatch.setattr(cli_context, "bootstrap", lambda: live)
     runner = CliRunner()
 
     def run(*args: str) -> str:

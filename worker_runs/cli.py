@@ -12,35 +12,17 @@ from commands.messages import IssueToken, RegisterUser
 from commands.tokens import generate_token, hash_token
 from domain.errors import DomainError
 from eventstore.migrate import upgrade
-from worker_runs.bootstrap import Container, bootstrap
-
-
-class _Context:
-    """Builds the container lazily, so `--help` works without a database."""
-
-    def __init__(self) -> None:
-        self._container: Container | None = None
-
-    @property
-    def container(self) -> Container:
-        if self._container is None:
-            self._container = bootstrap()
-        return self._container
-
-
-pass_ctx = click.make_pass_decorator(_Context, ensure=True)
+from worker_runs.cli_context import current_container
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.pass_context
-def main(ctx: click.Context) -> None:
+def main() -> None:
     """worker-runs: which worker, configuration and model produced each object.
 
     Configuration comes from the environment: WORKER_RUNS_DATABASE_URL (default: a SQLite
     file under WORKER_RUNS_HOME, itself ./.worker-runs by default) and WORKER_RUNS_BROKER_URL
     (default: an embedded broker).
     """
-    ctx.ensure_object(_Context)
 
 
 @main.group()
@@ -49,10 +31,9 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@pass_ctx
-def db_upgrade(ctx: _Context) -> None:
+def db_upgrade() -> None:
     """Apply the migrations (safe to run again: it only applies what is missing)."""
-    container = ctx.container
+    container = current_container()
     upgrade(container.engine)
     click.echo(f"Database at {container.engine.url.render_as_string(hide_password=True)} is up to date.")
 
@@ -66,14 +47,13 @@ def users() -> None:
 @click.argument("username")
 @click.option("--email", default=None, help="The user's email address.")
 @click.option("--admin", is_flag=True, help="Administrators see and manage everything.")
-@pass_ctx
-def users_create(ctx: _Context, username: str, email: str | None, admin: bool) -> None:
+def users_create(username: str, email: str | None, admin: bool) -> None:
     """Register USERNAME and print a new API token, alone on the last line.
 
     The token is shown once: only its hash is stored. Use it as
     `Authorization: Token <token>` or ARKINDEX_API_TOKEN.
     """
-    container = ctx.container
+    container = current_container()
     upgrade(container.engine)
     try:
         user_id = container.bus.handle(RegisterUser(username, email, admin)).data["user_id"]
@@ -95,10 +75,9 @@ def events() -> None:
               help="Print events with a global position above this one.")
 @click.option("--follow", "-f", is_flag=True, help="Keep waiting for new events (Ctrl-C to stop).")
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="Stop after this many events.")
-@pass_ctx
-def events_tail(ctx: _Context, after: int, follow: bool, limit: int | None) -> None:
+def events_tail(after: int, follow: bool, limit: int | None) -> None:
     """Print events as JSON lines, in global position order."""
-    store = ctx.container.store
+    store = current_container().store
     printed = 0
     try:
         while True:

@@ -23,21 +23,8 @@ from integrations.kicker import WebhookKicker
 from integrations.tables import webhook_subscriptions
 from integrations.translator import PUBLIC_TYPES
 from tasks.webhooks import WebhookPublisher, policy_from
-from worker_runs.bootstrap import Container, bootstrap
-
-
-class _Lazy:
-    def __init__(self) -> None:
-        self._container: Container | None = None
-
-    @property
-    def container(self) -> Container:
-        if self._container is None:
-            self._container = bootstrap()
-        return self._container
-
-
-pass_lazy = click.make_pass_decorator(_Lazy, ensure=True)
+from worker_runs.bootstrap import Container
+from worker_runs.cli_context import current_container
 
 
 def resolve_user(store: SqlEventStore, name_or_id: str) -> Actor:
@@ -87,9 +74,7 @@ def _datetime(value: datetime | None) -> datetime | None:
     default=None,
     help="See what this user (name or id) may see; default: everything (operator).",
 )
-@pass_lazy
 def audit(
-    lazy: _Lazy,
     actor: str | None,
     worker_run: str | None,
     stream: str | None,
@@ -101,7 +86,7 @@ def audit(
     as_user: str | None,
 ) -> None:
     """Query the audit trail (the same filters as GET /api/v1/audit/)."""
-    container = lazy.container
+    container = current_container()
     viewer = resolve_user(container.store, as_user) if as_user else SYSTEM
     f = audit_queries.AuditFilter(
         actor=actor,
@@ -169,10 +154,9 @@ def webhooks() -> None:
 )
 @click.option("--secret", default=None, help="`whsec_...`; generated and printed once when absent.")
 @click.option("--as", "as_user", required=True, help="The subscription's owner (name or id).")
-@pass_lazy
-def webhooks_create(lazy: _Lazy, url: str, events: tuple[str, ...], secret: str | None, as_user: str) -> None:
+def webhooks_create(url: str, events: tuple[str, ...], secret: str | None, as_user: str) -> None:
     """Subscribe URL to events, from now on."""
-    c = lazy.container
+    c = current_container()
     _print(
         subs.create(
             c.engine,
@@ -188,10 +172,9 @@ def webhooks_create(lazy: _Lazy, url: str, events: tuple[str, ...], secret: str 
 
 @webhooks.command("list")
 @_as_option
-@pass_lazy
-def webhooks_list(lazy: _Lazy, as_user: str | None) -> None:
+def webhooks_list(as_user: str | None) -> None:
     """One JSON line per subscription."""
-    c = lazy.container
+    c = current_container()
     offset = 0
     while True:
         _, rows = subs.list_page(c.engine, _caller(c, as_user), offset=offset, limit=500)
@@ -207,12 +190,11 @@ def webhooks_list(lazy: _Lazy, as_user: str | None) -> None:
 @click.option("--status", type=click.Choice(["pending", "delivered", "parked", "test"]), default=None)
 @click.option("--after", default=0, type=click.IntRange(min=0), help="From this event position on.")
 @_as_option
-@pass_lazy
 def webhooks_deliveries(
-    lazy: _Lazy, subscription_id: str, status: str | None, after: int, as_user: str | None
+    subscription_id: str, status: str | None, after: int, as_user: str | None
 ) -> None:
     """Deliveries and their attempts, one JSON line each, in position order."""
-    c = lazy.container
+    c = current_container()
     for row in subs.deliveries(
         c.engine, _caller(c, as_user), subscription_id, after=after, limit=10_000, status=status
     ):
@@ -229,9 +211,8 @@ def webhooks_deliveries(
     help="Deliver again every matching event from this position on.",
 )
 @_as_option
-@pass_lazy
-def webhooks_replay(lazy: _Lazy, subscription_id: str, from_position: int, as_user: str | None) -> None:
-    c = lazy.container
+def webhooks_replay(subscription_id: str, from_position: int, as_user: str | None) -> None:
+    c = current_container()
     _print(
         subs.replay(
             c.engine, _caller(c, as_user), subscription_id, from_position=from_position, now=datetime.now(UTC)
@@ -242,10 +223,9 @@ def webhooks_replay(lazy: _Lazy, subscription_id: str, from_position: int, as_us
 @webhooks.command("resume")
 @click.argument("subscription_id")
 @_as_option
-@pass_lazy
-def webhooks_resume(lazy: _Lazy, subscription_id: str, as_user: str | None) -> None:
+def webhooks_resume(subscription_id: str, as_user: str | None) -> None:
     """Resume a paused subscription: parked events are delivered first, in order."""
-    c = lazy.container
+    c = current_container()
     _print(subs.resume(c.engine, _caller(c, as_user), subscription_id, now=datetime.now(UTC)))
 
 
@@ -253,10 +233,9 @@ def webhooks_resume(lazy: _Lazy, subscription_id: str, as_user: str | None) -> N
 @click.argument("subscription_id")
 @click.option("--secret", default=None, help="The new `whsec_...` secret; generated when absent.")
 @_as_option
-@pass_lazy
-def webhooks_rotate(lazy: _Lazy, subscription_id: str, secret: str | None, as_user: str | None) -> None:
+def webhooks_rotate(subscription_id: str, secret: str | None, as_user: str | None) -> None:
     """A new secret (printed once); the previous one also signs for 24 hours."""
-    c = lazy.container
+    c = current_container()
     _print(
         subs.rotate_secret(
             c.engine, _caller(c, as_user), subscription_id, secret=secret, now=datetime.now(UTC)
@@ -267,10 +246,9 @@ def webhooks_rotate(lazy: _Lazy, subscription_id: str, secret: str | None, as_us
 @webhooks.command("test")
 @click.argument("subscription_id")
 @_as_option
-@pass_lazy
-def webhooks_test(lazy: _Lazy, subscription_id: str, as_user: str | None) -> None:
+def webhooks_test(subscription_id: str, as_user: str | None) -> None:
     """Send a `webhook.test` event now and print the outcome."""
-    c = lazy.container
+    c = current_container()
     subs.get(c.engine, _caller(c, as_user), subscription_id)
     with c.engine.connect() as conn:
         row = conn.execute(
@@ -281,10 +259,9 @@ def webhooks_test(lazy: _Lazy, subscription_id: str, as_user: str | None) -> Non
 
 @webhooks.command("kicker")
 @click.option("--poll", default=0.2, show_default=True, type=float, help="Seconds between two looks.")
-@pass_lazy
-def webhooks_kicker(lazy: _Lazy, poll: float) -> None:
+def webhooks_kicker(poll: float) -> None:
     """Announce subscriptions with due events to the Celery workers (run one, next to the relay)."""
-    c = lazy.container
+    c = current_container()
     stop = threading.Event()
     kicker = WebhookKicker(c.engine, WebhookPublisher(c.celery), poll_interval=poll)
     try:

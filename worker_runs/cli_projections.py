@@ -24,7 +24,8 @@ from rich.table import Table
 from projections.relay import Relay
 from projections.runner import ParkedEventNotRoot, UnknownProjection
 from projections.status import projection_statuses, relay_checkpoint
-from worker_runs.bootstrap import Container, bootstrap
+from worker_runs.bootstrap import Container
+from worker_runs.cli_context import current_container
 
 
 class BrokerNotConfigured(click.ClickException):
@@ -33,14 +34,6 @@ class BrokerNotConfigured(click.ClickException):
             "WORKER_RUNS_BROKER_URL is not set (e.g. redis://127.0.0.1:6379/0). "
             "`worker-runs serve` starts an embedded broker when it is unset."
         )
-
-
-def _container(ctx: click.Context) -> Container:
-    """One container per command line, built on first use (so --help needs no database)."""
-    root = ctx.find_root()
-    if "container" not in root.meta:
-        root.meta["container"] = bootstrap()
-    return root.meta["container"]
 
 
 def _console(stderr: bool = False) -> Console:
@@ -84,10 +77,9 @@ def projections() -> None:
 
 @projections.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.pass_context
-def projections_status(ctx: click.Context, as_json: bool) -> None:
+def projections_status(as_json: bool) -> None:
     """Per projection: live generation, checkpoint, head, lag in events and seconds."""
-    container = _container(ctx)
+    container = current_container()
     statuses = projection_statuses(container.engine, container.runner.names)
     relay = relay_checkpoint(container.engine)
     if as_json:
@@ -110,15 +102,14 @@ def projections_status(ctx: click.Context, as_json: bool) -> None:
 @click.argument("name", required=False)
 @click.option("--all", "all_", is_flag=True, help="Rebuild every projection, one after the other.")
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(min=1))
-@click.pass_context
-def projections_rebuild(ctx: click.Context, name: str | None, all_: bool, batch_size: int) -> None:
+def projections_rebuild(name: str | None, all_: bool, batch_size: int) -> None:
     """Rebuild NAME (or --all) from the first event, beside the live generation.
 
     The live read model keeps serving; the new generation becomes live in the transaction of
     its last batch, then the old rows are deleted. Runs in this process (no broker needed);
     an interrupted rebuild resumes where it stopped when run again.
     """
-    container = _container(ctx)
+    container = current_container()
     names = _projection_names(container, name, all_)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]:>8.0f} events/s"), TimeRemainingColumn())
@@ -144,10 +135,9 @@ def projections_rebuild(ctx: click.Context, name: str | None, all_: bool, batch_
 @projections.command("parked")
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
-@click.pass_context
-def projections_parked(ctx: click.Context, name: str | None, as_json: bool) -> None:
+def projections_parked(name: str | None, as_json: bool) -> None:
     """List parked events (failed after their retries, or held behind one of their stream)."""
-    container = _container(ctx)
+    container = current_container()
     try:
         rows = container.runner.parked(name)
     except UnknownProjection as exc:
@@ -175,13 +165,12 @@ def projections_parked(ctx: click.Context, name: str | None, as_json: bool) -> N
 @click.argument("name", required=False)
 @click.option("--position", type=click.IntRange(min=1), default=None,
               help="Only this parked event and the events held behind it.")
-@click.pass_context
-def projections_retry(ctx: click.Context, name: str | None, position: int | None) -> None:
+def projections_retry(name: str | None, position: int | None) -> None:
     """Replay parked events of NAME (default: every projection) in position order.
 
     Events that apply are removed from the parked list; exits with status 1 when some fail again.
     """
-    container = _container(ctx)
+    container = current_container()
     if position is not None and name is None:
         raise click.UsageError("--position needs a projection NAME.")
     names = [name] if name else container.runner.names
@@ -207,11 +196,10 @@ def projections_retry(ctx: click.Context, name: str | None, position: int | None
               help="Seconds between polls (default: 1 on PostgreSQL, woken by NOTIFY; 0.05 on SQLite).")
 @click.option("--catchup", type=float, default=2.0, show_default=True,
               help="Republish for a projection that is behind and has not moved for this long.")
-@click.pass_context
-def relay(ctx: click.Context, poll: float | None, catchup: float) -> None:
+def relay(poll: float | None, catchup: float) -> None:
     """Announce new events to the projection workers (run exactly one; others stand by)."""
     _configure_logging()
-    container = _container(ctx)
+    container = current_container()
     if container.settings.broker_url is None:
         raise BrokerNotConfigured()
     stop = threading.Event()
@@ -234,7 +222,7 @@ def worker(
 ) -> None:
     """Run a Celery worker for the projection tasks (same as `celery -A tasks.app worker`)."""
     _configure_logging(loglevel.upper())
-    container = _container(ctx)
+    container = current_container()
     if container.settings.broker_url is None:
         raise BrokerNotConfigured()
     if stop_with_parent:

@@ -13,12 +13,7 @@ from typing import Any
 import click
 
 from domain.actor import SYSTEM
-
-
-def _container() -> Any:
-    from worker_runs.bootstrap import bootstrap
-
-    return bootstrap()
+from worker_runs.cli_context import current_container
 
 
 def _run_details(run: Any) -> dict[str, Any]:
@@ -93,7 +88,7 @@ def provenance(
 
     if sum(x is not None for x in (run_id, object_id, user_id)) != 1:
         raise click.UsageError("Give exactly one of RUN_ID, --object ID or --user ID.")
-    container = _container()
+    container = current_container()
     names = [q.CATALOG, q.USER_RUNS, dq.DOCUMENTS]
     if not wait_for_position(container.engine, container.store.head(), names=names, timeout=wait):
         click.echo(
