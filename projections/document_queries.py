@@ -198,6 +198,23 @@ def _run_filter(table: sa.Table, worker_run: str | None) -> sa.ColumnElement[boo
     return table.c.worker_run_id == str(uuid.UUID(worker_run))  # ids are stored in canonical form
 
 
+def _subtree(conn: sa.Connection, element_id: str, *, include_root: bool) -> sa.Select[Any]:
+    """The ids of an element's descendants (and the element itself with include_root), by a
+    recursive CTE over parent links in the live generation."""
+    g = live_generation(conn, DOCUMENTS)
+    start = rm_elements.c.element_id if include_root else rm_elements.c.parent_id
+    tree = (
+        sa.select(rm_elements.c.element_id)
+        .where(rm_elements.c.generation == g, start == element_id)
+        .cte("subtree", recursive=True)
+    )
+    child = rm_elements.alias("child")
+    tree = tree.union_all(
+        sa.select(child.c.element_id).where(child.c.generation == g, child.c.parent_id == tree.c.element_id)
+    )
+    return sa.select(tree.c.element_id)
+
+
 def list_element_children(
     conn: sa.Connection,
     actor: Actor,
@@ -213,24 +230,8 @@ def list_element_children(
     """Children (or all descendants) of a visible element, oldest first; None when not visible."""
     if get_element(conn, actor, element_id) is None:
         return None
-    g = live_generation(conn, DOCUMENTS)
     if recursive:
-        tree = (
-            sa.select(rm_elements.c.element_id)
-            .where(
-                rm_elements.c.generation == g,
-                rm_elements.c.parent_id == element_id,
-            )
-            .cte("descendants", recursive=True)
-        )
-        child = rm_elements.alias("child")
-        tree = tree.union_all(
-            sa.select(child.c.element_id).where(
-                child.c.generation == g,
-                child.c.parent_id == tree.c.element_id,
-            )
-        )
-        where = rm_elements.c.element_id.in_(sa.select(tree.c.element_id))
+        where = rm_elements.c.element_id.in_(_subtree(conn, element_id, include_root=False))
     else:
         where = rm_elements.c.parent_id == element_id
     query = _elements_query(conn, actor).where(where, _run_filter(rm_elements, worker_run))
@@ -306,23 +307,7 @@ def list_transcriptions(
         return None
     query = _transcriptions_query(conn).where(_run_filter(rm_transcriptions, worker_run))
     if recursive:
-        g = live_generation(conn, DOCUMENTS)
-        tree = (
-            sa.select(rm_elements.c.element_id)
-            .where(
-                rm_elements.c.generation == g,
-                rm_elements.c.element_id == element_id,
-            )
-            .cte("subtree", recursive=True)
-        )
-        child = rm_elements.alias("child")
-        tree = tree.union_all(
-            sa.select(child.c.element_id).where(
-                child.c.generation == g,
-                child.c.parent_id == tree.c.element_id,
-            )
-        )
-        query = query.where(rm_transcriptions.c.element_id.in_(sa.select(tree.c.element_id)))
+        query = query.where(rm_transcriptions.c.element_id.in_(_subtree(conn, element_id, include_root=True)))
     else:
         query = query.where(rm_transcriptions.c.element_id == element_id)
     if element_type is not None:
