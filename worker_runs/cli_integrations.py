@@ -212,6 +212,8 @@ def webhooks_deliveries(
 )
 @_as_option
 def webhooks_replay(subscription_id: str, from_position: int, as_user: str | None) -> None:
+    """Deliver SUBSCRIPTION_ID's matching events again, in order, from a position on
+    (same webhook-id as the first time, so receivers can dedupe)."""
     c = current_container()
     _print(
         subs.replay(
