@@ -464,7 +464,11 @@ def test_no_body_or_query_makes_a_server_error(api: Api, data: st.DataObject) ->
     if not worker:
         worker = [api.create_worker("fuzz target", type="ocr")]
     worker_id = worker[0]["id"]
-    targets = [(route, op) for route in ROUTES for op in route.operations]
+    # The live event stream never ends by design (its input validation is tested in
+    # tests/test_sse.py): a simulated request would wait for its whole body.
+    targets = [
+        (route, op) for route in ROUTES for op in route.operations if op.content_type != "text/event-stream"
+    ]
     route, op = data.draw(st.sampled_from(targets))
     path = route.path.replace("{id}", data.draw(st.sampled_from([worker_id, str(uuid.uuid4()), "x"])))
     names = [*op.query.fields, *(op.body.fields if op.body is not None else []), "unknown"]
