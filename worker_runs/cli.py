@@ -12,6 +12,7 @@ from commands.messages import IssueToken, RegisterUser
 from commands.tokens import generate_token, hash_token
 from domain.errors import DomainError
 from eventstore.migrate import upgrade
+from worker_runs import cli_api, cli_integrations, cli_projections, cli_provenance
 from worker_runs.cli_context import current_container
 
 
@@ -95,26 +96,14 @@ def events_tail(after: int, follow: bool, limit: int | None) -> None:
         return
 
 
-from worker_runs import cli_projections  # noqa: E402 - registered after `main` exists
-
-main.add_command(cli_projections.projections)
-main.add_command(cli_projections.relay)
-main.add_command(cli_projections.worker)
-main.add_command(cli_projections.serve)
-
-from worker_runs import cli_api  # noqa: E402 - registered after `main` exists
-
-main.add_command(cli_api.openapi)
-main.add_command(cli_api.api)
-
-from worker_runs import cli_integrations  # noqa: E402 - registered after `main` exists
-
-main.add_command(cli_integrations.audit)
-main.add_command(cli_integrations.webhooks)
-
-from worker_runs import cli_provenance  # noqa: E402 - issue 5: provenance of published objects
-
-main.add_command(cli_provenance.provenance)
+# Every command group of the other modules, in one table: `worker-runs --help` lists them.
+for command in (
+    cli_projections.projections, cli_projections.relay, cli_projections.worker, cli_projections.serve,
+    cli_api.openapi, cli_api.api,
+    cli_integrations.audit, cli_integrations.webhooks,
+    cli_provenance.provenance,
+):
+    main.add_command(command)
 
 
 if __name__ == "__main__":  # pragma: no cover
