@@ -26,6 +26,7 @@ from api.reads import ReadModels
 from api.routes import ROUTES, Operation, Route
 from api.system import swagger_ui_assets
 from api.ui import resources as ui
+from api.ui.revocations import SessionRevocations
 from api.ui.session import SessionCodec, load_secret_key
 from worker_runs.bootstrap import Container
 
@@ -72,7 +73,11 @@ def _build(resource_class: type, deps: dict[str, Any]) -> object:
 def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> falcon.App:
     reads = ReadModels(container.engine, wait_seconds=container.settings.read_wait_seconds)
     spec = build_spec(routes, version=package_version())
+    # Sign-out is recorded on the server (api/ui/revocations.py): cookie authentication checks it.
+    authenticator = Authenticator(container.store, revocations=SessionRevocations(container.engine))
     deps: dict[str, Any] = {
+        # the SSE stream re-checks its caller's credential while it runs
+        "authenticator": authenticator,
         "commands": CommandGateway(container.bus),
         "reads": reads,
         "spec": spec,
@@ -88,7 +93,6 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
         operations[id(resource)] = {op.method: op for op in route.operations}
         resources.append((route, resource))
 
-    authenticator = Authenticator(container.store)
     sessions = SessionCodec(load_secret_key(container.settings))  # the web UI's cookies (api/ui/)
     app = falcon.App(middleware=[
         RequestIdMiddleware(),

@@ -5,18 +5,27 @@ stream, and the `User` aggregate says whether that token is still active and whe
 user is an admin. Aggregates are cached, but every request asks the store for events
 appended to the user's stream since the cached version (one indexed query), so a revoked
 token stops working on the very next request.
+
+A web UI session (api/ui/session.py) is a signed cookie naming a token; sign-out revokes the
+session itself on the server (api/ui/revocations.py), so a cookie-authenticated request also
+costs one primary-key lookup. Token-authenticated requests never pay for it.
+
+Each identity keeps the `Credential` that established it, so a long-lived response (the SSE
+stream, integrations/live.py) can ask `still_valid` again later with the very same checks.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import falcon
 
 from api.errors import ApiError, error_entry
-from api.ui.session import CSRF_HEADER, SAFE_METHODS, SessionCodec
+from api.ui.revocations import SessionRevocations
+from api.ui.session import CSRF_HEADER, SAFE_METHODS, Session, SessionCodec
 from commands.handlers import TOKEN
 from commands.tokens import hash_token
 from domain.actor import Actor
@@ -26,17 +35,34 @@ from eventstore import SqlEventStore
 
 
 @dataclass(frozen=True)
+class Credential:
+    """What authenticated a request (never the clear token), to check it again later."""
+
+    token_hash: str
+    #: the UI session's id when a session cookie authenticated, None for `Authorization: Token`
+    session_id: str | None = None
+    #: when that session expires (epoch seconds), None for a token
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True)
 class Identity:
     """The authenticated caller: the domain's Actor plus what RetrieveUser shows."""
 
     actor: Actor
     username: str
     email: str | None
+    # Not part of who the caller is: two requests of one user compare equal.
+    credential: Credential | None = field(default=None, compare=False, repr=False)
 
 
 class Authenticator:
-    def __init__(self, store: SqlEventStore, *, cache_size: int = 4096) -> None:
+    def __init__(
+        self, store: SqlEventStore, *, cache_size: int = 4096, revocations: SessionRevocations | None = None,
+    ) -> None:
         self.store = store
+        #: signed-out UI sessions; None: sessions end only by expiry or token revocation
+        self.revocations = revocations
         self.cache_size = cache_size
         # token hash -> user aggregate (immutable once cached: a newer stream version
         # replaces the entry with a new aggregate rather than mutating a shared one)
@@ -57,7 +83,37 @@ class Authenticator:
         user = self._current_user(token_hash)
         if user is None or not user.has_active_token(token_hash):
             return None
-        return Identity(Actor(user.user_id, user.is_admin), user.username, user.email)
+        return Identity(Actor(user.user_id, user.is_admin), user.username, user.email, Credential(token_hash))
+
+    def authenticate_session(self, session: Session, *, expires_at: float | None = None) -> Identity | None:
+        """The identity for a (signature-checked, unexpired) UI session: None once it was
+        signed out or its token was revoked. The revocation lookup comes first: it is one
+        primary-key probe, and a signed-out session needs nothing more."""
+        if self._signed_out(session.session_id):
+            return None
+        identity = self.authenticate_token_hash(session.token_hash)
+        if identity is None:
+            return None
+        return replace(identity, credential=Credential(session.token_hash, session.session_id, expires_at))
+
+    def end_session(self, session: Session) -> None:
+        """Sign-out: this session (and any copy of its cookie) stops authenticating. Idempotent."""
+        if self.revocations is not None:
+            self.revocations.revoke(session.session_id)
+
+    def still_valid(self, credential: Credential | None) -> bool:
+        """Would this credential still authenticate now? The same checks as a new request
+        (expiry, sign-out, token revocation), for responses that outlive their request."""
+        if credential is None:
+            return False  # an identity this authenticator did not establish: fail closed
+        if credential.expires_at is not None and time.time() > credential.expires_at:
+            return False
+        if credential.session_id is not None and self._signed_out(credential.session_id):
+            return False
+        return self.authenticate_token_hash(credential.token_hash) is not None
+
+    def _signed_out(self, session_id: str) -> bool:
+        return self.revocations is not None and self.revocations.is_revoked(session_id)
 
     def authenticate_request(self, req: falcon.Request, sessions: SessionCodec | None) -> Identity | None:
         """The `Authorization` header first; without one, the web UI's session cookie.
@@ -75,7 +131,7 @@ class Authenticator:
             return None
         if req.method not in SAFE_METHODS and not sessions.csrf_ok(session, req.get_header(CSRF_HEADER)):
             raise csrf_refused()
-        return self.authenticate_token_hash(session.token_hash)
+        return self.authenticate_session(session, expires_at=sessions.expires_at(session))
 
     def _current_user(self, token_hash: str) -> User | None:
         with self._lock:

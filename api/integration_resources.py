@@ -6,6 +6,7 @@ work with every authentication path it knows (API token, the web UI's session co
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from api import integration_schemas as s
 from api import pagination
+from api.auth import Authenticator
 from api.errors import invalid
 from domain.actor import Actor
 from integrations import audit, feed, index
@@ -71,13 +73,16 @@ class EventFeedResource:
 
 
 class EventStreamResource:
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, authenticator: Authenticator) -> None:
         self.engine = engine
+        # The edge middleware's authenticator: the stream re-checks its caller with it.
+        self.authenticator = authenticator
         self.options = StreamOptions(
             poll_interval=settings.sse_poll_interval,
             heartbeat=settings.sse_heartbeat_seconds,
             retry_ms=settings.sse_retry_ms,
             max_seconds=settings.sse_max_seconds,
+            recheck_interval=settings.sse_auth_recheck_seconds,
         )
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -99,8 +104,12 @@ class EventStreamResource:
         resp.cache_control = ["no-store"]
         # Reverse proxies (nginx) must not buffer the stream.
         resp.set_header("X-Accel-Buffering", "no")
+        credential = req.context.identity.credential
         resp.stream = EventStream(
-            self.engine, _actor(req), after=after, types=query["types"], options=self.options
+            self.engine, _actor(req), after=after, types=query["types"], options=self.options,
+            # The stream outlives this request: a revoked token or a signed-out session must
+            # end it, with the same checks a new request would get.
+            still_authorized=functools.partial(self.authenticator.still_valid, credential),
         )
 
 

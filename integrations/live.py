@@ -9,6 +9,11 @@ When the client goes away, the server's next write fails and it calls `close()` 
 iterator (PEP 3333), which ends the generator at its `yield`; heartbeats make sure there is
 such a write at least every `heartbeat` seconds. A stream also ends after `max_seconds`, and
 the client reconnects with `Last-Event-ID`.
+
+The caller was authenticated when the stream opened, but a stream outlives its request: every
+`recheck_interval` seconds it asks `still_authorized` again (the API's own authenticator,
+api/auth.py) and ends as soon as the token is revoked or the UI session signed out. The
+client's reconnection is then refused (401), which stops a browser's EventSource.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ class StreamOptions:
     heartbeat: float
     retry_ms: int
     max_seconds: float
+    #: seconds between two checks of the caller's credential (see `still_authorized`)
+    recheck_interval: float = 5.0
 
 
 def frame(event: dict[str, Any]) -> bytes:
@@ -53,10 +60,13 @@ class EventStream:
         after: int,
         types: Sequence[str] | None,
         options: StreamOptions,
+        still_authorized: Callable[[], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.actor = actor
+        #: False once the caller's credential no longer authenticates; None: never re-checked
+        self.still_authorized = still_authorized
         self.after = after
         self.types = list(types) if types else None
         self.options = options
@@ -80,10 +90,16 @@ class EventStream:
 
     def _generate(self) -> Iterator[bytes]:
         opts = self.options
-        started = last_sent = self.clock()
+        started = last_sent = last_checked = self.clock()
         # Sent at once: the client knows the stream is open and how long to wait to reconnect.
         yield f"retry: {opts.retry_ms}\n: stream open\n\n".encode()
         while not self._closed.is_set() and self.clock() - started < opts.max_seconds:
+            if self.still_authorized is not None and self.clock() - last_checked >= opts.recheck_interval:
+                # Checked before reading, so not one event is sent after a revocation is seen.
+                if not self.still_authorized():
+                    yield b": credentials revoked\n\n"
+                    return
+                last_checked = self.clock()
             page = read_page(self.engine, self.actor, after=self.after, limit=PAGE, types=self.types)
             for event in page.events:
                 yield frame(event)
@@ -94,4 +110,4 @@ class EventStream:
             if self.clock() - last_sent >= opts.heartbeat:
                 yield b": heartbeat\n\n"
                 last_sent = self.clock()
-            self._closed.wait(min(opts.poll_interval, opts.heartbeat))
+            self._closed.wait(min(opts.poll_interval, opts.heartbeat, opts.recheck_interval))

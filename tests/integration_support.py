@@ -17,12 +17,14 @@ from worker_runs.settings import Settings
 
 
 def fast_settings(settings: Settings, **overrides: Any) -> Settings:
-    """Short polls and heartbeats, private webhook targets allowed (the test receivers)."""
+    """Short polls, heartbeats and credential re-checks, private webhook targets allowed (the
+    test receivers)."""
     values: dict[str, Any] = {
         "sse_poll_interval": 0.05,
         "sse_heartbeat_seconds": 0.3,
         "sse_retry_ms": 500,
         "sse_max_seconds": 30.0,
+        "sse_auth_recheck_seconds": 0.2,
         "webhook_allow_private": True,
         "webhook_timeout_seconds": 2.0,
         "webhook_backoff_seconds": 0.05,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 from pathlib import Path
@@ -10,7 +11,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from api.app import create_app
-from tests.api_support import ServerThread, make_user
+from api.ui.session import COOKIE_NAME, SessionCodec, load_secret_key
+from commands.tokens import hash_token
+from tests.api_support import ServerThread, make_user, revoke
 from tests.conftest import settings_for
 from tests.integration_support import SseClient, create_run_chain, fast_settings
 from worker_runs.bootstrap import Container, bootstrap
@@ -136,3 +139,72 @@ def test_the_web_uis_session_cookie_authenticates_the_stream(live: Container, se
     seen = client.messages_until(lambda m: m.event == "worker_run.created")
     assert seen[-1].json["data"]["id"] == chain.run_id
     client.close()
+
+
+# --- a stream ends with its credential ----------------------------------------------------------
+
+
+def _read_until_closed(client: SseClient) -> float:
+    """Read (events, heartbeats) until the server ends the stream; the seconds it took."""
+    start = time.monotonic()
+    with pytest.raises(EOFError):
+        while True:
+            client.next_message()  # a socket timeout (the stream went on) fails the test
+    return time.monotonic() - start
+
+
+def test_revoking_the_token_ends_an_open_stream(live: Container, server: ServerThread) -> None:
+    alice, bob = make_user(live, "alice"), make_user(live, "bob")
+    recheck = live.settings.sse_auth_recheck_seconds
+    alice_stream = SseClient(server.port, f"{STREAM}?after=0", alice.headers, timeout=5)
+    bob_stream = SseClient(server.port, STREAM, bob.headers, timeout=5)
+    alice_stream.messages_until(lambda m: m.event == "user.created")  # open and streaming
+
+    revoke(live, alice)
+    elapsed = _read_until_closed(alice_stream)
+    # Within the re-check interval (plus a poll and some scheduling slack), not at max_seconds.
+    assert elapsed < recheck + 1.5, elapsed
+    assert "credentials revoked" in alice_stream.comments
+    alice_stream.close()
+    # Reconnecting (what EventSource does) is refused: a browser's EventSource then stops.
+    again = SseClient(server.port, STREAM, alice.headers)
+    assert again.response.status == 401
+    again.close()
+
+    # Someone else's stream is not affected.
+    chain = create_run_chain(live, bob, "bob-ocr")
+    seen = bob_stream.messages_until(lambda m: m.event == "worker_run.created")
+    assert seen[-1].json["data"]["id"] == chain.run_id
+    bob_stream.close()
+
+
+def test_signing_out_ends_the_sessions_open_stream_and_its_cookie(
+    live: Container, server: ServerThread,
+) -> None:
+    alice = make_user(live, "alice")
+    codec = SessionCodec(load_secret_key(live.settings))
+    signed_out, session = codec.issue(hash_token(alice.token))
+    other, _ = codec.issue(hash_token(alice.token))  # alice's other browser
+    stream = SseClient(server.port, STREAM, {"Cookie": f"{COOKIE_NAME}={signed_out}"}, timeout=5)
+    other_stream = SseClient(server.port, STREAM, {"Cookie": f"{COOKIE_NAME}={other}"}, timeout=5)
+    assert stream.response.status == other_stream.response.status == 200
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    conn.request("POST", "/sign-out", body=f"csrf_token={codec.csrf_token(session)}", headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{COOKIE_NAME}={signed_out}",
+    })
+    assert conn.getresponse().status == 303
+    conn.close()
+
+    elapsed = _read_until_closed(stream)
+    assert elapsed < live.settings.sse_auth_recheck_seconds + 1.5, elapsed
+    stream.close()
+    # The old cookie, replayed, no longer opens a stream.
+    replay = SseClient(server.port, STREAM, {"Cookie": f"{COOKIE_NAME}={signed_out}"})
+    assert replay.response.status == 401
+    replay.close()
+    # The other session streams on.
+    chain = create_run_chain(live, alice, "ocr")
+    seen = other_stream.messages_until(lambda m: m.event == "worker_run.created")
+    assert seen[-1].json["data"]["id"] == chain.run_id
+    other_stream.close()

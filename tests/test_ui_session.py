@@ -2,7 +2,8 @@
 """The web UI's session cookie and CSRF protection, through Falcon's TestClient.
 
 The cookie is HttpOnly, SameSite=Lax, signed, never holds the clear token, and ends with
-sign-out, expiry or the token's revocation; cookie-authenticated unsafe requests (UI forms
+sign-out (on the server: a copy of the cookie stops working too), expiry or the token's
+revocation; cookie-authenticated unsafe requests (UI forms
 and the JSON API alike) need the page's CSRF token, token-authenticated API calls do not.
 """
 
@@ -10,14 +11,24 @@ from __future__ import annotations
 
 import re
 import stat
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 
 import falcon
 import falcon.testing
 import pytest
+import sqlalchemy as sa
+from alembic import command
 
+from api.auth import Authenticator
+from api.ui.revocations import SessionRevocations
 from api.ui.session import COOKIE_NAME, SECRET_FILE, SessionCodec, load_secret_key
+from api.ui.tables import ui_session_revocations
+from commands.tokens import hash_token
+from eventstore.migrate import alembic_config, current_revision, head_revision, upgrade
 from tests.api_support import (  # noqa: F401 - fixtures
     Api,
     ApiUser,
@@ -213,6 +224,139 @@ def test_sign_out_clears_the_cookie_and_needs_the_csrf_token(api: Api, alice: Ap
     page = api.client.simulate_get("/worker-runs")
     assert page.status_code == 303
     assert page.headers["location"] == "/sign-in"
+
+
+def _statements_on(engine: sa.Engine, table: str) -> list[str]:
+    """Every SQL statement sent through `engine` that names `table` (appended as they run)."""
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if table in statement:
+            seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    return seen
+
+
+def _revoked_rows(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(ui_session_revocations)).scalar_one()
+
+
+def test_sign_out_ends_the_session_on_the_server(api: Api, container: Container, alice: ApiUser) -> None:
+    browser = Browser(api.client, alice)
+    other = Browser(api.client, alice)  # the same user in another browser
+    copied = browser.cookie  # e.g. taken from the browser before signing out
+    result = browser.post_form("/sign-out", f"csrf_token={browser.csrf}", csrf=False)
+    assert result.status_code == 303
+    assert _revoked_rows(container.engine) == 1
+
+    # The old value, replayed, is refused everywhere a cookie authenticates.
+    replay = {"Cookie": f"{COOKIE_NAME}={copied}"}
+    page = api.client.simulate_get("/worker-runs", headers=replay)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/sign-in"
+    fragment = api.client.simulate_get("/ui/runs", headers={**replay, "HX-Request": "true"})
+    assert fragment.status_code == 401
+    assert fragment.headers["hx-redirect"] == "/sign-in"
+    for path in ("/api/v1/user/", "/api/v1/events/stream"):
+        refused = api.client.simulate_get(path, headers=replay)
+        assert refused.status_code == 401, path
+        assert refused.json["errors"][0]["code"] == "not_authenticated", path
+    # The sign-in page no longer takes it for a session either.
+    assert api.client.simulate_get("/sign-in", headers=replay).status_code == 200
+
+    # Only that session ended: the user's other session and their token go on.
+    assert other.get("/worker-runs").status_code == 200
+    assert other.get("/api/v1/user/").json["id"] == alice.user_id
+    assert api.get("/api/v1/user/").status_code == 200
+
+
+def test_signing_out_twice_is_fine(api: Api, container: Container, alice: ApiUser) -> None:
+    browser = Browser(api.client, alice)
+    for _ in range(2):
+        # The second time (another tab, a double click) the session has already ended: the
+        # cookie is still cleared, and the revocation is not recorded twice.
+        result = browser.post_form("/sign-out", f"csrf_token={browser.csrf}", csrf=False)
+        assert result.status_code == 303
+        assert result.headers["location"] == "/sign-in"
+        assert SimpleCookie(_set_cookie(result))[COOKIE_NAME].value == ""
+    assert _revoked_rows(container.engine) == 1
+    # An ended session still cannot be signed out by another site (no CSRF token).
+    assert browser.post_form("/sign-out", "", csrf=False).status_code == 403
+
+
+def test_sign_out_works_after_the_token_was_revoked(api: Api, container: Container, alice: ApiUser) -> None:
+    browser = Browser(api.client, alice)
+    revoke(container, alice)
+    result = browser.post_form("/sign-out", f"csrf_token={browser.csrf}", csrf=False)
+    assert result.status_code == 303
+    assert SimpleCookie(_set_cookie(result))[COOKIE_NAME].value == ""
+
+
+def test_only_cookie_requests_look_up_revoked_sessions(
+    api: Api, container: Container, alice: ApiUser,
+) -> None:
+    browser = Browser(api.client, alice)
+    lookups = _statements_on(container.engine, "ui_session_revocations")
+    assert api.get("/api/v1/user/").status_code == 200
+    assert lookups == []  # token-authenticated: no revocation lookup at all
+    assert browser.get("/api/v1/user/").status_code == 200
+    assert len(lookups) == 1  # cookie-authenticated: one primary-key lookup
+    assert browser.get("/ui/runs").status_code == 200
+    assert len(lookups) == 2
+
+
+def test_a_credential_is_checked_again_with_the_same_rules(container: Container, alice: ApiUser) -> None:
+    # What the SSE stream asks while it runs (api/auth.py, still_valid).
+    revocations = SessionRevocations(container.engine)
+    authenticator = Authenticator(container.store, revocations=revocations)
+    codec = SessionCodec(b"0123456789abcdef0123456789abcdef")
+    _, session = codec.issue(hash_token(alice.token))
+    identity = authenticator.authenticate_session(session, expires_at=codec.expires_at(session))
+    assert identity is not None and identity.credential is not None
+    by_token = authenticator.authenticate(f"Token {alice.token}")
+    assert by_token is not None and by_token.credential is not None
+    assert by_token.credential.session_id is None
+    assert authenticator.still_valid(identity.credential) and authenticator.still_valid(by_token.credential)
+
+    expired = replace(identity.credential, expires_at=time.time() - 1)
+    assert not authenticator.still_valid(expired)
+    assert not authenticator.still_valid(None)  # no credential to check: fail closed
+    authenticator.end_session(session)
+    assert not authenticator.still_valid(identity.credential)
+    assert authenticator.still_valid(by_token.credential)  # sign-out does not touch the token
+    revoke(container, alice)
+    assert not authenticator.still_valid(by_token.credential)
+
+
+def test_revocations_are_idempotent_and_purged_after_a_session_lifetime(engine: sa.Engine) -> None:
+    revocations = SessionRevocations(engine, max_age=60)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    revocations.revoke("old", now=start)
+    revocations.revoke("old", now=start + timedelta(seconds=1))  # again: no error, one row
+    assert revocations.is_revoked("old") and _revoked_rows(engine) == 1
+    revocations.revoke("recent", now=start + timedelta(seconds=30))
+    # A session revoked more than a lifetime ago has expired anyway: its row goes.
+    revocations.revoke("new", now=start + timedelta(seconds=61))
+    assert not revocations.is_revoked("old")
+    assert revocations.is_revoked("recent") and revocations.is_revoked("new")
+    assert not revocations.is_revoked("never-revoked")
+
+
+def test_migration_0005_creates_the_revocation_table_and_its_indexes(engine: sa.Engine) -> None:
+    # The fixture upgraded from zero; going down to 0004 and back up must work too.
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    assert "ui_session_revocations" not in sa.inspect(engine).get_table_names()
+    upgrade(engine)
+    assert current_revision(engine) == head_revision() == "0005"
+    inspector = sa.inspect(engine)
+    assert inspector.get_pk_constraint("ui_session_revocations")["constrained_columns"] == ["session_id"]
+    indexes = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("ui_session_revocations")}
+    assert indexes["ix_ui_session_revocations_revoked_at"] == ["revoked_at"]
 
 
 # --- pages --------------------------------------------------------------------------------------

@@ -37,6 +37,9 @@ class Settings:
     #: WORKER_RUNS_SSE_MAX_SECONDS: a stream ends after this long (the client reconnects with
     #: Last-Event-ID), so a threaded server's threads are not held forever
     sse_max_seconds: float = 600.0
+    #: WORKER_RUNS_SSE_AUTH_RECHECK: seconds between two checks, by an open stream, that its
+    #: caller's token (or UI session) is still valid; a revoked one ends the stream
+    sse_auth_recheck_seconds: float = 5.0
     #: WORKER_RUNS_WEBHOOK_ALLOW_PRIVATE=1: allow webhook URLs on loopback/private networks
     webhook_allow_private: bool = False
     #: WORKER_RUNS_WEBHOOK_TIMEOUT: seconds a receiver has to answer one delivery
@@ -86,6 +89,7 @@ def _integration_settings(env: Env) -> dict[str, object]:
         "sse_heartbeat_seconds": env.float("SSE_HEARTBEAT", 15.0),
         "sse_retry_ms": env.int("SSE_RETRY_MS", 3000),
         "sse_max_seconds": env.float("SSE_MAX_SECONDS", 600.0),
+        "sse_auth_recheck_seconds": env.float("SSE_AUTH_RECHECK", 5.0),
         "webhook_allow_private": env.bool("WEBHOOK_ALLOW_PRIVATE", False),
         "webhook_timeout_seconds": env.float("WEBHOOK_TIMEOUT", 10.0),
         "webhook_max_attempts": env.int("WEBHOOK_MAX_ATTEMPTS", 8),

@@ -164,8 +164,9 @@ class _Ui:
         session = self.sessions.from_request(req)
         if session is None:
             return None
-        identity = self.authenticator.authenticate_token_hash(session.token_hash)
-        if identity is None:  # the token was revoked: the session ends with it
+        expires_at = self.sessions.expires_at(session)
+        identity = self.authenticator.authenticate_session(session, expires_at=expires_at)
+        if identity is None:  # signed out, or the token was revoked: the session has ended
             return None
         # The gateway reads the actor from here, as for API requests.
         req.context.identity = identity
@@ -180,12 +181,15 @@ class _Ui:
     def require_unsafe(self, req: falcon.Request, form: Mapping[str, Any]) -> Viewer:
         """A signed-in user, for a state-changing request: the CSRF token must match."""
         viewer = self.require(req)
+        self.check_csrf(req, form, viewer.session)
+        return viewer
+
+    def check_csrf(self, req: falcon.Request, form: Mapping[str, Any], session: Session) -> None:
         given = req.get_header(CSRF_HEADER) or form.get(CSRF_FIELD)
-        if not self.sessions.csrf_ok(viewer.session, given):
+        if not self.sessions.csrf_ok(session, given):
             raise ApiError(status=403, type="client_error", errors=[error_entry(
                 "csrf_failed", "The form is out of date: reload the page and try again.",
             )])
-        return viewer
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -364,8 +368,14 @@ def _same_origin(req: falcon.Request) -> bool:
 class SignOutResource(_Ui):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         form = _form(req)
-        if self.sessions.from_request(req) is not None:
-            self.require_unsafe(req, form)
+        session = self.sessions.from_request(req)
+        if session is not None:
+            # Only the CSRF token is required, not a live session: signing out of a session
+            # that already ended (second click, another tab, revoked token) still clears the
+            # cookie. The token keeps other sites from signing the user out.
+            self.check_csrf(req, form, session)
+            # On the server, not only in this browser: a copied cookie must stop working too.
+            self.authenticator.end_session(session)
         self.sessions.clear_cookie(req, resp)
         resp.status = falcon.HTTP_303
         resp.set_header("Location", SIGN_IN)

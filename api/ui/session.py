@@ -2,10 +2,13 @@
 
 The cookie carries the *hash* of the API token the user signed in with (never the clear
 token), a random nonce and the time it was issued, signed with HMAC-SHA256 and the
-instance's secret key. The server keeps no session state:
+instance's secret key. The server keeps no state per open session:
 - the signature makes the cookie unforgeable;
 - the token hash is checked on every request against the event store (api/auth.py), so
   revoking the token ends every session opened with it;
+- the nonce is also the session's id: sign-out records it as revoked on the server
+  (api/ui/revocations.py), so a copy of the cookie stops working too, while the user's
+  other sessions (other browsers, same token) go on;
 - the CSRF token is an HMAC of the nonce: a page can only submit if it was rendered for
   this session (cookie-authenticated unsafe requests must echo it; token-authenticated
   API calls cannot be forged by a browser and need none).
@@ -50,6 +53,12 @@ class Session:
     token_hash: str
     nonce: str
     issued_at: int
+
+    @property
+    def session_id(self) -> str:
+        # The nonce is random (128 bits) and unique per sign-in: it names the session for
+        # server-side revocation without adding a field to cookies already issued.
+        return self.nonce
 
 
 def _b64(data: bytes) -> str:
@@ -99,6 +108,10 @@ class SessionCodec:
         if not 0 <= self.clock() - session.issued_at <= self.max_age:
             return None
         return session
+
+    def expires_at(self, session: Session) -> float:
+        """When the session stops being accepted (epoch seconds, the codec's clock)."""
+        return float(session.issued_at + self.max_age)
 
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._cookie_key, payload.encode(), hashlib.sha256).digest())
