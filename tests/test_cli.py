@@ -184,3 +184,22 @@ def test_console_script_against_postgres(pg_schema: PostgresSchema, tmp_path: Pa
     engine.dispose()
     assert schema_of_events == pg_schema.name
     assert not (tmp_path / "home" / "worker-runs.db").exists()
+
+
+@pytest.mark.parametrize("variable, value, expected", [
+    ("WORKER_RUNS_READ_WAIT", "-1", "WORKER_RUNS_READ_WAIT"),
+    ("WORKER_RUNS_SSE_AUTH_RECHECK", "0", "WORKER_RUNS_SSE_AUTH_RECHECK"),
+    ("WORKER_RUNS_WEBHOOK_MAX_ATTEMPTS", "many", "WORKER_RUNS_WEBHOOK_MAX_ATTEMPTS"),
+    ("WORKER_RUNS_DATABASE_URL", "nosuchdb://x", "Invalid WORKER_RUNS_DATABASE_URL"),
+    # Nothing listens on port 1: the database is unreachable.
+    ("WORKER_RUNS_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/x", "Cannot use the database"),
+])
+def test_bad_configuration_is_one_clear_line(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    result = invoke(cli, "db", "upgrade")
+    assert result.exit_code == 1, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)  # a ClickException, not a crash

@@ -13,10 +13,10 @@ from commands.tokens import generate_token, hash_token
 from domain.errors import DomainError
 from eventstore.migrate import upgrade
 from worker_runs import cli_api, cli_integrations, cli_projections, cli_provenance
-from worker_runs.cli_context import current_container
+from worker_runs.cli_context import CliGroup, current_container
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CliGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """worker-runs: which worker, configuration and model produced each object.
 

@@ -1,9 +1,13 @@
 """The container every `worker-runs` command uses: one per command line, built on first
-use, so `--help` needs no database."""
+use, so `--help` needs no database; and the errors of that wiring, said in one line."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+import sqlalchemy as sa
+from environs import EnvError
 
 from worker_runs.bootstrap import Container, bootstrap
 
@@ -13,3 +17,21 @@ def current_container() -> Container:
     if "container" not in root.meta:
         root.meta["container"] = bootstrap()
     return root.meta["container"]
+
+
+class CliGroup(click.Group):
+    """The root group: configuration and connection problems become a one-line error and
+    exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EnvError as exc:
+            raise click.ClickException(f"Invalid configuration: {exc}") from None
+        except sa.exc.ArgumentError as exc:
+            raise click.ClickException(f"Invalid WORKER_RUNS_DATABASE_URL: {exc}") from None
+        except sa.exc.OperationalError as exc:
+            raise click.ClickException(
+                f"Cannot use the database ({type(exc.orig).__name__}: {str(exc.orig).strip()}); "
+                "check WORKER_RUNS_DATABASE_URL and that the server is running."
+            ) from None

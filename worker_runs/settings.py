@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from environs import Env
+from marshmallow.validate import Range
+
+#: durations and counts must be above zero: 0 would make a loop spin or never retry
+POSITIVE = Range(min=0, min_inclusive=False, error="must be greater than 0")
+NOT_NEGATIVE = Range(min=0, error="must not be negative")
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ def load_settings() -> Settings:
         home = env.path("HOME", Path(".worker-runs"))
         database_url = env.str("DATABASE_URL", "")
         broker_url = env.str("BROKER_URL", "")
-        read_wait = env.float("READ_WAIT", 2.0)
+        read_wait = env.float("READ_WAIT", 2.0, validate=NOT_NEGATIVE)  # 0: never wait, say stale
         celery_queue = env.str("CELERY_QUEUE", "worker-runs-projections")
         broker_prefix = env.str("BROKER_PREFIX", "")
         secret_key = env.str("SECRET_KEY", "")
@@ -85,14 +90,14 @@ def load_settings() -> Settings:
 def _integration_settings(env: Env) -> dict[str, object]:
     """The integrations' variables (issue 7), read inside the WORKER_RUNS_ prefix."""
     return {
-        "sse_poll_interval": env.float("SSE_POLL_INTERVAL", 0.5),
-        "sse_heartbeat_seconds": env.float("SSE_HEARTBEAT", 15.0),
-        "sse_retry_ms": env.int("SSE_RETRY_MS", 3000),
-        "sse_max_seconds": env.float("SSE_MAX_SECONDS", 600.0),
-        "sse_auth_recheck_seconds": env.float("SSE_AUTH_RECHECK", 5.0),
+        "sse_poll_interval": env.float("SSE_POLL_INTERVAL", 0.5, validate=POSITIVE),
+        "sse_heartbeat_seconds": env.float("SSE_HEARTBEAT", 15.0, validate=POSITIVE),
+        "sse_retry_ms": env.int("SSE_RETRY_MS", 3000, validate=POSITIVE),
+        "sse_max_seconds": env.float("SSE_MAX_SECONDS", 600.0, validate=POSITIVE),
+        "sse_auth_recheck_seconds": env.float("SSE_AUTH_RECHECK", 5.0, validate=POSITIVE),
         "webhook_allow_private": env.bool("WEBHOOK_ALLOW_PRIVATE", False),
-        "webhook_timeout_seconds": env.float("WEBHOOK_TIMEOUT", 10.0),
-        "webhook_max_attempts": env.int("WEBHOOK_MAX_ATTEMPTS", 8),
-        "webhook_backoff_seconds": env.float("WEBHOOK_BACKOFF", 2.0),
-        "webhook_backoff_max_seconds": env.float("WEBHOOK_BACKOFF_MAX", 3600.0),
+        "webhook_timeout_seconds": env.float("WEBHOOK_TIMEOUT", 10.0, validate=POSITIVE),
+        "webhook_max_attempts": env.int("WEBHOOK_MAX_ATTEMPTS", 8, validate=POSITIVE),
+        "webhook_backoff_seconds": env.float("WEBHOOK_BACKOFF", 2.0, validate=POSITIVE),
+        "webhook_backoff_max_seconds": env.float("WEBHOOK_BACKOFF_MAX", 3600.0, validate=POSITIVE),
     }
