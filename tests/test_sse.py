@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import falcon.testing
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -208,3 +209,15 @@ def test_signing_out_ends_the_sessions_open_stream_and_its_cookie(
     seen = other_stream.messages_until(lambda m: m.event == "worker_run.created")
     assert seen[-1].json["data"]["id"] == chain.run_id
     other_stream.close()
+
+
+BAD_STREAM_PARAMS = [{"after": "-1"}, {"after": "soon"}, {"types": "no.such_type"}, {"x": "1"}]
+
+
+@pytest.mark.parametrize("params", BAD_STREAM_PARAMS)
+def test_bad_stream_parameters_are_refused_before_streaming(live: Container, params: dict[str, str]) -> None:
+    alice = make_user(live, "alice")
+    client = falcon.testing.TestClient(create_app(live))
+    result = client.simulate_get(STREAM, params=params, headers=alice.headers)
+    assert result.status_code == 400
+    assert result.json["type"] == "validation_error"
