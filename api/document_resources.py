@@ -421,45 +421,38 @@ class StartWorkerActivityResource:
 # --- provenance --------------------------------------------------------------------------------
 
 
-def _summaries(conn: Any, rows: Any) -> dict[str, str | None]:
-    run_ids = {row["worker_run_id"] for row in rows if row["worker_run_id"] is not None}
-    return dq.run_summaries(conn, run_ids)
-
-
 class WorkerRunResultsResource(_Resource):
     """ListWorkerRunResults: what a run produced. Like the run itself, only for its owner."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        query, actor, win = req.context.query, _actor(req), pagination.window(req.context.query)
-        with self.reads.connection() as conn:
-            if q.get_user_run(conn, actor, str(id)) is None:
-                raise not_found()
-            page = dq.list_signed(
-                conn, worker_run_id=str(id), type=query.get("type"), offset=win.offset, limit=win.size
-            )
-            summaries = _summaries(conn, page.rows)
-        results = ds.signed_object_schema.dump(
-            [p.signed_object(row, summaries) for row in page.rows], many=True
+        query, actor = req.context.query, _actor(req)
+        # Every item is signed by this run: its summary is read once, with the run.
+        summaries: dict[str, str | None] = {}
+
+        def fetch(conn: Any, keyset: q.Keyset) -> q.KeysetPage | None:
+            run = q.get_user_run(conn, actor, str(id))
+            if run is None:
+                return None
+            summaries[run["run_id"]] = run["summary"]
+            return dq.list_signed(conn, worker_run_id=str(id), type=query.get("type"), keyset=keyset)
+
+        self._cursor_list(
+            req, resp, fetch, lambda row: p.signed_object(row, summaries), ds.signed_object_schema
         )
-        resp.media = pagination.page_body(req, win, page.count, results)
 
 
 class UserResultsResource(_Resource):
     """ListUserResults: what the caller created without a worker run."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        query, actor, win = req.context.query, _actor(req), pagination.window(req.context.query)
-        with self.reads.connection() as conn:
-            page = dq.list_signed(
-                conn,
-                worker_run_id=None,
-                user_id=actor.user_id,
-                type=query.get("type"),
-                offset=win.offset,
-                limit=win.size,
+        query, actor = req.context.query, _actor(req)
+
+        def fetch(conn: Any, keyset: q.Keyset) -> q.KeysetPage:
+            return dq.list_signed(
+                conn, worker_run_id=None, user_id=actor.user_id, type=query.get("type"), keyset=keyset
             )
-        results = ds.signed_object_schema.dump([p.signed_object(row) for row in page.rows], many=True)
-        resp.media = pagination.page_body(req, win, page.count, results)
+
+        self._cursor_list(req, resp, fetch, p.signed_object, ds.signed_object_schema)
 
 
 class ObjectProvenanceResource(_Resource):

@@ -8,7 +8,16 @@ import uuid
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.schemas import SLUG_RE, PageQuery, ReadQuery, RequestSchema, Text, _storable
+from api.schemas import (
+    SLUG_RE,
+    CursorField,
+    CursorQuery,
+    PageQuery,
+    ReadQuery,
+    RequestSchema,
+    Text,
+    _storable,
+)
 from domain.documents import METADATA_TYPES, ORIENTATIONS
 
 #: one bulk request appends one transaction; bigger imports send several batches
@@ -95,7 +104,11 @@ class ListElementMetaDataQuery(PageQuery):
     worker_run = WorkerRunFilter()
 
 
-class ListRunResultsQuery(PageQuery):
+class ListRunResultsQuery(CursorQuery):
+    """Cursor pages: these lists grow with every bulk import while clients page through them."""
+
+    #: the sort key of projections.document_queries.SIGNED_ORDER: (position, type, id)
+    cursor = CursorField((int, str, str))
     type = fields.String(
         validate=validate.OneOf(["element", "transcription", "classification", "metadata"]),
         metadata={"description": "Only objects of this type."},

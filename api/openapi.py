@@ -2,7 +2,8 @@
 
 Rules from arkindex-api.md §2, which the official client enforces when it loads the document:
 full `/api/v1/...` paths, a unique operationId per operation, every path and query parameter
-declared with name/in/schema (page and page_size included), `x-paginated` on every
+declared with name/in/schema (page or cursor, page_size and with_count included: the client
+picks cursor style when `cursor` is declared), `x-paginated` on every
 operation, and request bodies with `x-name: body` so callers pass `body=`.
 """
 
@@ -65,6 +66,18 @@ def _success_schema(op: Operation) -> dict[str, Any] | Any:
         return {"type": "object"}
     if not op.paginated:
         return op.response
+    if op.cursor_paginated:
+        return {
+            "type": "object",
+            "required": ["count", "next", "previous", "results"],
+            "properties": {
+                "count": {"type": "integer", "nullable": True,
+                          "description": "The total number of results, with `with_count=true`; else null."},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": {"type": "array", "items": op.response},
+            },
+        }
     return {
         "type": "object",
         "required": ["count", "next", "previous", "number", "results"],

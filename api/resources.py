@@ -55,6 +55,19 @@ class _Resource:
         results = schema.dump([present(row) for row in page.rows], many=True)
         resp.media = pagination.page_body(req, win, page.count, results)
 
+    def _cursor_list(
+        self, req: falcon.Request, resp: falcon.Response, fetch: Callable[..., q.KeysetPage | None],
+        present: Present, schema: Schema,
+    ) -> None:
+        """A cursor-style list (arkindex-api.md §3): `fetch(conn, keyset=...)` reads one keyset
+        page (None: the parent is not visible, 404); the query's schema declares `cursor`."""
+        with self.reads.connection() as conn:
+            page = fetch(conn, keyset=pagination.keyset(req.context.query))
+        if page is None:
+            raise not_found()
+        results = schema.dump([present(row) for row in page.rows], many=True)
+        resp.media = pagination.cursor_body(req, page, results)
+
     def _one(
         self, resp: falcon.Response, fetch: Callable[[Any], Any], present: Present, schema: Schema,
         missing: str = "Not found.",

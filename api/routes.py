@@ -52,6 +52,11 @@ class Operation:
     #: extra documented success statuses
     also: tuple[int, ...] = ()
 
+    @property
+    def cursor_paginated(self) -> bool:
+        """Cursor style (arkindex-api.md §3): the client picks it when `cursor` is declared."""
+        return self.paginated and "cursor" in self.query.fields
+
 
 @dataclass(frozen=True)
 class Route:

@@ -17,6 +17,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api import pagination
 from domain.worker import USAGES, VERSION_STATES
 
 # --- reusable fields -----------------------------------------------------------------------
@@ -72,9 +73,9 @@ class RequestSchema(Schema):
 
 # --- queries ---------------------------------------------------------------------------------
 
-#: page sizes above this are refused: an exact count and a stable page both get expensive
-MAX_PAGE_SIZE = 500
-DEFAULT_PAGE_SIZE = 20
+# Page sizes live with the paginators (api/pagination.py); re-exported for the schemas' users.
+MAX_PAGE_SIZE = pagination.MAX_PAGE_SIZE
+DEFAULT_PAGE_SIZE = pagination.DEFAULT_PAGE_SIZE
 
 
 class ReadQuery(RequestSchema):
@@ -87,15 +88,56 @@ class ReadQuery(RequestSchema):
     )
 
 
+def PageSize() -> fields.Integer:
+    return fields.Integer(
+        # Two validators, so the error code says which bound (min_value / max_value).
+        validate=[validate.Range(min=1), validate.Range(max=MAX_PAGE_SIZE)],
+        metadata={"description": f"Number of results to return per page (default {DEFAULT_PAGE_SIZE})."},
+    )
+
+
 class PageQuery(ReadQuery):
+    """Page-number style (arkindex-api.md §3): the client sees `page` and pages by number."""
+
     page = fields.Integer(
         validate=validate.Range(min=1),
         metadata={"description": "A page number within the paginated result set."},
     )
-    page_size = fields.Integer(
-        # Two validators, so the error code says which bound (min_value / max_value).
-        validate=[validate.Range(min=1), validate.Range(max=MAX_PAGE_SIZE)],
-        metadata={"description": f"Number of results to return per page (default {DEFAULT_PAGE_SIZE})."},
+    page_size = PageSize()
+
+
+class CursorField(fields.String):
+    """An opaque cursor from a `next`/`previous` link, loaded as a `pagination.Cursor`.
+
+    A String to OpenAPI (apispec maps the subclass). Decoding here, at the edge, makes a bad
+    or tampered cursor a 400 on `["cursor"]` like any invalid query value, never a 500.
+    """
+
+    def __init__(self, key_types: tuple[type, ...], **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "metadata", {"description": "The pagination cursor value (from `next` or `previous`)."},
+        )
+        super().__init__(**kwargs)
+        #: the list's sort key types, checked so a cursor from another list is refused too
+        self.key_types = key_types
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> pagination.Cursor:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return pagination.decode_cursor(text, self.key_types)
+        except pagination.InvalidCursor:
+            raise ValidationError("Invalid cursor.") from None
+
+
+class CursorQuery(ReadQuery):
+    """Cursor style (arkindex-api.md §3): declaring `cursor` (and no `page`) makes the official
+    client follow `next` links, and send `with_count=true` on the first page.
+
+    Subclasses declare `cursor = CursorField(<sort key types>)` for their list's order."""
+
+    page_size = PageSize()
+    with_count = fields.Boolean(
+        metadata={"description": "Fill `count` with the total number of results (first page only)."},
     )
 
 

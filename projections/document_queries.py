@@ -11,6 +11,7 @@ configuration and model come from RetrieveWorkerRun, for the run's owner.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,19 @@ import sqlalchemy as sa
 
 from domain.actor import Actor
 from projections.generations import live_generation
-from projections.queries import USER_RUNS, Page, Row, _page
+from projections.queries import (
+    FIRST_PAGE,
+    USER_RUNS,
+    Keyset,
+    KeysetPage,
+    Page,
+    Row,
+    SortKey,
+    _keyset,
+    _page,
+    keyset_beyond,
+    keyset_order,
+)
 from projections.tables import (
     rm_classifications,
     rm_corpora,
@@ -332,9 +345,15 @@ def get_transcription(conn: sa.Connection, actor: Actor, transcription_id: str) 
 # --- provenance: what a run (or a user without a run) produced; who produced an object -------
 
 
-def _signed_union(where: Any) -> sa.Subquery:
+def _signed_union(where: Any, kinds: Sequence[str], keyset: Keyset | None) -> sa.Subquery:
     """Every signed object matching `where(table)` as (type, id, element_id, label, user_id,
-    worker_run_id, created_at, created_position), across the object tables."""
+    worker_run_id, created_at, created_position), across the object tables of `kinds`: the
+    whole list without a keyset.
+
+    With one, the cursor's predicate, order and limit are pushed into each branch too: a branch then
+    reads at most a page from its (generation, worker_run_id|user_id, created_position)
+    index, instead of every remaining row of the run being sorted for each page.
+    """
     g = sa.bindparam("generation")
     parts = []
     labels = {
@@ -349,21 +368,39 @@ def _signed_union(where: Any) -> sa.Subquery:
         .scalar_subquery(),
         "metadata": rm_metadata.c.name,
     }
-    for kind, (table, id_column) in SIGNED_TABLES.items():
+    for kind in kinds:
+        table, id_column = SIGNED_TABLES[kind]
         element_id = table.c.element_id if kind != "element" else table.c.parent_id
-        parts.append(
-            sa.select(
-                sa.literal(kind).label("type"),
-                table.c[id_column].label("id"),
-                element_id.label("element_id"),
-                sa.cast(labels[kind], sa.Text).label("label"),
-                table.c.user_id,
-                table.c.worker_run_id,
-                table.c.created_at,
-                table.c.created_position,
-            ).where(table.c.generation == g, where(table))
-        )
+        branch = sa.select(
+            sa.literal(kind).label("type"),
+            table.c[id_column].label("id"),
+            element_id.label("element_id"),
+            sa.cast(labels[kind], sa.Text).label("label"),
+            table.c.user_id,
+            table.c.worker_run_id,
+            table.c.created_at,
+            table.c.created_position,
+        ).where(table.c.generation == g, where(table))
+        if keyset is None:
+            parts.append(branch)
+            continue
+        # The branch's own sort columns: its type is a constant, compared in Python.
+        columns = [table.c.created_position, sa.literal(kind), table.c[id_column]]
+        if keyset.after is not None:
+            branch = branch.where(keyset_beyond(SIGNED_ORDER, columns, keyset.after, keyset.backwards))
+        branch = branch.order_by(*keyset_order(SIGNED_ORDER, columns, keyset.backwards))
+        branch = branch.limit(keyset.limit + 1)
+        # SQLite refuses ORDER BY/LIMIT on a compound member: wrap each branch.
+        parts.append(sa.select(branch.subquery(f"signed_{kind}")))
     return sa.union_all(*parts).subquery("signed")
+
+
+#: creation order: event position (one event per object), then type and id, a unique key last
+SIGNED_ORDER: tuple[SortKey, ...] = (
+    SortKey(sa.column("created_position"), "created_position"),
+    SortKey(sa.column("type"), "type"),
+    SortKey(sa.column("id"), "id"),
+)
 
 
 def list_signed(
@@ -372,35 +409,28 @@ def list_signed(
     worker_run_id: str | None,
     user_id: str | None = None,
     type: str | None = None,
-    offset: int = 0,
-    limit: int = 20,
-) -> Page:
+    keyset: Keyset = FIRST_PAGE,
+) -> KeysetPage:
     """Objects signed by `worker_run_id`, or (worker_run_id None) created by `user_id` without a
-    run; in creation order (event position, then id). Each branch uses an (generation,
-    worker_run_id|user_id, created_position) index."""
+    run; a cursor page in creation order (event position, type, id). Each branch uses an
+    (generation, worker_run_id|user_id, created_position) index."""
 
     def where(table: sa.Table) -> sa.ColumnElement[bool]:
         if worker_run_id is not None:
             return table.c.worker_run_id == worker_run_id
         return sa.and_(table.c.user_id == user_id, table.c.worker_run_id.is_(None))
 
-    signed = _signed_union(where)
-    query = sa.select(signed)
-    if type is not None:
-        query = query.where(signed.c.type == type)
+    kinds = [type] if type is not None else list(SIGNED_TABLES)
     params = {"generation": live_generation(conn, DOCUMENTS)}
-    count = conn.execute(sa.select(sa.func.count()).select_from(query.subquery()), params).scalar_one()
-    if offset >= count:
-        return Page(count, [])
-    rows = (
-        conn.execute(
-            query.order_by(signed.c.created_position, signed.c.type, signed.c.id).offset(offset).limit(limit),
-            params,
-        )
-        .mappings()
-        .all()
-    )
-    return Page(count, rows)
+    count = None
+    if keyset.with_count:
+        # The whole list, not what is left beyond the cursor.
+        whole = _signed_union(where, kinds, None)
+        count = conn.execute(sa.select(sa.func.count()).select_from(whole), params).scalar_one()
+    signed = _signed_union(where, kinds, keyset)
+    sort = [SortKey(signed.c[key.name], key.name) for key in SIGNED_ORDER]
+    page = _keyset(conn, sa.select(signed), sort, dataclasses.replace(keyset, with_count=False), params)
+    return dataclasses.replace(page, count=count)
 
 
 @dataclass(frozen=True)

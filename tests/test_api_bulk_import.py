@@ -68,8 +68,10 @@ def test_bulk_script_imports_signed_transcriptions(
         assert len(created) == len(set(created)) == COUNT
         assert container.store.head() == head + COUNT
         assert wait_for_position(container.engine, container.store.head(), names=["documents"], timeout=60)
-        results = client.request("ListWorkerRunResults", id=run_id, type="transcription", page_size=1)
-        assert results["count"] == COUNT
+        results = client.request(
+            "ListWorkerRunResults", id=run_id, type="transcription", page_size=1, with_count=True
+        )
+        assert results["count"] == COUNT and results["next"] is not None
         listed = client.request("ListTranscriptions", id=elements[0], worker_run=run_id)
         assert listed["count"] == COUNT // 50
         # Someone else cannot import with this run: the whole batch is refused.

@@ -483,8 +483,10 @@ def test_provenance_by_run_by_user_and_by_object(api: Api, bob: ApiUser) -> None
     manual = api.post(f"/api/v1/element/{page['id']}/transcription/", {"text": "by hand"}).json
     line = make_element(api, corpus["id"], "page", "Line", parent=page["id"], worker_run_id=run["id"])
 
-    results = api.get(f"/api/v1/process/workers/{run['id']}/results/").json
-    assert results["count"] == 2
+    # Cursor style (arkindex-api.md §3): `count` only on request, `next` always present.
+    results = api.get(f"/api/v1/process/workers/{run['id']}/results/", params={"with_count": "true"}).json
+    assert results["count"] == 2 and results["next"] is None and results["previous"] is None
+    assert "number" not in results
     assert [(r["type"], r["id"]) for r in results["results"]] == [
         ("transcription", transcription["id"]),
         ("element", line["id"]),
@@ -492,7 +494,7 @@ def test_provenance_by_run_by_user_and_by_object(api: Api, bob: ApiUser) -> None
     assert results["results"][0]["worker_run"] == {"id": run["id"], "summary": run["summary"]}
     assert results["results"][0]["element_id"] == page["id"] and results["results"][0]["label"] == "signed"
     only = api.get(f"/api/v1/process/workers/{run['id']}/results/", params={"type": "element"}).json
-    assert [r["id"] for r in only["results"]] == [line["id"]]
+    assert [r["id"] for r in only["results"]] == [line["id"]] and only["count"] is None
     # Runs are personal: so is the list of what they produced.
     assert_error(
         api.as_user(bob).get(f"/api/v1/process/workers/{run['id']}/results/"),

@@ -82,6 +82,10 @@ def test_every_route_and_operation_of_the_table_is_documented(spec: dict[str, An
     assert len(ids) == len(set(ids))
 
 
+#: cursor style (arkindex-api.md §3): the provenance listings, which grow with every import
+CURSOR_PAGINATED = {"ListWorkerRunResults", "ListUserResults"}
+
+
 def test_section_2_rules(spec: dict[str, Any]) -> None:
     for path, method, op in _operations(spec):
         assert path.startswith("/api/v1/") or path in ("/livez", "/readyz"), path
@@ -93,8 +97,14 @@ def test_section_2_rules(spec: dict[str, Any]) -> None:
         assert all(p["required"] for p in params if p["in"] == "path")
         query = {p["name"] for p in params if p["in"] == "query"}
         assert isinstance(op["x-paginated"], bool)
-        if op["x-paginated"]:
-            assert {"page", "page_size"} <= query, path
+        if op["x-paginated"] and op["operationId"] in CURSOR_PAGINATED:
+            # The client picks cursor style when `cursor` is declared, and page numbers else.
+            assert {"cursor", "page_size", "with_count"} <= query and "page" not in query, path
+            schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+            assert set(schema["properties"]) == {"count", "next", "previous", "results"}
+            assert schema["properties"]["count"]["nullable"] is True
+        elif op["x-paginated"]:
+            assert {"page", "page_size"} <= query and "cursor" not in query, path
             schema = op["responses"]["200"]["content"]["application/json"]["schema"]
             assert set(schema["properties"]) == {"count", "next", "previous", "number", "results"}
         else:

@@ -163,6 +163,7 @@ def test_projectors_write_one_row_per_event_with_the_creator() -> None:
 
 def test_documents_projection_rebuilds_to_the_same_rows(container: Container) -> None:
     from projections.document_queries import list_signed
+    from projections.queries import Keyset
     from tests.projection_workload import snapshot
 
     alice, element_id, run_id, _ = _signed_setup(container)
@@ -178,4 +179,4 @@ def test_documents_projection_rebuilds_to_the_same_rows(container: Container) ->
     assert (result.old_generation, result.generation) == (1, 2)
     assert snapshot(container.engine, "documents") == before
     with container.engine.connect() as conn:
-        assert list_signed(conn, worker_run_id=run_id, limit=100).count == 30
+        assert list_signed(conn, worker_run_id=run_id, keyset=Keyset(limit=100, with_count=True)).count == 30

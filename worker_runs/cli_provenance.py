@@ -15,6 +15,9 @@ import click
 from domain.actor import SYSTEM
 from worker_runs.cli_context import current_container
 
+#: rows read per query while listing everything (keyset pages)
+PAGE_SIZE = 500
+
 
 def _run_details(run: Any) -> dict[str, Any]:
     """The WorkerRun shape (api/presenters.py): worker, version, configuration, model."""
@@ -105,15 +108,15 @@ def provenance(
             header = _describe_run(_run_details(run))
         else:
             header = [f"Created by user {user_id} without a worker run"]
-        offset, rows = 0, []
-        while True:  # every page: the command prints everything
+        keyset, rows = q.Keyset(limit=PAGE_SIZE), []
+        while True:  # every page, by keyset (no OFFSET rescans): the command prints everything
             page = dq.list_signed(
-                conn, worker_run_id=run_id, user_id=user_id, type=object_type, offset=offset, limit=500
+                conn, worker_run_id=run_id, user_id=user_id, type=object_type, keyset=keyset
             )
             rows.extend(page.rows)
-            offset += 500
-            if offset >= page.count:
+            if not page.has_next:
                 break
+            keyset = q.Keyset(after=page.key(page.rows[-1]), limit=PAGE_SIZE)
     if as_json:
         for row in rows:
             click.echo(
