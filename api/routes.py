@@ -291,6 +291,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/livez", system.LivezResource, (
         Operation("GET", "RetrieveLiveness", "Liveness probe", public=True, tag="system"),
     )),
+    Route("/metrics", system.MetricsResource, (
+        Operation("GET", "RetrieveMetrics", "Prometheus metrics: projection lag, checkpoints, parked events",
+                  public=True, tag="system", content_type="text/plain"),
+    )),
     Route("/readyz", system.ReadyzResource, (
         Operation("GET", "RetrieveReadiness", "Readiness probe: database and projection lag", public=True,
                   tag="system", errors=(503,)),

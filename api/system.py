@@ -1,4 +1,4 @@
-"""Public, unauthenticated resources: the OpenAPI document, its interactive docs, health."""
+"""Public, unauthenticated resources: the OpenAPI document, its interactive docs, health, metrics."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from eventstore import SqlEventStore
 from projections import queries
+from projections.metrics import render_projection_metrics
 from projections.registry import PROJECTIONS
 
 
@@ -64,6 +65,18 @@ class LivezResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"status": "ok"}
+
+
+class MetricsResource:
+    """Prometheus metrics: projection lag (events and seconds), checkpoints, parked events,
+    the event head and the relay's lag, read from the database on each scrape so every API
+    process answers the same (projections/metrics.py)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.data, resp.content_type = render_projection_metrics(self.engine)
 
 
 class ReadyzResource:

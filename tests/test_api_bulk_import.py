@@ -16,15 +16,7 @@ from arkindex.exceptions import ErrorResponse
 
 from commands import messages as m
 from projections.consistency import wait_for_position
-from tests.api_support import (  # noqa: F401 - fixtures
-    ApiUser,
-    BackgroundProjector,
-    ServerThread,
-    alice,
-    app,
-    bob,
-    projector,
-)
+from tests.api_support import ApiUser, BackgroundProjector, ServerThread
 from worker_runs.bootstrap import Container
 
 ROOT = Path(__file__).resolve().parent.parent

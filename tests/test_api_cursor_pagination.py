@@ -24,17 +24,7 @@ from commands import messages as m
 from domain.actor import Actor
 from projections.consistency import wait_for_position
 from projections.registry import PROJECTIONS
-from tests.api_support import (  # noqa: F401 - fixtures
-    Api,
-    ApiUser,
-    BackgroundProjector,
-    ServerThread,
-    alice,
-    api,
-    app,
-    bob,
-    projector,
-)
+from tests.api_support import Api, ApiUser, BackgroundProjector, ServerThread
 from tests.test_api_workers import assert_error
 from worker_runs.bootstrap import Container
 

@@ -10,17 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from eventstore.schema import events
-from tests.api_support import (  # noqa: F401 - fixtures
-    Api,
-    ApiUser,
-    BackgroundProjector,
-    admin,
-    alice,
-    api,
-    app,
-    bob,
-    projector,
-)
+from tests.api_support import Api, ApiUser, BackgroundProjector
 from tests.test_api_workers import assert_error
 from worker_runs.bootstrap import Container
 

@@ -10,18 +10,7 @@ from typing import Any
 import falcon.testing
 
 from api.app import create_app
-from tests.api_support import (  # noqa: F401 - fixtures
-    Api,
-    ApiUser,
-    BackgroundProjector,
-    admin,
-    alice,
-    api,
-    app,
-    bob,
-    grant,
-    projector,
-)
+from tests.api_support import Api, ApiUser, BackgroundProjector, grant
 from tests.test_api_workers import assert_error
 from worker_runs.bootstrap import Container
 

@@ -16,7 +16,7 @@ from openapi_spec_validator import validate as validate_openapi
 from api.app import create_app
 from api.routes import ROUTES, Operation, Route
 from eventstore import SqlEventStore
-from tests.api_support import app  # noqa: F401 - fixture
+from tests.api_support import Api
 from worker_runs.bootstrap import Container
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -88,7 +88,7 @@ CURSOR_PAGINATED = {"ListWorkerRunResults", "ListUserResults"}
 
 def test_section_2_rules(spec: dict[str, Any]) -> None:
     for path, method, op in _operations(spec):
-        assert path.startswith("/api/v1/") or path in ("/livez", "/readyz"), path
+        assert path.startswith("/api/v1/") or path in ("/livez", "/readyz", "/metrics"), path
         params = op.get("parameters", [])
         for param in params:
             assert {"name", "in", "schema"} <= set(param), (path, param)
@@ -119,7 +119,10 @@ def test_section_2_rules(spec: dict[str, Any]) -> None:
 def test_public_and_authenticated_operations(spec: dict[str, Any]) -> None:
     assert spec["security"] == [{"TokenAuth": []}]
     public = {op["operationId"] for _, _, op in _operations(spec) if op.get("security") == []}
-    assert public == {"RetrieveOpenAPISchema", "RetrieveAPIDocs", "RetrieveLiveness", "RetrieveReadiness"}
+    assert public == {
+        "RetrieveOpenAPISchema", "RetrieveAPIDocs", "RetrieveLiveness", "RetrieveReadiness",
+        "RetrieveMetrics",
+    }
 
 
 def test_documented_error_responses_use_the_error_schema(spec: dict[str, Any]) -> None:
@@ -157,6 +160,22 @@ def test_livez_and_readyz(client: falcon.testing.TestClient, container: Containe
     assert set(ready.json["projections"]) == {"catalog", "user_runs", "documents"}
     for state in ready.json["projections"].values():
         assert state["lag"] == ready.json["head"] - state["position"]
+
+
+def test_metrics_export_the_projection_lag(api: Api, client: falcon.testing.TestClient) -> None:
+    api.create_worker("lagging", type="ocr")  # two events: the worker type and the worker
+    scrape = client.simulate_get("/metrics")
+    assert scrape.status_code == 200
+    assert scrape.headers["content-type"].startswith("text/plain")
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in scrape.text.splitlines() if line and not line.startswith("#")
+    }
+    head = samples["worker_runs_event_head"]
+    assert head >= 2
+    for name in ("catalog", "user_runs", "documents"):
+        checkpoint = samples[f'worker_runs_projection_checkpoint{{projection="{name}"}}']
+        assert samples[f'worker_runs_projection_lag_events{{projection="{name}"}}'] == head - checkpoint
 
 
 def test_readyz_is_503_when_the_database_is_gone(container: Container) -> None:

@@ -12,18 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.routes import ROUTES
-from tests.api_support import (  # noqa: F401 - fixtures
-    Api,
-    ApiUser,
-    admin,
-    alice,
-    api,
-    app,
-    bob,
-    grant,
-    projector,
-    revoke,
-)
+from tests.api_support import Api, ApiUser, grant, revoke
 from worker_runs.bootstrap import Container
 
 ANY = object()

@@ -29,16 +29,7 @@ from api.ui.session import COOKIE_NAME, SECRET_FILE, SessionCodec, load_secret_k
 from api.ui.tables import ui_session_revocations
 from commands.tokens import hash_token
 from eventstore.migrate import alembic_config, current_revision, head_revision, upgrade
-from tests.api_support import (  # noqa: F401 - fixtures
-    Api,
-    ApiUser,
-    alice,
-    api,
-    app,
-    bob,
-    projector,
-    revoke,
-)
+from tests.api_support import Api, ApiUser, revoke
 from worker_runs.bootstrap import Container
 from worker_runs.settings import Settings
 
