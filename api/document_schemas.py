@@ -156,7 +156,7 @@ class CreateElementBody(RequestSchema):
     confidence = Confidence(allow_none=True)
     worker_run_id = WorkerRunId()
     # Sent by base-worker; this model has no images, zones or rotations yet.
-    rotation_angle = fields.Integer()
+    rotation_angle = fields.Integer(validate=validate.Range(min=0, max=359))
     mirrored = fields.Boolean()
 
 

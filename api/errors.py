@@ -31,6 +31,7 @@ from integrations.errors import (
     IntegrationError,
     IntegrationNotFound,
     InvalidSubscriptionState,
+    ReplayAheadOfCheckpoint,
     WebhookUrlRefused,
 )
 
@@ -101,6 +102,19 @@ def not_authenticated(detail: str) -> ApiError:
 
 def invalid(attr: list[str | int] | None, detail: str, code: str = "invalid") -> ApiError:
     return ApiError(status=400, type=VALIDATION, errors=[error_entry(code, detail, attr)])
+
+
+def too_many_streams(*, per_user: bool, limit: int, retry_after: int) -> ApiError:
+    """A deliberate limit on open live streams (integrations/stream_slots.py), not a fault:
+    429 when the caller holds too many, 503 when the process has no stream slot left."""
+    detail = (
+        f"You already have {limit} live streams open on this server; close one (another tab?)."
+        if per_user else f"This server already serves {limit} live streams; try again later."
+    )
+    return ApiError(
+        status=429 if per_user else 503, type=CLIENT, errors=[error_entry("too_many_streams", detail)],
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 # --- marshmallow messages -> Arkindex entries ----------------------------------------------
@@ -200,6 +214,9 @@ def from_integration(exc: IntegrationError) -> ApiError:
         return ApiError(status=409, type=CLIENT, errors=[error_entry("invalid_state", exc.message, attr)])
     if isinstance(exc, WebhookUrlRefused):
         return invalid(attr or ["url"], exc.message, code="url_refused")
+    if isinstance(exc, ReplayAheadOfCheckpoint):
+        # Valid input that conflicts with the subscription's current checkpoint: 409.
+        return ApiError(status=409, type=CLIENT, errors=[error_entry("replay_ahead", exc.message, attr)])
     return invalid(attr, exc.message)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -20,18 +21,20 @@ from sqlalchemy.engine import Engine
 from api import integration_schemas as s
 from api import pagination
 from api.auth import Authenticator
-from api.errors import invalid
+from api.errors import invalid, too_many_streams
 from domain.actor import Actor
 from integrations import audit, feed, index
 from integrations import subscriptions as subs
 from integrations.delivery import Deliverer
 from integrations.live import EventStream, StreamOptions
+from integrations.stream_slots import StreamLimitReached, StreamSlots
 from integrations.tables import webhook_subscriptions
 from tasks.webhooks import policy_from
 from worker_runs.settings import Settings
 
-#: a year: a full page never changes (integrations/feed.py)
-IMMUTABLE = "public, max-age=31536000, immutable"
+#: a year: a full page never changes (integrations/feed.py). `private`, not `public`: the page
+#: depends on who asks (visibility), so only the caller's own cache may keep it.
+IMMUTABLE = "private, max-age=31536000, immutable"
 
 
 def _actor(req: falcon.Request) -> Actor:
@@ -84,6 +87,9 @@ class EventStreamResource:
             max_seconds=settings.sse_max_seconds,
             recheck_interval=settings.sse_auth_recheck_seconds,
         )
+        # One count per process: a stream holds one of this process's server threads.
+        self.slots = StreamSlots(settings.sse_max_streams, settings.sse_max_streams_per_user)
+        self.retry_after = max(1, math.ceil(settings.sse_retry_ms / 1000))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         query = req.context.query
@@ -93,13 +99,21 @@ class EventStreamResource:
                 after = int(last_id.strip())
             except ValueError:
                 raise invalid(["Last-Event-ID"], "Must be an event position (an integer).") from None
-            if after < 0:
+            # Same bound as `?after=`: a larger id would overflow the driver mid-stream.
+            if not 0 <= after <= s.MAX_INT64:
                 raise invalid(["Last-Event-ID"], "Must be an event position (an integer).")
         elif query["after"] is not None:
             after = query["after"]
         else:
             # A fresh subscription starts now: what happened before is in the feed.
             after = index.catch_up(self.engine)
+        # Taken once nothing else can refuse the request; the stream gives it back.
+        try:
+            slot = self.slots.acquire(_actor(req).user_id)
+        except StreamLimitReached as exc:
+            raise too_many_streams(
+                per_user=exc.scope == "user", limit=exc.limit, retry_after=self.retry_after
+            ) from None
         resp.content_type = "text/event-stream; charset=utf-8"
         resp.cache_control = ["no-store"]
         # Reverse proxies (nginx) must not buffer the stream.
@@ -110,6 +124,7 @@ class EventStreamResource:
             # The stream outlives this request: a revoked token or a signed-out session must
             # end it, with the same checks a new request would get.
             still_authorized=functools.partial(self.authenticator.still_valid, credential),
+            slot=slot,
         )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.schemas import MAX_INT64
 from integrations.translator import PUBLIC_TYPES
 
 MAX_PAGE = 1000
@@ -29,7 +30,7 @@ class TypeList(fields.String):
 class FeedQuery(Schema):
     after = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_INT64),
         metadata={"description": "Cursor: answer events with a position above it."},
     )
     types = TypeList(
@@ -41,7 +42,7 @@ class FeedQuery(Schema):
 class StreamQuery(Schema):
     after = fields.Integer(
         load_default=None,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_INT64),
         metadata={
             "description": "Start after this position (`Last-Event-ID` takes precedence; default: now)."
         },
@@ -98,7 +99,7 @@ class AuditQuery(Schema):
     until = fields.AwareDateTime(default_timezone=UTC, metadata={"description": "ISO 8601, exclusive."})
     after = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_INT64),
         metadata={"description": "Keyset cursor: events with a position above it."},
     )
     limit = fields.Integer(
@@ -193,7 +194,7 @@ class RotateSecretBody(Schema):
 
 
 class ReplayBody(Schema):
-    from_position = fields.Integer(required=True, validate=validate.Range(min=1))
+    from_position = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT64))
 
 
 class WebhookSchema(Schema):
@@ -234,7 +235,7 @@ class DeliverySchema(Schema):
 class DeliveriesQuery(Schema):
     after = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_INT64),
         metadata={"description": "Deliveries of events from this position on."},
     )
     status = fields.String(

@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from api.errors import invalid
+from api.schemas import MAX_INT64
 from projections.consistency import last_write_position, projection_position, wait_for_position
+from projections.tables import dead_letters
 
 MIN_POSITION_HEADER = "X-Min-Event-Position"
 
@@ -51,7 +53,7 @@ class ReadModels:
                 position = int(header.strip())
             except ValueError:
                 raise invalid([MIN_POSITION_HEADER], "Must be a non-negative integer.") from None
-            if position < 0:
+            if not 0 <= position <= MAX_INT64:
                 raise invalid([MIN_POSITION_HEADER], "Must be a non-negative integer.")
         return max(position, query_position or 0)
 
@@ -75,3 +77,22 @@ class ReadModels:
         resp.set_header("X-Stale", "true")
         resp.set_header("X-Projection-Position", str(reached))
         return False
+
+    def mark_missing(self, resp: falcon.Response, position: int | None, names: Iterable[str]) -> None:
+        """A write the projections passed but whose object is not there: say it is stale.
+
+        A projection that parks an event (projections/runner.py) moves its checkpoint past it,
+        so the wait succeeds while the object is missing. Only then (an unusual path) one
+        primary-key lookup tells whether the command's event is parked or held behind one."""
+        resp.set_header("X-Stale", "true")
+        names = list(names)
+        if not position or not names:
+            return
+        with self.engine.connect() as conn:
+            parked = conn.execute(
+                sa.select(sa.literal(1)).where(
+                    dead_letters.c.name.in_(names), dead_letters.c.global_position == position
+                ).limit(1)
+            ).first()
+        if parked is not None:
+            resp.set_header("X-Stale-Reason", "parked")

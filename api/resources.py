@@ -83,10 +83,14 @@ class _Resource:
         fetch: Callable[[Any], Any], present: Present, schema: Schema, names: tuple[str, ...] = (CATALOG,),
     ) -> None:
         """Answer a command with the object it wrote, read back once the projections have it."""
-        self.reads.wait(resp, result.position, names)
+        fresh = self.reads.wait(resp, result.position, names)
         with self.reads.connection() as conn:
             row = fetch(conn)
         resp.status = falcon.code_to_http_status(status)
+        if row is None and fresh:
+            # The projections passed the write without the object (its event was parked):
+            # the answer below is stale too, and must say so.
+            self.reads.mark_missing(resp, result.position, names)
         # Past the bounded wait (the response says X-Stale) the object is not readable yet:
         # answer with its id, which is what scripts need to carry on.
         resp.media = schema.dump(present(row)) if row is not None else {"id": object_id}

@@ -311,7 +311,9 @@ ROUTES: tuple[Route, ...] = (
         Operation("GET", "RetrieveEventStream", "Live integration events (server-sent events)",
                   query=xs.stream_query, tag="integrations", content_type="text/event-stream",
                   description="The feed, live: `id:` is the global position; reconnect with "
-                              "`Last-Event-ID` to resume after it. Comment heartbeats keep it open."),
+                              "`Last-Event-ID` to resume after it. Comment heartbeats keep it open. "
+                              "Open streams are capped per user (429) and per API process (503), "
+                              "both with `Retry-After` and code `too_many_streams`."),
     )),
     Route("/api/v1/audit/", ir.AuditResource, (
         Operation("GET", "RetrieveAuditTrail", "Audit trail: stored events by actor, run, object, type, time",

@@ -22,6 +22,11 @@ from domain.worker import USAGES, VERSION_STATES
 
 # --- reusable fields -----------------------------------------------------------------------
 
+# The largest integer the databases store (BIGINT / SQLite INTEGER): a larger event position
+# would raise OverflowError in the driver (a 500), so it is a 400 here. (A page number past
+# the end is a 404 before any query, api/pagination.py.)
+MAX_INT64 = 2**63 - 1
+
 
 def _storable(value: Any) -> None:
     """Refuse what JSON can carry but the databases cannot store.
@@ -82,7 +87,7 @@ class ReadQuery(RequestSchema):
     """Every read accepts a minimum event position (read-your-writes, design.md)."""
 
     min_position = fields.Integer(
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_INT64),
         metadata={"description": "Answer only once the read models include this event position "
                                  "(the X-Event-Position of an earlier write); same as X-Min-Event-Position."},
     )

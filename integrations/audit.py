@@ -25,7 +25,7 @@ from eventstore.schema import events
 from integrations import index
 from integrations.errors import IntegrationNotFound
 from integrations.tables import event_scopes, event_subjects
-from integrations.visibility import visible_to
+from integrations.visibility import scoped_events, visible_to
 
 CSV_COLUMNS = (
     "position",
@@ -187,13 +187,16 @@ def run_provenance(engine: Engine, viewer: Actor, run_id: str) -> dict[str, Any]
         subjects = [run.payload["worker_id"], run.payload["worker_version_id"]]
         subjects += [run.payload[k] for k in ("configuration_id", "model_version_id") if run.payload.get(k)]
         touched = sa.select(event_subjects.c.global_position).where(event_subjects.c.subject_id.in_(subjects))
+        query = sa.select(events).where(
+            events.c.global_position.in_(touched), events.c.global_position < run.global_position
+        )
+        # A shared worker's subjects also index other users' runs on it (their run id, user
+        # id and summary): the history shows only what the audit trail shows this viewer.
+        clause = visible_to(viewer, include_own_actions=True, include_public=False)
+        if clause is not None:
+            query = query.select_from(scoped_events()).where(clause)
         history = [
-            StoredEvent(**r._asdict())
-            for r in conn.execute(
-                sa.select(events)
-                .where(events.c.global_position.in_(touched), events.c.global_position < run.global_position)
-                .order_by(events.c.global_position)
-            )
+            StoredEvent(**r._asdict()) for r in conn.execute(query.order_by(events.c.global_position))
         ]
     return {
         "run_id": run_id,

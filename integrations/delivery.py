@@ -18,6 +18,7 @@ killed worker simply lets expire), so events leave in position order. For each e
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 import uuid
@@ -25,10 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import sqlalchemy as sa
+from requests.adapters import HTTPAdapter
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from urllib3.exceptions import NewConnectionError
 
 from domain.actor import Actor
 from eventstore.engine import writer
@@ -44,7 +49,7 @@ from integrations.tables import (
     webhook_subscriptions,
 )
 from integrations.translator import TEST_EVENT_TYPE, translate
-from integrations.urlguard import check_url
+from integrations.urlguard import Resolver, Target, pin, resolve
 
 BATCH = 50
 
@@ -72,22 +77,104 @@ class Response:
     duration_ms: int
 
 
-#: url, body, headers, timeout -> what happened (tests inject failures here or at the receiver)
-Sender = Callable[[str, bytes, dict[str, str], float], Response]
+#: where (pinned, checked addresses), url, body, headers, timeout -> what happened (tests inject
+#: failures here or at the receiver)
+Sender = Callable[[Target, str, bytes, dict[str, str], float], Response]
 
 
-def http_sender(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Response:
+class _PinnedAdapter(HTTPAdapter):
+    """Connections to a pinned IP that still present and verify the URL's host name in TLS.
+
+    The request URL names the checked IP (so nothing resolves the name again); the pool sends
+    the name as SNI and matches the certificate against it (urllib3's `server_hostname` and
+    `assert_hostname`; plain-HTTP pools drop both).
+    """
+
+    def __init__(self, hostname: str) -> None:
+        self._hostname = hostname
+        super().__init__()
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kwargs: Any) -> None:
+        kwargs.update(server_hostname=self._hostname, assert_hostname=self._hostname)
+        super().init_poolmanager(connections, maxsize, block, **kwargs)
+
+
+def _connect_failed(exc: requests.RequestException) -> bool:
+    """True when no connection was made (nothing sent): trying the next address is safe."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
+def http_sender(target: Target, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Response:
     started = time.monotonic()
-    try:
-        # No redirects: a 3xx to an internal address would bypass the URL guard.
-        reply = requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-        status, error = reply.status_code, None
-        reply.close()
-    except requests.Timeout:
-        status, error = None, "timeout"
-    except requests.RequestException as exc:
-        status, error = None, f"connection error: {type(exc).__name__}"
+    parts = urlsplit(url)
+    status: int | None = None
+    error: str | None = "connection error: the host does not resolve"
+    with requests.Session() as session:
+        # No proxies or .netrc from the environment: a proxy would resolve the name itself.
+        session.trust_env = False
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        session.mount(f"{target.scheme}://", _PinnedAdapter(target.hostname))
+        for address in target.addresses:
+            # All addresses share one timeout: the lease (DeliveryPolicy.lease) covers one.
+            remaining = timeout - (time.monotonic() - started)
+            if remaining <= 0:
+                break
+            # An IPv6 literal in brackets (a zone id's `%` escaped, as URLs require).
+            host = f"[{address.replace('%', '%25')}]" if ":" in address else address
+            pinned = urlunsplit((parts.scheme, f"{host}:{target.port}", parts.path, parts.query, ""))
+            try:
+                # No redirects: a 3xx to an internal address would bypass the URL guard.
+                reply = session.post(
+                    pinned,
+                    data=body,
+                    # The Host header the URL implies (with its port only when it names one).
+                    headers={**headers, "Host": parts.netloc},
+                    timeout=remaining,
+                    allow_redirects=False,
+                )
+                status, error = reply.status_code, None
+                reply.close()
+                break
+            except requests.Timeout as exc:
+                status, error = None, "timeout"
+                if not _connect_failed(exc):
+                    break
+            except requests.RequestException as exc:
+                status, error = None, f"connection error: {type(exc).__name__}"
+                if not _connect_failed(exc):
+                    break
     return Response(status, error, int((time.monotonic() - started) * 1000))
+
+
+def _park(
+    conn: sa.Connection, delivery_id: str, sub_id: str, position: int, reason: str, now: datetime
+) -> None:
+    """Write the dead letter of `delivery_id`, or re-open the one a resume/replay closed.
+
+    Resume and replay keep the row (with `replayed_at`) as history, so the same delivery can
+    be parked again: a plain INSERT would hit the primary key, roll the attempt and the pause
+    back, and leave the subscription active, re-sending forever.
+    """
+    values = {
+        "delivery_id": delivery_id,
+        "subscription_id": sub_id,
+        "global_position": position,
+        "reason": reason,
+        "parked_at": now,
+    }
+    # Both dialects have the same ON CONFLICT ... DO UPDATE construct.
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
+        webhook_dead_letters
+    ).values(**values)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[webhook_dead_letters.c.delivery_id],
+            set_={"reason": reason, "parked_at": now, "replayed_at": None},
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -133,8 +220,10 @@ class Deliverer:
         sender: Sender = http_sender,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: Callable[[], float] = random.random,
+        resolver: Resolver = resolve,
     ) -> None:
         self.engine = engine
+        self.resolver = resolver
         self.policy = policy
         self.sender = sender
         self.now = now
@@ -303,12 +392,13 @@ class Deliverer:
 
     def _send(self, sub: Any, public: dict[str, Any], now: datetime) -> Response:
         try:
-            check_url(sub.url, allow_private=self.policy.allow_private)
+            # Resolved once here; the sender connects only to these checked addresses.
+            target = pin(sub.url, allow_private=self.policy.allow_private, resolver=self.resolver)
         except WebhookUrlRefused as exc:
             return Response(None, f"refused: {exc.message}", 0)
         body = body_of(public)
         headers = signing.headers(signing_secrets(sub, now), public["id"], int(now.timestamp()), body)
-        return self.sender(sub.url, body, headers, self.policy.timeout)
+        return self.sender(target, sub.url, body, headers, self.policy.timeout)
 
     def _record(
         self, sub: Any, token: str, row: Any, event: StoredEvent, response: Response
@@ -383,15 +473,7 @@ class Deliverer:
                 .where(webhook_deliveries.c.id == row.id)
                 .values(status="parked", attempts=attempts, last_error=error, next_attempt_at=None)
             )
-            conn.execute(
-                webhook_dead_letters.insert().values(
-                    delivery_id=row.id,
-                    subscription_id=sub.id,
-                    global_position=event.global_position,
-                    reason=reason,
-                    parked_at=now,
-                )
-            )
+            _park(conn, row.id, sub.id, event.global_position, reason, now)
             self._set_state(conn, sub.id, PAUSED, reason, now)
             return Outcome("paused")
 

@@ -20,3 +20,7 @@ class WebhookUrlRefused(IntegrationError):
 
 class InvalidSubscriptionState(IntegrationError):
     """The operation does not apply to the subscription's state (e.g. resuming a disabled one)."""
+
+
+class ReplayAheadOfCheckpoint(IntegrationError):
+    """A replay from past the subscription's checkpoint (it would skip undelivered events)."""

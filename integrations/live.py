@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy.engine import Engine
 
 from domain.actor import Actor
 from integrations.feed import read_page
+from integrations.stream_slots import StreamSlot
 
 PAGE = 500
 
@@ -62,6 +64,7 @@ class EventStream:
         options: StreamOptions,
         still_authorized: Callable[[], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        slot: StreamSlot | None = None,
     ) -> None:
         self.engine = engine
         self.actor = actor
@@ -73,6 +76,12 @@ class EventStream:
         self.clock = clock
         self._closed = threading.Event()
         self._frames = self._generate()
+        #: this stream's place in the process's count (integrations/stream_slots.py)
+        self._slot = slot
+        if slot is not None:
+            # A response never iterated nor closed (an error after the responder) still
+            # gives its slot back once the stream is garbage-collected.
+            weakref.finalize(self, slot.release)
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -87,8 +96,22 @@ class EventStream:
         except ValueError:
             # Closed from another thread while the generator runs: it stops at its next check.
             pass
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._slot is not None:
+            self._slot.release()
 
     def _generate(self) -> Iterator[bytes]:
+        try:
+            yield from self._frames_until_done()
+        finally:
+            # The stream's end, an error while streaming, or the server's close(): the
+            # thread is about to be free, so is the slot.
+            self._release()
+
+    def _frames_until_done(self) -> Iterator[bytes]:
         opts = self.options
         started = last_sent = last_checked = self.clock()
         # Sent at once: the client knows the stream is open and how long to wait to reconnect.

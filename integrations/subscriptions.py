@@ -19,7 +19,12 @@ from sqlalchemy.engine import Engine
 from domain.actor import Actor
 from eventstore.engine import writer
 from integrations import index, signing
-from integrations.errors import IntegrationNotFound, InvalidSubscriptionState, WebhookUrlRefused
+from integrations.errors import (
+    IntegrationNotFound,
+    InvalidSubscriptionState,
+    ReplayAheadOfCheckpoint,
+    WebhookUrlRefused,
+)
 from integrations.tables import (
     webhook_attempts,
     webhook_dead_letters,
@@ -178,8 +183,11 @@ def update(
     with writer(engine).begin() as conn:
         row = _owned(conn, caller, sub_id, for_update=True)
         if "state" in changes and changes["state"] != row.state:
-            if row.state == DISABLED and changes["state"] == ACTIVE:
-                pass  # re-enabling after a 410 is the owner's explicit decision
+            # Re-enabling after a 410 is the owner's explicit decision. Activating is a resume:
+            # parked events go back in the queue (retried first, in order), exactly as
+            # `resume` does, so the two ways to re-activate cannot drift apart.
+            if changes["state"] == ACTIVE:
+                _requeue_parked(conn, sub_id, now)
             values["state"] = changes["state"]
             values["state_reason"] = "paused by its owner" if changes["state"] == PAUSED else None
         if values:
@@ -270,6 +278,15 @@ def replay(
         row = _owned(conn, caller, sub_id, for_update=True)
         if from_position < 1:
             raise InvalidSubscriptionState("Replays start at position 1 or later.", field="from_position")
+        if from_position - 1 > row.checkpoint:
+            # Moving the checkpoint forward would skip the undelivered events before
+            # `from_position` without a trace: a replay only ever goes back.
+            raise ReplayAheadOfCheckpoint(
+                f"A replay can only go back: events up to position {row.checkpoint} are delivered "
+                f"(or parked), so replay from position {row.checkpoint + 1} or earlier, not "
+                f"{from_position}.",
+                field="from_position",
+            )
         _requeue_parked(conn, sub_id, now)
         conn.execute(
             webhook_deliveries.update()

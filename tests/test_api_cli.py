@@ -43,7 +43,9 @@ def test_api_command_serves_the_app_with_gunicorn(tmp_path: Path) -> None:
 
     port = free_port()
     env = {**os.environ, "WORKER_RUNS_HOME": str(tmp_path), "WORKER_RUNS_DATABASE_URL": database_url,
-           "WORKER_RUNS_READ_WAIT": "0.2"}
+           "WORKER_RUNS_READ_WAIT": "0.2",
+           # Quick heartbeats: a closed stream's thread notices at once, and shutdown needn't wait.
+           "WORKER_RUNS_SSE_HEARTBEAT": "0.2"}
     process = subprocess.Popen(
         [sys.executable, "-m", "worker_runs.cli", "api", "--port", str(port), "--workers", "1",
          "--threads", "2"],
@@ -71,6 +73,13 @@ def test_api_command_serves_the_app_with_gunicorn(tmp_path: Path) -> None:
         assert created.status_code == 201
         assert created.headers["X-Stale"] == "true"
         assert requests.get(f"{base}/readyz", timeout=5).json()["database"] == "ok"
+        # Two threads: one may hold a live stream, the other keeps serving requests.
+        stream_url = f"{base}/api/v1/events/stream"
+        with requests.get(stream_url, headers=headers, stream=True, timeout=10) as first:
+            assert first.status_code == 200
+            second = requests.get(stream_url, headers=headers, stream=True, timeout=10)
+            assert second.status_code == 503 and second.json()["errors"][0]["code"] == "too_many_streams"
+            assert requests.get(f"{base}/livez", timeout=5).status_code == 200
     finally:
         # gunicorn's arbiter stops its workers on SIGTERM (graceful shutdown).
         os.killpg(process.pid, signal.SIGTERM)

@@ -184,14 +184,19 @@ def test_run_provenance(live: Container, client: falcon.testing.TestClient) -> N
     assert body["created_by"] == {"type": "user", "id": alice.user_id}
     assert body["correlation_id"] == "req-run-42" and body["position"] == run.position
     assert body["worker_version_id"] == version_id
-    assert [e["type"] for e in body["history"]] == [
+    # The history follows the audit trail's rule: alice reads the worker from her grant on.
+    assert [e["type"] for e in body["history"]] == ["WorkerAccessGranted", "WorkerVersionCreated"]
+    assert all(e["position"] < run.position for e in body["history"])
+    as_admin = client.simulate_get(f"{AUDIT}runs/{run_id}/", headers=admin.headers).json
+    assert [e["type"] for e in as_admin["history"]] == [
         "WorkerCreated",
         "WorkerAccessGranted",
         "WorkerVersionCreated",
     ]
-    assert body["history"][0]["correlation_id"] == "req-worker"
-    assert all(e["position"] < run.position for e in body["history"])
-    assert client.simulate_get(f"{AUDIT}runs/{run_id}/", headers=admin.headers).json == body
+    assert as_admin["history"][0]["correlation_id"] == "req-worker"
+    assert {k: v for k, v in as_admin.items() if k != "history"} == {
+        k: v for k, v in body.items() if k != "history"
+    }
     assert client.simulate_get(f"{AUDIT}runs/{uuid.uuid4()}/", headers=alice.headers).status_code == 404
 
 
@@ -199,6 +204,89 @@ def test_validation(live: Container, client: falcon.testing.TestClient) -> None:
     alice = make_user(live, "alice")
     for params in ({"since": "yesterday"}, {"worker_run": "nope"}, {"format": "xml"}, {"limit": 0}):
         assert client.simulate_get(AUDIT, params=params, headers=alice.headers).status_code == 400
+
+
+def test_run_provenance_hides_other_users_runs_on_a_shared_worker(
+    live: Container, client: falcon.testing.TestClient
+) -> None:
+    alice, bob = make_user(live, "alice"), make_user(live, "bob")
+    worker_id = live.bus.handle(
+        CreateWorker(name="ocr", slug="ocr", type="recognizer"), actor=alice.actor
+    ).data["worker_id"]
+    version = live.bus.handle(CreateWorkerVersion(worker_id=worker_id), actor=alice.actor)
+    version_id = version.data["version_id"]
+    live.bus.handle(GrantWorkerAccess(worker_id=worker_id, user_id=bob.user_id), actor=alice.actor)
+    bobs = live.bus.handle(
+        CreateUserRun(worker_version_id=version_id, summary="bob private"), actor=bob.actor
+    ).data["run_id"]
+    mine = live.bus.handle(CreateUserRun(worker_version_id=version_id), actor=alice.actor).data["run_id"]
+
+    result = client.simulate_get(f"{AUDIT}runs/{mine}/", headers=alice.headers)
+    assert result.status_code == 200, result.json
+    assert bobs not in result.text and "bob private" not in result.text
+    assert [e["type"] for e in result.json["history"]] == [
+        "WorkerCreated",
+        "WorkerVersionCreated",
+        "WorkerAccessGranted",
+    ]
+    # The owner's own trail of the shared worker agrees with her run's history.
+    assert _get(client, alice, stream=worker_id)[:3] == result.json["history"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        (AUDIT, {"after": "99999999999999999999"}),
+        (AUDIT, {"after": "99999999999999999999", "format": "csv"}),
+        (AUDIT, {"after": str(2**63)}),
+        ("/api/v1/events/", {"after": "99999999999999999999"}),
+        ("/api/v1/events/stream", {"after": "99999999999999999999"}),
+        ("/api/v1/workers/", {"min_position": "99999999999999999999"}),
+    ],
+)
+def test_integers_above_int64_are_a_validation_error(
+    live: Container, client: falcon.testing.TestClient, path: str, params: dict[str, str]
+) -> None:
+    alice = make_user(live, "alice")
+    result = client.simulate_get(path, params=params, headers=alice.headers)
+    assert result.status_code == 400, result.text
+    assert result.json["type"] == "validation_error"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Last-Event-ID": "99999999999999999999"}, {"X-Min-Event-Position": "99999999999999999999"}],
+)
+def test_position_headers_above_int64_are_a_validation_error(
+    live: Container, client: falcon.testing.TestClient, headers: dict[str, str]
+) -> None:
+    alice = make_user(live, "alice")
+    path = "/api/v1/events/stream" if "Last-Event-ID" in headers else "/api/v1/workers/"
+    result = client.simulate_get(path, headers={**alice.headers, **headers})
+    assert result.status_code == 400, result.text
+    assert result.json["type"] == "validation_error"
+
+
+def test_webhook_position_fields_above_int64_are_a_validation_error(
+    live: Container, client: falcon.testing.TestClient
+) -> None:
+    alice = make_user(live, "alice")
+    created = client.simulate_post(
+        "/api/v1/webhooks/",
+        json={"url": "https://hooks.example.org/in", "events": ["worker.created"]},
+        headers=alice.headers,
+    )
+    assert created.status_code == 201, created.text
+    hook, huge = created.json["id"], 99999999999999999999
+    deliveries = client.simulate_get(
+        f"/api/v1/webhooks/{hook}/deliveries/", params={"after": str(huge)}, headers=alice.headers
+    )
+    replay = client.simulate_post(
+        f"/api/v1/webhooks/{hook}/replay/", json={"from_position": huge}, headers=alice.headers
+    )
+    for result in (deliveries, replay):
+        assert result.status_code == 400, result.text
+        assert result.json["type"] == "validation_error"
 
 
 def test_cli_audit_has_the_same_filters(live: Container, monkeypatch: pytest.MonkeyPatch) -> None:

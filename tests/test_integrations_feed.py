@@ -72,7 +72,7 @@ def test_paging_over_10k_events_while_writers_append_is_exactly_the_log(
         body = result.json
         got.extend(body["events"])
         if body["complete"]:
-            assert result.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            assert result.headers["Cache-Control"] == "private, max-age=31536000, immutable"
             assert result.headers["ETag"]
         else:
             assert result.headers["Cache-Control"] == "no-store"
@@ -103,6 +103,8 @@ def test_full_pages_are_immutable_and_revalidate_with_the_etag(
         FEED, params={"limit": 2}, headers={**alice.headers, "If-None-Match": first.headers["ETag"]}
     )
     assert cached.status_code == 304
+    # Per-caller content: never `public`, so a shared cache does not hand alice's page to bob.
+    assert first.headers["Cache-Control"] == "private, max-age=31536000, immutable"
     head = client.simulate_get(FEED, params={"limit": 100}, headers=alice.headers)
     assert head.json["complete"] is False and head.headers["Cache-Control"] == "no-store"
     assert "ETag" not in head.headers

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
+import json
 import threading
 import time
 from pathlib import Path
@@ -14,6 +16,10 @@ from sqlalchemy.engine import Engine
 from api.app import create_app
 from api.ui.session import COOKIE_NAME, SessionCodec, load_secret_key
 from commands.tokens import hash_token
+from domain.actor import Actor
+from integrations import live as live_module
+from integrations.live import EventStream, StreamOptions
+from integrations.stream_slots import StreamLimitReached, StreamSlots
 from tests.api_support import ServerThread, make_user, revoke
 from tests.conftest import settings_for
 from tests.integration_support import SseClient, create_run_chain, fast_settings
@@ -221,3 +227,103 @@ def test_bad_stream_parameters_are_refused_before_streaming(live: Container, par
     result = client.simulate_get(STREAM, params=params, headers=alice.headers)
     assert result.status_code == 400
     assert result.json["type"] == "validation_error"
+
+
+# --- stream limits: a stream holds a server thread, so each process caps how many are open ---
+
+
+def _limited(engine: Engine, tmp_path: Path, **overrides: object) -> Container:
+    return bootstrap(fast_settings(settings_for(engine, tmp_path), **overrides), engine=engine)
+
+
+def _open_when_free(port: int, headers: dict[str, str], seconds: float = 5.0) -> SseClient:
+    """A stream, retried until a slot frees: the server notices a gone client at its next write."""
+    deadline = time.monotonic() + seconds
+    while True:
+        client = SseClient(port, STREAM, headers)
+        if client.response.status == 200 or time.monotonic() > deadline:
+            return client
+        client.close()
+        time.sleep(0.05)
+
+
+def _refused(client: SseClient) -> tuple[int, dict, str | None]:
+    body = json.loads(client.response.read())
+    status, retry_after = client.response.status, client.response.getheader("Retry-After")
+    client.close()
+    return status, body, retry_after
+
+
+def test_streams_are_capped_per_user_and_per_process_and_closing_one_frees_a_slot(
+    engine: Engine, tmp_path: Path
+) -> None:
+    live = _limited(engine, tmp_path, sse_max_streams=3, sse_max_streams_per_user=2)
+    alice, bob, carol = make_user(live, "alice"), make_user(live, "bob"), make_user(live, "carol")
+    with ServerThread(create_app(live)) as server:
+        mine = [SseClient(server.port, STREAM, alice.headers) for _ in range(2)]
+        assert [c.response.status for c in mine] == [200, 200]
+        status, body, retry_after = _refused(SseClient(server.port, STREAM, alice.headers))
+        assert status == 429 and retry_after == "1"
+        assert body["type"] == "client_error" and body["errors"][0]["code"] == "too_many_streams"
+
+        bobs = SseClient(server.port, STREAM, bob.headers)
+        assert bobs.response.status == 200  # alice's limit is hers: the process had a slot left
+        status, body, retry_after = _refused(SseClient(server.port, STREAM, carol.headers))
+        assert status == 503 and retry_after == "1"
+        assert body["type"] == "client_error" and body["errors"][0]["code"] == "too_many_streams"
+
+        # A client that goes away gives its slot back (to anyone).
+        mine.pop().close()
+        carols = _open_when_free(server.port, carol.headers)
+        assert carols.response.status == 200
+        bobs.close()
+        again = _open_when_free(server.port, alice.headers)
+        assert again.response.status == 200
+        for client in (*mine, carols, again):
+            client.close()
+
+
+def test_a_stream_that_ends_by_itself_frees_its_slot(engine: Engine, tmp_path: Path) -> None:
+    live = _limited(engine, tmp_path, sse_max_streams=1, sse_max_seconds=0.3)
+    alice = make_user(live, "alice")
+    with ServerThread(create_app(live)) as server:
+        for _ in range(3):
+            client = SseClient(server.port, STREAM, alice.headers)
+            assert client.response.status == 200
+            assert client.response.read().startswith(b"retry:")  # read to the stream's end
+            client.close()
+
+
+def test_a_slot_is_given_back_once_however_the_stream_ends(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slots = StreamSlots(max_streams=1, max_per_user=1)
+    options = StreamOptions(poll_interval=0.01, heartbeat=1.0, retry_ms=500, max_seconds=5.0)
+
+    def stream() -> EventStream:
+        slot = slots.acquire("u1")
+        return EventStream(engine, Actor("u1"), after=0, types=None, options=options, slot=slot)
+
+    # Closed by the server (the client went away), twice: one release.
+    opened = stream()
+    next(opened)
+    with pytest.raises(StreamLimitReached):
+        slots.acquire("u2")
+    opened.close()
+    opened.close()
+    assert slots.open_streams() == 0
+
+    # An error while streaming.
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(live_module, "read_page", broken)
+    failing = stream()
+    with pytest.raises(RuntimeError):
+        list(failing)
+    assert slots.open_streams() == 0
+
+    # A response dropped before the server ever iterated it.
+    stream()
+    gc.collect()
+    assert slots.open_streams() == 0 and slots.open_streams("u1") == 0

@@ -117,6 +117,22 @@ def test_a_tampered_or_foreign_cookie_is_not_a_session(api: Api, alice: ApiUser)
         assert fragment.headers["hx-redirect"] == "/sign-in"
 
 
+def test_a_non_ascii_cookie_or_csrf_token_is_refused_not_an_error(api: Api, alice: ApiUser) -> None:
+    # Browsers send header bytes as they are; WSGI decodes them as Latin-1 into non-ASCII str.
+    cookie = {"Cookie": f"{COOKIE_NAME}=v1.abc.\u00e9\u00e9"}
+    me = api.client.simulate_get("/api/v1/user/", headers=cookie)
+    assert me.status_code == 401, me.text
+    page = api.client.simulate_get("/worker-runs", headers=cookie)
+    assert page.status_code == 303 and page.headers["location"] == "/sign-in"
+    browser = Browser(api.client, alice)
+    body = {"name": "Accented", "slug": "accented", "type": "ocr"}
+    refused = api.client.simulate_post(
+        "/api/v1/workers/", json=body, headers=browser.headers(**{"X-CSRF-Token": "\u00e9" * 43})
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json["errors"][0]["code"] == "csrf_failed"
+
+
 def test_sessions_expire() -> None:
     now = [1_000_000.0]
     codec = SessionCodec(b"0123456789abcdef0123456789abcdef", max_age=60, clock=lambda: now[0])

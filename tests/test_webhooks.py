@@ -352,3 +352,235 @@ def test_replay_during_a_delivery_run_is_not_overtaken(
     ids = [r.json["data"]["id"] for r in receiver.ok()]
     expected = [c.run_id for c in chains]
     assert ids[:3] == expected and ids[-3:] == expected
+
+
+# --- an event parked again, replays that only go back, DNS pinning --------------------------
+
+
+def _parked(client: falcon.testing.TestClient, user: ApiUser, sub_id: str) -> list[dict]:
+    return client.simulate_get(
+        f"{HOOKS}{sub_id}/deliveries/", params={"status": "parked"}, headers=user.headers
+    ).json["results"]
+
+
+def test_an_event_parked_again_after_resume_pauses_again(
+    live: Container, client: falcon.testing.TestClient, receiver: Receiver
+) -> None:
+    alice = make_user(live, "alice")
+    codes = [400, 422, 403]
+    receiver.respond = lambda n, body: codes[n] if n < len(codes) else 200
+    sub = subscribe(client, alice, receiver.url, ["worker_run.created"])
+    path = f"{HOOKS}{sub['id']}/"
+    chain = create_run_chain(live, alice, "one")
+    assert drain(live, sub["id"])[-1].state == "paused"
+    [first] = _parked(client, alice, sub["id"])
+    assert first["parked_reason"] == f"event {chain.position} parked: HTTP 400"
+
+    # Resumed, it fails again: parked a second time (the same delivery), paused again.
+    assert client.simulate_post(f"{path}resume/", headers=alice.headers).json["state"] == "active"
+    assert drain(live, sub["id"])[-1].state == "paused"
+    body = client.simulate_get(path, headers=alice.headers).json
+    assert body["state"] == "paused" and body["state_reason"].endswith("HTTP 422")
+    [second] = _parked(client, alice, sub["id"])
+    assert second["id"] == first["id"] and second["parked_reason"].endswith("HTTP 422")
+    assert [a["status_code"] for a in second["attempts"]] == [400, 422]
+    assert len(receiver.requests) == 2  # no endless re-sending
+
+    # PATCH state=active is a resume: the parked event is queued again (not left parked).
+    patched = client.simulate_patch(path, json={"state": "active"}, headers=alice.headers)
+    assert patched.status_code == 200 and patched.json["state"] == "active"
+    assert _parked(client, alice, sub["id"]) == []
+    assert drain(live, sub["id"])[-1].state == "paused"
+    [third] = _parked(client, alice, sub["id"])
+    assert third["parked_reason"].endswith("HTTP 403") and third["attempt_count"] == 1
+    client.simulate_patch(path, json={"state": "active"}, headers=alice.headers)
+    drain(live, sub["id"])
+    assert [r.json["data"]["id"] for r in receiver.ok()] == [chain.run_id]
+    [done] = client.simulate_get(f"{path}deliveries/", headers=alice.headers).json["results"]
+    assert done["status"] == "delivered" and done["parked_reason"] is None
+    assert [a["status_code"] for a in done["attempts"]] == [400, 422, 403, 200]
+
+
+def test_replay_only_goes_back(
+    live: Container,
+    client: falcon.testing.TestClient,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from worker_runs import cli, cli_context
+
+    alice = make_user(live, "alice")
+    receiver.respond = lambda n, body: 400 if n == 0 else 200
+    sub = subscribe(client, alice, receiver.url, ["worker_run.created"])
+    path = f"{HOOKS}{sub['id']}/"
+    chains = [create_run_chain(live, alice, f"ocr-{i}") for i in range(3)]
+    assert drain(live, sub["id"])[-1].state == "paused"  # the first run's event is parked
+    before = client.simulate_get(path, headers=alice.headers).json
+    assert before["checkpoint"] < chains[0].position
+
+    # Replaying from a later position would skip the parked event and the two after it.
+    ahead = client.simulate_post(
+        f"{path}replay/", json={"from_position": chains[2].position}, headers=alice.headers
+    )
+    assert ahead.status_code == 409
+    assert ahead.json["type"] == "client_error"
+    [error] = ahead.json["errors"]
+    assert error["code"] == "replay_ahead" and error["attr"] == ["from_position"]
+    assert "can only go back" in error["detail"]
+    assert client.simulate_get(path, headers=alice.headers).json == before  # nothing moved
+
+    monkeypatch.setattr(cli_context, "bootstrap", lambda: live)
+    refused = CliRunner().invoke(
+        cli.main, ["webhooks", "replay", sub["id"], "--from", str(chains[2].position)]
+    )
+    assert refused.exit_code == 1
+    assert len(refused.output.strip().splitlines()) == 1 and "can only go back" in refused.output
+
+    # From the checkpoint (or earlier): every event again, in order, none skipped.
+    replayed = client.simulate_post(
+        f"{path}replay/", json={"from_position": before["checkpoint"] + 1}, headers=alice.headers
+    )
+    assert replayed.status_code == 200 and replayed.json["state"] == "active"
+    drain(live, sub["id"])
+    assert [r.json["data"]["id"] for r in receiver.ok()] == [c.run_id for c in chains]
+
+
+HOOK_HOST = "hooks.example.test"
+#: a public address (example.com's), never actually connected to: the stub fails it
+PUBLIC = "93.184.216.34"
+
+
+class FakeDns:
+    """`socket.getaddrinfo` for HOOK_HOST answering `answers` in turn (the last one repeats);
+    connections to PUBLIC fail at once (no traffic leaves the test); the rest is real DNS."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *answers: str) -> None:
+        import socket
+
+        self.answers = list(answers)
+        self.lookups: list[str] = []
+        real = socket.getaddrinfo
+
+        def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> list:
+            self.lookups.append(host)
+            if host == PUBLIC:
+                raise socket.gaierror(socket.EAI_NONAME, "the test's public address is unreachable")
+            if host != HOOK_HOST:
+                return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+            address = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+            if ":" in address:
+                return [(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port, 0, 0))]
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_dns_rebinding_cannot_reach_an_internal_address(
+    engine: Engine, tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strict = bootstrap(
+        fast_settings(settings_for(engine, tmp_path), webhook_allow_private=False), engine=engine
+    )
+    client = falcon.testing.TestClient(create_app(strict))
+    alice = make_user(strict, "alice")
+    # Public when the URL is checked (creation, then delivery), loopback for any later lookup.
+    dns = FakeDns(monkeypatch, PUBLIC, PUBLIC, "127.0.0.1")
+    url = f"http://{HOOK_HOST}:{receiver.port}/hook"
+    sub = subscribe(client, alice, url, ["worker_run.created"])
+    create_run_chain(strict, alice, "one")
+    outcome = Deliverer(strict.engine, policy_from(strict.settings)).run(sub["id"])
+    assert outcome.state == "retry"
+    assert receiver.requests == []  # the rebinding answer was never used
+    assert dns.lookups.count(HOOK_HOST) == 2 and PUBLIC in dns.lookups  # connected to the checked one
+    [delivery] = client.simulate_get(f"{HOOKS}{sub['id']}/deliveries/", headers=alice.headers).json["results"]
+    assert delivery["attempts"][0]["error"].startswith("connection error")
+
+
+def test_the_pinned_connection_keeps_the_host_name(
+    live: Container,
+    client: falcon.testing.TestClient,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice = make_user(live, "alice")
+    dns = FakeDns(monkeypatch, "127.0.0.1")
+    sub = subscribe(client, alice, f"http://{HOOK_HOST}:{receiver.port}/hook?x=1", ["worker_run.created"])
+    chain = create_run_chain(live, alice, "one")
+    drain(live, sub["id"])
+    [received] = receiver.ok()
+    assert received.headers["host"] == f"{HOOK_HOST}:{receiver.port}"
+    assert verify(sub["secret"], received)["data"]["id"] == chain.run_id
+    assert dns.lookups.count(HOOK_HOST) == 1  # resolved once, at delivery
+
+
+def _self_signed(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    import subprocess
+
+    cert, key = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName=DNS:{name}"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.mark.parametrize("cert_name", [HOOK_HOST, "someone-else.test"])
+def test_https_to_a_pinned_address_verifies_the_host_name(
+    live: Container,
+    client: falcon.testing.TestClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cert_name: str,
+) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path, cert_name)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    FakeDns(monkeypatch, "127.0.0.1")
+    tls = Receiver(tls=context).start()
+    try:
+        alice = make_user(live, "alice")
+        sub = subscribe(client, alice, f"https://{HOOK_HOST}:{tls.port}/hook", ["worker.created"])
+        result = client.simulate_post(f"{HOOKS}{sub['id']}/test/", headers=alice.headers)
+        assert names == [HOOK_HOST]  # SNI names the host, not the pinned address
+        if cert_name == HOOK_HOST:
+            assert result.json["ok"] is True and len(tls.ok()) == 1
+        else:
+            # A certificate for another name is refused, although the address is the pinned one.
+            assert result.json["ok"] is False and "connection error" in result.json["error"]
+            assert tls.requests == []
+    finally:
+        tls.stop()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:7f00:1::1",  # 6to4 around 127.0.0.1
+        "2002:a00:1::1",  # 6to4 around 10.0.0.1
+        "::ffff:127.0.0.1",  # IPv4-mapped loopback
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+    ],
+)
+def test_ipv6_forms_of_internal_ipv4_addresses_are_refused(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    strict = bootstrap(
+        fast_settings(settings_for(engine, tmp_path), webhook_allow_private=False), engine=engine
+    )
+    client = falcon.testing.TestClient(create_app(strict))
+    alice = make_user(strict, "alice")
+    # Through DNS (an AAAA answer), as a rebinding attacker would serve them.
+    FakeDns(monkeypatch, address)
+    result = client.simulate_post(
+        HOOKS, json={"url": f"http://{HOOK_HOST}/hook", "events": ["worker.created"]}, headers=alice.headers
+    )
+    assert result.status_code == 400 and result.json["errors"][0]["code"] == "url_refused"
+    assert address in result.json["errors"][0]["detail"]

@@ -7,6 +7,7 @@ our signing code, so a mistake in integrations/signing.py cannot hide itself.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +45,8 @@ class Receiver:
     #: set to hold requests (no answer) until cleared
     hold: threading.Event = field(default_factory=threading.Event)
     held: threading.Event = field(default_factory=threading.Event)
+    #: serve HTTPS with this context instead of plain HTTP
+    tls: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
@@ -74,6 +77,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

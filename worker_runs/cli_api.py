@@ -32,13 +32,19 @@ def _default_workers() -> int:
     return 2 * (os.cpu_count() or 1) + 1
 
 
+def default_max_streams(threads: int) -> int:
+    """Half the threads of a gunicorn worker, at least one."""
+    return max(1, threads // 2)
+
+
 @click.command("api")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
 @click.option("--workers", default=None, type=click.IntRange(min=1),
               help="Worker processes (default: 2 x CPU cores + 1).")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1),
-              help="Threads per worker process (requests waiting for a projection hold one).")
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Threads per worker process (requests waiting for a projection and live "
+                   "streams hold one).")
 @click.option("--timeout", default=60, show_default=True, type=click.IntRange(min=1),
               help="Seconds before a silent worker is restarted.")
 def api(host: str, port: int, workers: int | None, threads: int, timeout: int) -> None:
@@ -69,6 +75,9 @@ def api(host: str, port: int, workers: int | None, threads: int, timeout: int) -
             from api.app import create_app
             from worker_runs.bootstrap import bootstrap
 
+            # Live streams hold a gthread thread each (up to WORKER_RUNS_SSE_MAX_SECONDS): by
+            # default they may take half of them, the other half always serves requests.
+            os.environ.setdefault("WORKER_RUNS_SSE_MAX_STREAMS", str(default_max_streams(threads)))
             return create_app(bootstrap())
 
     Server().run()

@@ -45,6 +45,11 @@ class Settings:
     #: WORKER_RUNS_SSE_AUTH_RECHECK: seconds between two checks, by an open stream, that its
     #: caller's token (or UI session) is still valid; a revoked one ends the stream
     sse_auth_recheck_seconds: float = 5.0
+    #: WORKER_RUNS_SSE_MAX_STREAMS: open streams one API process serves at once (each holds a
+    #: server thread); `worker-runs api` defaults it to half its gunicorn threads
+    sse_max_streams: int = 100
+    #: WORKER_RUNS_SSE_MAX_STREAMS_PER_USER: open streams one user may hold in one process
+    sse_max_streams_per_user: int = 5
     #: WORKER_RUNS_WEBHOOK_ALLOW_PRIVATE=1: allow webhook URLs on loopback/private networks
     webhook_allow_private: bool = False
     #: WORKER_RUNS_WEBHOOK_TIMEOUT: seconds a receiver has to answer one delivery
@@ -95,6 +100,8 @@ def _integration_settings(env: Env) -> dict[str, object]:
         "sse_retry_ms": env.int("SSE_RETRY_MS", 3000, validate=POSITIVE),
         "sse_max_seconds": env.float("SSE_MAX_SECONDS", 600.0, validate=POSITIVE),
         "sse_auth_recheck_seconds": env.float("SSE_AUTH_RECHECK", 5.0, validate=POSITIVE),
+        "sse_max_streams": env.int("SSE_MAX_STREAMS", 100, validate=POSITIVE),
+        "sse_max_streams_per_user": env.int("SSE_MAX_STREAMS_PER_USER", 5, validate=POSITIVE),
         "webhook_allow_private": env.bool("WEBHOOK_ALLOW_PRIVATE", False),
         "webhook_timeout_seconds": env.float("WEBHOOK_TIMEOUT", 10.0, validate=POSITIVE),
         "webhook_max_attempts": env.int("WEBHOOK_MAX_ATTEMPTS", 8, validate=POSITIVE),

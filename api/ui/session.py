@@ -69,6 +69,16 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality of a client-sent string and an expected one.
+
+    `hmac.compare_digest` raises TypeError on non-ASCII str, and a cookie or header may hold
+    any character: compare the UTF-8 bytes instead (surrogatepass: never raises either)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 class SessionCodec:
     """Signs and checks session cookies and CSRF tokens with one secret."""
 
@@ -98,7 +108,7 @@ class SessionCodec:
             return None
         version, _, rest = value.partition(".")
         payload, _, signature = rest.partition(".")
-        if version != _VERSION or not payload or not hmac.compare_digest(signature, self._sign(payload)):
+        if version != _VERSION or not payload or not _same(signature, self._sign(payload)):
             return None
         try:
             data = json.loads(_unb64(payload))
@@ -122,7 +132,7 @@ class SessionCodec:
         return _b64(hmac.new(self._csrf_key, session.nonce.encode(), hashlib.sha256).digest())
 
     def csrf_ok(self, session: Session, given: str | None) -> bool:
-        return bool(given) and hmac.compare_digest(str(given), self.csrf_token(session))
+        return bool(given) and _same(str(given), self.csrf_token(session))
 
     # --- HTTP ---------------------------------------------------------------------------------
 
