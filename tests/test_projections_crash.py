@@ -76,13 +76,15 @@ def test_killing_worker_and_relay_loses_and_doubles_nothing(pg_engine: Engine, t
     relay = Supervised("relay", [sys.executable, "-m", "worker_runs.cli", "relay"], env, log)
     settings = Settings(home=tmp_path, database_url=env["WORKER_RUNS_DATABASE_URL"])
     container = bootstrap(settings, engine=pg_engine)
-    done = threading.Event()
+    chaos_over = threading.Event()
     errors: list[BaseException] = []
     workloads = [Workload(container.bus, seed=100 + i) for i in range(WRITERS)]
 
     def write(workload: Workload) -> None:
+        # Keep writing until the chaos is over too: every kill must land while commands arrive,
+        # however fast this machine writes its quota.
         try:
-            while workload.commands < COMMANDS // WRITERS:
+            while workload.commands < COMMANDS // WRITERS or not chaos_over.is_set():
                 workload.random_command()
         except BaseException as exc:  # reported below
             errors.append(exc)
@@ -90,16 +92,16 @@ def test_killing_worker_and_relay_loses_and_doubles_nothing(pg_engine: Engine, t
     def chaos() -> None:
         # Alternate: kill the worker (mid-task, prefork children included), then the relay,
         # each restarted after a short outage, until both died KILLS_EACH times.
-        victims = [worker, relay] * KILLS_EACH
         try:
-            for victim in victims:
-                if done.wait(1.5):
-                    break
+            for victim in [worker, relay] * KILLS_EACH:
+                time.sleep(1.5)
                 victim.kill()
                 time.sleep(0.4)
                 victim.start()
         except BaseException as exc:
             errors.append(exc)
+        finally:
+            chaos_over.set()
 
     worker.start()
     relay.start()
@@ -108,12 +110,11 @@ def test_killing_worker_and_relay_loses_and_doubles_nothing(pg_engine: Engine, t
         chaos_thread = threading.Thread(target=chaos)
         for t in [*writers, chaos_thread]:
             t.start()
+        chaos_thread.join()
         for t in writers:
             t.join()
-        done.set()
-        chaos_thread.join()
         assert errors == []
-        assert worker.kills == KILLS_EACH and relay.kills == KILLS_EACH, "the load ended before the chaos"
+        assert worker.kills == KILLS_EACH and relay.kills == KILLS_EACH
         head = container.store.head()
         assert sum(w.commands for w in workloads) >= COMMANDS
         assert wait_for_position(container.engine, head, timeout=60), projection_statuses(container.engine)
