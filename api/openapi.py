@@ -28,7 +28,9 @@ _ERROR_DESCRIPTIONS = {
     404: "Not found, or not visible to you (`client_error`, code `not_found`).",
     409: "Conflict with an existing object (`client_error`, with `existing_id`).",
     422: "Idempotency-Key reused with a different request (`client_error`).",
-    503: "Not ready.",
+    429: "Too many of your live streams are open "
+         "(`client_error`, code `too_many_streams`, with `Retry-After`).",
+    503: "Not ready, or no capacity left for this request (with `Retry-After`).",
 }
 TAGS = [
     {"name": "workers", "description": "Workers, worker types, versions and named configurations."},
@@ -92,10 +94,10 @@ def _success_schema(op: Operation) -> dict[str, Any] | Any:
 
 
 def _responses(op: Operation) -> dict[str, Any]:
-    if op.content_type == "text/html":
-        content: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
-    else:
-        content = {"application/json": {"schema": _success_schema(op)}}
+    if op.content_type == "application/json":
+        content: dict[str, Any] = {"application/json": {"schema": _success_schema(op)}}
+    else:  # HTML docs, the server-sent event stream, Prometheus text
+        content = {op.content_type: {"schema": {"type": "string"}}}
     success: dict[str, Any] = {"description": "Success.", "content": content}
     if op.method != "GET":
         success["headers"] = {"X-Event-Position": {

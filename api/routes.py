@@ -310,6 +310,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/events/stream", ir.EventStreamResource, (
         Operation("GET", "RetrieveEventStream", "Live integration events (server-sent events)",
                   query=xs.stream_query, tag="integrations", content_type="text/event-stream",
+                  errors=(429, 503),
                   description="The feed, live: `id:` is the global position; reconnect with "
                               "`Last-Event-ID` to resume after it. Comment heartbeats keep it open. "
                               "Open streams are capped per user (429) and per API process (503), "
