@@ -5,6 +5,7 @@ of the API (api/schemas.py)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -24,9 +25,9 @@ from domain.documents import METADATA_TYPES, ORIENTATIONS
 MAX_BULK = 5000
 
 
-def Confidence(**kwargs: object) -> fields.Float:
+def Confidence(**kwargs: Any) -> fields.Float:
     # Two validators, so the error code says which bound (min_value / max_value).
-    return fields.Float(  # type: ignore[arg-type]
+    return fields.Float(
         validate=[validate.Range(min=0), validate.Range(max=1)],
         allow_nan=False,
         **kwargs,

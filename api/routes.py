@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from marshmallow import Schema
 
@@ -75,18 +76,18 @@ class Route:
 
 
 def _list(operation_id: str, summary: str, response: Schema, query: Schema = s.page_query,
-          reads: tuple[str, ...] = CATALOG_ONLY, tag: str = "workers", **kwargs: object) -> Operation:
+          reads: tuple[str, ...] = CATALOG_ONLY, tag: str = "workers", **kwargs: Any) -> Operation:
     return Operation(
         "GET", operation_id, summary, query=query, response=response, paginated=True, reads=reads, tag=tag,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
 def _get(operation_id: str, summary: str, response: Schema, reads: tuple[str, ...] = CATALOG_ONLY,
-         tag: str = "workers", **kwargs: object) -> Operation:
+         tag: str = "workers", **kwargs: Any) -> Operation:
     return Operation(
         "GET", operation_id, summary, query=s.read_query, response=response, reads=reads, tag=tag,
-        errors=(404,), **kwargs,  # type: ignore[arg-type]
+        errors=(404,), **kwargs,
     )
 
 

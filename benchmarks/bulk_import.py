@@ -24,6 +24,8 @@ import sqlalchemy as sa
 
 # Runnable as a plain script from a checkout: make the repository's packages importable.
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script (`python benchmarks/...`): the repository root, for the tests/ helpers and an
+# uninstalled checkout, must be importable before the project imports below (hence E402).
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "examples"))
 

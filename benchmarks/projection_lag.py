@@ -37,6 +37,8 @@ import redis
 import sqlalchemy as sa
 
 # Runnable as a plain script from a checkout: make the repository's packages importable.
+# Run as a script (`python benchmarks/...`): the repository root, for the tests/ helpers and an
+# uninstalled checkout, must be importable before the project imports below (hence E402).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from commands import messages as m  # noqa: E402
