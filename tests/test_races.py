@@ -163,12 +163,23 @@ def test_64_concurrent_user_runs_make_exactly_one_run_postgres(pg_race_container
     _assert_gap_free(pg_race_container.store)
 
 
+#: SQLite serialises writers, and on an idle machine a racer can sometimes finish its whole
+#: command before the next one loads the stream: rounds continue until one shows a real race.
+SQLITE_MAX_ROUNDS = 10
+
+
 def test_64_concurrent_user_runs_make_exactly_one_run_sqlite(sqlite_race_container: Container) -> None:
     alice, worker_id = _setup_owner(sqlite_race_container)
-    _, counts = _run_round(sqlite_race_container, alice, worker_id, 1)
-    print(f"sqlite, 1 round x {RUN_RACERS} racers: {dict(counts)}")
-    conflicts = counts.pop("conflicts", 0)
-    assert counts == {"created": 1, "UserRunAlreadyExists": RUN_RACERS - 1}
+    conflicts = 0
+    rounds = 0
+    while conflicts == 0 and rounds < SQLITE_MAX_ROUNDS:
+        rounds += 1
+        _, counts = _run_round(sqlite_race_container, alice, worker_id, rounds)
+        conflicts = counts.pop("conflicts", 0)
+        # Every round, raced or not, leaves exactly one run.
+        assert counts == {"created": 1, "UserRunAlreadyExists": RUN_RACERS - 1}
+    print(f"sqlite, {rounds} round(s) x {RUN_RACERS} racers, conflicts in the last: {conflicts}")
+    # The racers did load the same stream version in at least one round.
     assert conflicts > 0
     _assert_gap_free(sqlite_race_container.store)
 
