@@ -66,7 +66,7 @@ def package_version() -> str:
 def _build(resource_class: type, deps: dict[str, Any]) -> object:
     """Instantiate a resource with the collaborators its __init__ names (as the bus injects
     handler dependencies by parameter name)."""
-    params = inspect.signature(resource_class.__init__).parameters
+    params = inspect.signature(resource_class).parameters
     return resource_class(**{name: dep for name, dep in deps.items() if name in params})
 
 
@@ -94,11 +94,12 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
         resources.append((route, resource))
 
     sessions = SessionCodec(load_secret_key(container.settings))  # the web UI's cookies (api/ui/)
-    app = falcon.App(middleware=[
+    middleware: list[Any] = [
         RequestIdMiddleware(),
         BodyLimitMiddleware(MAX_BODY_BYTES),
         EdgeMiddleware(operations, authenticator, reads, sessions),
-    ])
+    ]
+    app = falcon.App(middleware=middleware)
     handler = _json_handler()
     app.req_options.media_handlers[falcon.MEDIA_JSON] = handler
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = handler

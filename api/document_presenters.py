@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-Row = Mapping[str, Any]
+# Any key type: SQLAlchemy RowMapping rows and plain dicts are both accepted.
+Row = Mapping[Any, Any]
 
 
 def worker_run_light(row: Row) -> dict[str, Any] | None:

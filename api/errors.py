@@ -241,7 +241,7 @@ def _render(
 
 def handle_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError, params: Any) -> None:
     if isinstance(ex, ApiError):
-        _render(resp, ex.status, ex.body(), ex.headers or {})
+        _render(resp, ex.status, ex.body(), dict(ex.headers or {}))
         return
     # Falcon's own errors (unknown route, method not allowed, malformed JSON, ...).
     code = ex.status_code
@@ -249,7 +249,7 @@ def handle_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTT
     detail = ex.description or _STATUS_DETAILS.get(code) or ex.title or str(ex.status)
     _render(resp, ex.status, {
         "type": error_type, "errors": [error_entry(_STATUS_CODES.get(code, "error"), str(detail), None)],
-    }, ex.headers or {})
+    }, dict(ex.headers or {}))
 
 
 def handle_domain_error(req: falcon.Request, resp: falcon.Response, ex: DomainError, params: Any) -> None:

@@ -16,7 +16,10 @@ MAX_PAGE = 1000
 class TypeList(fields.String):
     """A comma-separated list of public event types (`?types=worker.created,worker_run.created`)."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+    # A string on the wire, a list once loaded.
+    def _deserialize(  # type: ignore[override]
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any,
+    ) -> list[str]:
         text = super()._deserialize(value, attr, data, **kwargs)
         names = [name.strip() for name in text.split(",") if name.strip()]
         unknown = sorted(set(names) - set(PUBLIC_TYPES))

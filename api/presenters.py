@@ -11,7 +11,8 @@ from typing import Any
 
 from domain.local_process import local_process_id
 
-Row = Mapping[str, Any]
+# Any key type: SQLAlchemy RowMapping rows and plain dicts are both accepted.
+Row = Mapping[Any, Any]
 
 
 def worker_light(row: Row, prefix: str = "") -> dict[str, Any]:

@@ -37,7 +37,7 @@ class ReadModels:
             self._read_engine = engine.execution_options(isolation_level="REPEATABLE READ")
         else:
             # SQLite: the connection's BEGIN (eventstore.engine) already gives WAL snapshots.
-            self._read_engine = engine
+            self._read_engine = engine  # type: ignore[assignment]  # both are Engines at run time
 
     @contextmanager
     def connection(self) -> Iterator[sa.Connection]:

@@ -126,7 +126,10 @@ class CursorField(fields.String):
         #: the list's sort key types, checked so a cursor from another list is refused too
         self.key_types = key_types
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> pagination.Cursor:
+    # A string on the wire, a decoded cursor once loaded.
+    def _deserialize(  # type: ignore[override]
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any,
+    ) -> pagination.Cursor:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             return pagination.decode_cursor(text, self.key_types)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from commands import messages as m
+from commands.bus import Handler
 from commands.unit_of_work import UnitOfWork
 from domain.actor import Actor, slugify
 from domain.catalog import Model, WorkerConfiguration, configuration_stream, model_stream
@@ -323,7 +324,7 @@ def create_metadata_bulk(cmd: m.CreateMetaDataBulk, uow: UnitOfWork, actor: Acto
     return {"metadata_ids": [_describe(uow, element, signature, i.type, i.name, i.value) for i in cmd.items]}
 
 
-COMMAND_HANDLERS = {
+COMMAND_HANDLERS: dict[type[m.Command], Handler] = {
     m.RegisterUser: register_user,
     m.IssueToken: issue_token,
     m.RevokeToken: revoke_token,

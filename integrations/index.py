@@ -165,7 +165,9 @@ def catch_up(engine: Engine, *, up_to: int | None = None) -> int:
 
 
 def _write(engine: Engine, conn: sa.Connection, batch: list[StoredEvent]) -> None:
-    subjects, scopes, readers = [], [], []
+    subjects: list[dict[str, Any]] = []
+    scopes: list[dict[str, Any]] = []
+    readers: list[dict[str, Any]] = []
     for event in batch:
         entry = entry_for(event)
         position = event.global_position

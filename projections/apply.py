@@ -42,7 +42,7 @@ def _upsert_statement(dialect: str, table: sa.Table, key: Sequence[str], values:
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
     if insert is None:
         raise UnknownReadModel(f"no upsert for the {dialect} dialect")
-    stmt = insert(table)
+    stmt: Any = insert(table)  # the dialect's Insert (on_conflict_* are dialect-specific)
     conflict = ["generation", *key]
     if not values:
         return stmt.on_conflict_do_nothing(index_elements=conflict)

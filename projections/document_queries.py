@@ -243,6 +243,7 @@ def list_element_children(
     """Children (or all descendants) of a visible element, oldest first; None when not visible."""
     if get_element(conn, actor, element_id) is None:
         return None
+    where: sa.ColumnElement[bool]
     if recursive:
         where = rm_elements.c.element_id.in_(_subtree(conn, element_id, include_root=False))
     else:
@@ -354,8 +355,8 @@ def _signed_union(where: Any, kinds: Sequence[str], keyset: Keyset | None) -> sa
     reads at most a page from its (generation, worker_run_id|user_id, created_position)
     index, instead of every remaining row of the run being sorted for each page.
     """
-    g = sa.bindparam("generation")
-    parts = []
+    g: sa.BindParameter[Any] = sa.bindparam("generation")
+    parts: list[Any] = []
     labels = {
         "element": rm_elements.c.name,
         "transcription": rm_transcriptions.c.text,
@@ -503,6 +504,7 @@ def list_element_metadata(
     if get_element(conn, actor, element_id) is None:
         return None
     g = live_generation(conn, DOCUMENTS)
+    where: sa.ColumnElement[bool]
     if load_parents:
         up = (
             sa.select(rm_elements.c.element_id, rm_elements.c.parent_id)

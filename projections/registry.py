@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from eventstore import StoredEvent
@@ -19,7 +19,7 @@ Projector = Callable[[StoredEvent], list[Op]]
 @dataclass(frozen=True)
 class Projection:
     name: str
-    projectors: dict[str, Projector]
+    projectors: Mapping[str, Projector]
     tables: tuple[str, ...]
 
     def handle(self, event: StoredEvent) -> list[Op]:

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -180,7 +180,7 @@ class Relay:
                     yield None
                     return
             conn.exec_driver_sql(f"LISTEN {NOTIFY_CHANNEL}")
-            driver = conn.connection.driver_connection
+            driver: Any = conn.connection.driver_connection
 
             def wait(timeout: float) -> None:
                 # Block until an append notifies or the poll interval passes (in short slices,

@@ -242,7 +242,7 @@ rm_ml_classes = sa.Table(
 )
 
 
-def _signed_columns(table: str) -> list[sa.SchemaItem]:
+def _signed_columns(table: str) -> list[sa.schema.SchemaItem]:
     """Creator columns and the provenance indexes shared by every published object."""
     return [
         sa.Column("user_id", sa.String(36), nullable=False),

@@ -41,5 +41,5 @@ def create_celery_app(settings: Settings) -> Celery:
 def bind_container(app: Celery, container: Container) -> None:
     """Give the tasks their container, and have forked worker processes open their own
     database connections (sockets inherited from the parent must never be shared)."""
-    app.worker_runs_container = container  # type: ignore[attr-defined]
+    app.worker_runs_container = container
     _ENGINES.add(container.engine)

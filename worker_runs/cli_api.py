@@ -59,7 +59,7 @@ def api(host: str, port: int, workers: int | None, threads: int, timeout: int) -
     except ImportError:
         raise click.ClickException("gunicorn is not installed: pip install 'worker-runs[server]'") from None
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             options = {
                 "bind": f"{host}:{port}", "workers": workers or _default_workers(), "threads": threads,

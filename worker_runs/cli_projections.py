@@ -56,7 +56,7 @@ def _on_stop_signals(handler: Callable[[int, Any], None]) -> None:
 def _projection_names(container: Container, name: str | None, all_: bool) -> list[str]:
     if all_ == (name is not None):
         raise click.UsageError("Give a projection NAME or --all.")
-    names = container.runner.names if all_ else [name]
+    names = list(container.runner.names) if all_ else [name or ""]
     for n in names:
         try:
             container.runner.projection(n)

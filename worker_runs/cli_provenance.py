@@ -108,7 +108,7 @@ def provenance(
             header = _describe_run(_run_details(run))
         else:
             header = [f"Created by user {user_id} without a worker run"]
-        keyset, rows = q.Keyset(limit=PAGE_SIZE), []
+        keyset, rows = q.Keyset(limit=PAGE_SIZE), list[Any]()
         while True:  # every page, by keyset (no OFFSET rescans): the command prints everything
             page = dq.list_signed(
                 conn, worker_run_id=run_id, user_id=user_id, type=object_type, keyset=keyset

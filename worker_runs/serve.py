@@ -231,7 +231,7 @@ class Server:
                                             name="http"))
             for thread in threads:
                 thread.start()
-            host, port = httpd.server_address[:2]
+            host, port = str(httpd.server_address[0]), httpd.server_address[1]
             database = container.engine.url.render_as_string()  # password hidden
             print(f"worker-runs serving on http://{host}:{port} (database {database}, "
                   f"broker {settings.broker_url})", flush=True)

@@ -273,7 +273,7 @@ def _page(req: falcon.Request) -> int:
     return max(1, _int(req.get_param("page"), 1) or 1)
 
 
-def _run_view(row: Mapping[str, Any]) -> dict[str, Any]:
+def _run_view(row: Mapping[Any, Any]) -> dict[str, Any]:
     run = presenters.worker_run(row)
     version = run["worker_version"]
     model_version = run["model_version"]

@@ -11,7 +11,7 @@ connection = config.attributes.get("connection")
 if connection is None:  # pragma: no cover - `alembic` CLI use; the project calls upgrade()
     import sqlalchemy as sa
 
-    connection = sa.create_engine(config.get_main_option("sqlalchemy.url")).connect()
+    connection = sa.create_engine(config.get_main_option("sqlalchemy.url") or "").connect()
 
 # render_as_batch: SQLite cannot ALTER most things; batch mode is safe on both backends.
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
