@@ -31,7 +31,7 @@ from commands.tokens import hash_token
 from domain.actor import Actor
 from domain.events import decode
 from domain.user import User
-from eventstore import SqlEventStore
+from eventstore import EventStore
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Identity:
 
 class Authenticator:
     def __init__(
-        self, store: SqlEventStore, *, cache_size: int = 4096, revocations: SessionRevocations | None = None,
+        self, store: EventStore, *, cache_size: int = 4096, revocations: SessionRevocations | None = None,
     ) -> None:
         self.store = store
         #: signed-out UI sessions; None: sessions end only by expiry or token revocation
@@ -156,7 +156,7 @@ class Authenticator:
         return user
 
 
-def _replay(user: User, store: SqlEventStore, stream_id: str) -> User:
+def _replay(user: User, store: EventStore, stream_id: str) -> User:
     for stored in store.read_stream(stream_id):
         user.apply(decode(stored.event_type, stored.schema_version, stored.payload))
     return user

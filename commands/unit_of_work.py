@@ -9,7 +9,7 @@ from typing import TypeVar
 from domain.aggregate import Aggregate
 from domain.errors import NotFound
 from domain.events import decode
-from eventstore import CommandRecord, Metadata, NewEvent, SqlEventStore, StreamAppend
+from eventstore import CommandRecord, EventStore, Metadata, NewEvent, StreamAppend
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -17,7 +17,7 @@ A = TypeVar("A", bound=Aggregate)
 class UnitOfWork:
     """Tracks the aggregates a handler loaded and the aliases it claimed, for one attempt."""
 
-    def __init__(self, store: SqlEventStore, clock: Callable[[], datetime], ids: Callable[[], str]) -> None:
+    def __init__(self, store: EventStore, clock: Callable[[], datetime], ids: Callable[[], str]) -> None:
         self.store = store
         self.clock = clock
         self.ids = ids
@@ -44,7 +44,7 @@ class UnitOfWork:
         return agg
 
     def load_many(self, cls: type[A], stream_ids: Sequence[str]) -> dict[str, A]:
-        """Like `load` for many streams, read with one query (`SqlEventStore.read_streams`)."""
+        """Like `load` for many streams, read with one query (`EventStore.read_streams`)."""
         missing = [s for s in dict.fromkeys(stream_ids) if s not in self._seen]
         for stream_id, stored_events in self.store.read_streams(missing).items():
             agg = cls(stream_id)

@@ -10,6 +10,8 @@ from eventstore.records import (
     StoredEvent,
     StreamAppend,
 )
+from eventstore.memory import InMemoryEventStore
+from eventstore.ports import EventStore
 from eventstore.store import SqlEventStore
 
 __all__ = [
@@ -17,6 +19,8 @@ __all__ = [
     "AppendResult",
     "CommandRecord",
     "ConcurrencyConflict",
+    "EventStore",
+    "InMemoryEventStore",
     "Metadata",
     "NewEvent",
     "SqlEventStore",
