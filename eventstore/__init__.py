@@ -1,5 +1,7 @@
 """The append-only event store: SQLAlchemy 2 Core over PostgreSQL or SQLite."""
 
+from eventstore.memory import InMemoryEventStore
+from eventstore.ports import EventStore
 from eventstore.records import (
     NO_STREAM,
     AppendResult,
@@ -10,8 +12,6 @@ from eventstore.records import (
     StoredEvent,
     StreamAppend,
 )
-from eventstore.memory import InMemoryEventStore
-from eventstore.ports import EventStore
 from eventstore.store import SqlEventStore
 
 __all__ = [
