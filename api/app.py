@@ -29,6 +29,7 @@ from api.ui import resources as ui
 from api.ui.revocations import SessionRevocations
 from api.ui.session import SessionCodec, load_secret_key
 from worker_runs.bootstrap import Container
+from worker_runs.logging_config import configure_logging
 
 #: request bodies are small JSON documents; anything bigger is refused before parsing
 MAX_BODY_BYTES = 1024 * 1024
@@ -71,6 +72,9 @@ def _build(resource_class: type, deps: dict[str, Any]) -> object:
 
 
 def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> falcon.App:
+    # Whatever hosts the app (serve, gunicorn, another WSGI server), its logs are redacted and
+    # its tracebacks carry no local variables; a no-op when the entry point configured them.
+    configure_logging()
     reads = ReadModels(container.engine, wait_seconds=container.settings.read_wait_seconds)
     spec = build_spec(routes, version=package_version())
     # Sign-out is recorded on the server (api/ui/revocations.py): cookie authentication checks it.
