@@ -24,6 +24,7 @@ from api.routes import ROUTES, Operation, Route
 from api.system import swagger_ui_assets
 from api.ui import resources as ui
 from worker_runs.bootstrap import Container
+from worker_runs.logging_config import configure_logging
 
 #: request bodies are small JSON documents; anything bigger is refused before parsing
 MAX_BODY_BYTES = 1024 * 1024
@@ -66,6 +67,9 @@ def _build(resource_class: type, deps: dict[str, Any]) -> object:
 
 
 def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> falcon.App:
+    # Whatever hosts the app (serve, gunicorn, another WSGI server), its logs are redacted and
+    # its tracebacks carry no local variables; a no-op when the entry point configured them.
+    configure_logging()
     web = container.web  # built once, in worker_runs/bootstrap.py
     spec = build_spec(routes, version=package_version())
     deps: dict[str, Any] = {
