@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -57,7 +58,7 @@ class RetryPolicy:
     backoff_max: float = 60.0
 
     def delay(self, attempts: int) -> float:
-        return min(self.backoff_base * 2 ** max(attempts - 1, 0), self.backoff_max)
+        return min(self.backoff_base * 2.0 ** max(attempts - 1, 0), self.backoff_max)
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
@@ -374,7 +375,7 @@ class ProjectionRunner:
 
     # --- parked events --------------------------------------------------------------------------
 
-    def parked(self, name: str | None = None) -> list[sa.Row]:
+    def parked(self, name: str | None = None) -> list[sa.Row[Any]]:
         query = sa.select(dead_letters).order_by(dead_letters.c.name, dead_letters.c.global_position)
         if name is not None:
             query = query.where(dead_letters.c.name == self.projection(name).name)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from eventstore.schema import BigInt, Json, UTCDateTime, metadata
+# The read models share the event store's MetaData (re-exported: projections.apply looks tables up in it).
+from eventstore.schema import BigInt, Json, UTCDateTime
+from eventstore.schema import metadata as metadata
 
 # --- bookkeeping --------------------------------------------------------------------------
 
