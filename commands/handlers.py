@@ -11,6 +11,7 @@ from typing import Any
 from commands import messages as m
 from commands.aliases import MODEL_VERSION, TOKEN, USERNAME, WORKER_RUN, WORKER_SLUG, WORKER_VERSION
 from commands.bus import Handler
+from commands.image_handlers import IMAGE_HANDLERS  # issue 10: images
 from commands.unit_of_work import UnitOfWork
 from domain.actor import Actor, slugify
 from domain.catalog import Model, WorkerConfiguration, configuration_stream, model_stream
@@ -341,4 +342,5 @@ COMMAND_HANDLERS: dict[type[m.Command], Handler] = {
     m.CreateClassifications: create_classifications,
     m.CreateMetaData: create_metadata,
     m.CreateMetaDataBulk: create_metadata_bulk,
+    **IMAGE_HANDLERS,  # issue 10: images
 }

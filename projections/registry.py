@@ -9,6 +9,7 @@ from eventstore import StoredEvent
 from projections import (
     catalog,
     documents,  # issue 5
+    images,  # issue 10
     user_runs,
 )
 from projections.ops import Op
@@ -32,6 +33,9 @@ PROJECTIONS: dict[str, Projection] = {
     for p in (
         Projection("catalog", catalog.PROJECTORS, catalog.TABLES),
         Projection("user_runs", user_runs.PROJECTORS, user_runs.TABLES),
-        Projection("documents", documents.PROJECTORS, documents.TABLES),  # issue 5
+        # issue 5; images (issue 10) in the same projection: an element's zone shows its image
+        Projection(
+            "documents", {**documents.PROJECTORS, **images.PROJECTORS}, documents.TABLES + images.TABLES,
+        ),
     )
 }

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
-from commands import COMMAND_HANDLERS
+from commands import (
+    COMMAND_HANDLERS,
+    image_messages,  # issue 10
+)
 from commands import messages as m
 from commands.bus import CommandBus, CommandResult
 from commands.errors import IdempotencyKeyReused
@@ -96,7 +99,7 @@ def bob(bus: CommandBus) -> Actor:
 
 def test_every_command_has_a_handler() -> None:
     commands = {
-        cls for _, cls in inspect.getmembers(m, inspect.isclass)
+        cls for module in (m, image_messages) for _, cls in inspect.getmembers(module, inspect.isclass)
         if issubclass(cls, m.Command) and cls is not m.Command
     }
     assert commands == set(COMMAND_HANDLERS)

@@ -19,6 +19,7 @@ from api.ui.session import SessionCodec, load_secret_key
 from commands import COMMAND_HANDLERS, CommandBus
 from eventstore import EventStore, SqlEventStore
 from eventstore.engine import make_engine
+from integrations.iiif import IIIFInfoClient, InfoFetcher
 from integrations.stream_slots import StreamSlots
 from projections.registry import PROJECTIONS, Projection
 from projections.runner import DEFAULT_RETRY_POLICY, ProjectionRunner, RetryPolicy
@@ -91,13 +92,16 @@ def bootstrap(
     ids: Callable[[], str] = new_uuid,
     projections: Mapping[str, Projection] = PROJECTIONS,
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    iiif: InfoFetcher | None = None,
 ) -> Container:
     """Build the app. Production defaults; tests pass fakes (engine, clock, id generator,
-    projections, retry policy)."""
+    projections, retry policy, IIIF info.json fetcher)."""
     settings = settings or load_settings()
     engine = engine or make_engine(settings.database_url)
     store = SqlEventStore(engine)
-    bus = CommandBus(store, COMMAND_HANDLERS, clock=clock, ids=ids)
+    # CreateIIIFURL reads info.json from a user-given URL: guarded (integrations/iiif.py).
+    iiif = iiif or IIIFInfoClient(allow_private=settings.iiif_allow_private)
+    bus = CommandBus(store, COMMAND_HANDLERS, clock=clock, ids=ids, services={"iiif": iiif})
     # Real time, even when tests fix the command clock: back-off must be able to elapse.
     runner = ProjectionRunner(engine, projections, policy=retry_policy)
     celery = create_celery_app(settings)
