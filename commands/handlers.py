@@ -10,6 +10,7 @@ from typing import Any
 
 from commands import messages as m
 from commands.bus import Handler
+from commands.element_tree_handlers import TREE_HANDLERS  # issue 10 B: element tree
 from commands.unit_of_work import UnitOfWork
 from domain.actor import Actor, slugify
 from domain.catalog import Model, WorkerConfiguration, configuration_stream, model_stream
@@ -348,4 +349,5 @@ COMMAND_HANDLERS: dict[type[m.Command], Handler] = {
     m.CreateClassifications: create_classifications,
     m.CreateMetaData: create_metadata,
     m.CreateMetaDataBulk: create_metadata_bulk,
+    **TREE_HANDLERS,  # issue 10 B: element tree
 }

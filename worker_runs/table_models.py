@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from api.ui import tables as ui_tables
 from eventstore import schema as event_store
 from integrations import tables as integration_tables
+from projections import element_tree_tables as _element_tree  # noqa: F401 - registers rm_element_paths
 from projections import tables as read_models
 
 LAYERS: tuple[sa.MetaData, ...] = (
