@@ -26,12 +26,12 @@ import falcon
 from api.errors import ApiError, error_entry
 from api.ui.revocations import SessionRevocations
 from api.ui.session import CSRF_HEADER, SAFE_METHODS, Session, SessionCodec
-from commands.handlers import TOKEN
+from commands.aliases import TOKEN
+from commands.rehydrate import load
 from commands.tokens import hash_token
 from domain.actor import Actor
-from domain.events import decode
 from domain.user import User
-from eventstore import SqlEventStore
+from eventstore import EventStore
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Identity:
 
 class Authenticator:
     def __init__(
-        self, store: SqlEventStore, *, cache_size: int = 4096, revocations: SessionRevocations | None = None,
+        self, store: EventStore, *, cache_size: int = 4096, revocations: SessionRevocations | None = None,
     ) -> None:
         self.store = store
         #: signed-out UI sessions; None: sessions end only by expiry or token revocation
@@ -140,12 +140,12 @@ class Authenticator:
             stream_id = self.store.resolve(TOKEN.format(token_hash))
             if stream_id is None:
                 return None
-            user = _replay(User(stream_id), self.store, stream_id)
+            user = load(self.store, User, stream_id)
         else:
             newer = self.store.read_stream(cached.stream_id, after_version=cached.version)
             if not newer:
                 return cached
-            user = _replay(User(cached.stream_id), self.store, cached.stream_id)
+            user = load(self.store, User, cached.stream_id)
         if not user.exists:
             return None
         with self._lock:
@@ -154,12 +154,6 @@ class Authenticator:
             while len(self._users) > self.cache_size:
                 self._users.popitem(last=False)
         return user
-
-
-def _replay(user: User, store: SqlEventStore, stream_id: str) -> User:
-    for stored in store.read_stream(stream_id):
-        user.apply(decode(stored.event_type, stored.schema_version, stored.payload))
-    return user
 
 
 def _token_from_header(authorization: str | None) -> str | None:

@@ -18,7 +18,7 @@ from commands.errors import CommandConflict, IdempotencyKeyReused
 from commands.messages import Command
 from commands.unit_of_work import UnitOfWork
 from domain.actor import SYSTEM, Actor
-from eventstore import CommandRecord, ConcurrencyConflict, Metadata, SqlEventStore
+from eventstore import CommandRecord, ConcurrencyConflict, EventStore, Metadata
 
 Handler = Callable[..., dict[str, Any]]
 
@@ -50,7 +50,7 @@ def request_hash(command: Command, actor: Actor | None = None) -> str:
 class CommandBus:
     def __init__(
         self,
-        store: SqlEventStore,
+        store: EventStore,
         handlers: dict[type[Command], Handler],
         *,
         clock: Callable[[], datetime],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from commands import messages as m
+from commands.aliases import MODEL_VERSION, TOKEN, USERNAME, WORKER_RUN, WORKER_SLUG, WORKER_VERSION
 from commands.bus import Handler
 from commands.element_tree_handlers import TREE_HANDLERS  # issue 10 B: element tree
 from commands.unit_of_work import UnitOfWork
@@ -19,14 +20,6 @@ from domain.errors import AlreadyExists, InvalidValue, NotFound, UsernameTaken, 
 from domain.local_process import LocalProcess, default_summary, local_process_stream
 from domain.user import User, user_stream
 from domain.worker import Worker, WorkerType, worker_stream, worker_type_stream
-
-# Aliases: natural keys and entity ids -> owning stream (claimed atomically with the events).
-USERNAME = "username:{}"
-TOKEN = "token:{}"
-WORKER_SLUG = "worker-slug:{}"
-WORKER_VERSION = "worker-version:{}"
-MODEL_VERSION = "model-version:{}"
-WORKER_RUN = "worker-run:{}"
 
 
 def register_user(cmd: m.RegisterUser, uow: UnitOfWork) -> dict[str, Any]:

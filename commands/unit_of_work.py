@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+from commands.rehydrate import rehydrate
 from domain.aggregate import Aggregate
 from domain.errors import NotFound
-from domain.events import decode
-from eventstore import CommandRecord, Metadata, NewEvent, SqlEventStore, StreamAppend
+from eventstore import CommandRecord, EventStore, Metadata, NewEvent, StoredEvent, StreamAppend
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -17,7 +17,7 @@ A = TypeVar("A", bound=Aggregate)
 class UnitOfWork:
     """Tracks the aggregates a handler loaded and the aliases it claimed, for one attempt."""
 
-    def __init__(self, store: SqlEventStore, clock: Callable[[], datetime], ids: Callable[[], str]) -> None:
+    def __init__(self, store: EventStore, clock: Callable[[], datetime], ids: Callable[[], str]) -> None:
         self.store = store
         self.clock = clock
         self.ids = ids
@@ -36,23 +36,22 @@ class UnitOfWork:
             agg = self._seen[stream_id]
             assert isinstance(agg, cls), f"{stream_id} loaded as {type(agg).__name__}"
             return agg
-        agg = cls(stream_id)
-        for stored in self.store.read_stream(stream_id):
-            agg.apply(decode(stored.event_type, stored.schema_version, stored.payload))
-            self.observed_position = max(self.observed_position, stored.global_position)
-        self._seen[stream_id] = agg
+        stored = self.store.read_stream(stream_id)
+        agg = self._remember(rehydrate(cls, stream_id, stored), stored)
         return agg
 
     def load_many(self, cls: type[A], stream_ids: Sequence[str]) -> dict[str, A]:
-        """Like `load` for many streams, read with one query (`SqlEventStore.read_streams`)."""
+        """Like `load` for many streams, read with one query (`EventStore.read_streams`)."""
         missing = [s for s in dict.fromkeys(stream_ids) if s not in self._seen]
-        for stream_id, stored_events in self.store.read_streams(missing).items():
-            agg = cls(stream_id)
-            for stored in stored_events:
-                agg.apply(decode(stored.event_type, stored.schema_version, stored.payload))
-                self.observed_position = max(self.observed_position, stored.global_position)
-            self._seen[stream_id] = agg
+        for stream_id, stored in self.store.read_streams(missing).items():
+            self._remember(rehydrate(cls, stream_id, stored), stored)
         return {stream_id: self.load(cls, stream_id) for stream_id in stream_ids}
+
+    def _remember(self, agg: A, stored: Sequence[StoredEvent]) -> A:
+        if stored:
+            self.observed_position = max(self.observed_position, stored[-1].global_position)
+        self._seen[agg.stream_id] = agg
+        return agg
 
     def get(self, cls: type[A], stream_id: str, message: str, field: str | None = None) -> A:
         """The aggregate, or `NotFound(message)` when its stream does not exist."""

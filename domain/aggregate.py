@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Self
 
 from domain.events import DomainEvent
 
@@ -26,7 +27,7 @@ class Aggregate:
         return self.version > 0
 
     @classmethod
-    def replay(cls, stream_id: str, events: Iterable[DomainEvent]) -> Aggregate:
+    def replay(cls, stream_id: str, events: Iterable[DomainEvent]) -> Self:
         agg = cls(stream_id)
         for event in events:
             agg.apply(event)

@@ -1,5 +1,7 @@
 """The append-only event store: SQLAlchemy 2 Core over PostgreSQL or SQLite."""
 
+from eventstore.memory import InMemoryEventStore
+from eventstore.ports import EventStore
 from eventstore.records import (
     NO_STREAM,
     AppendResult,
@@ -17,6 +19,8 @@ __all__ = [
     "AppendResult",
     "CommandRecord",
     "ConcurrencyConflict",
+    "EventStore",
+    "InMemoryEventStore",
     "Metadata",
     "NewEvent",
     "SqlEventStore",

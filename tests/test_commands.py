@@ -30,8 +30,8 @@ from domain.errors import (
     WorkerVersionAlreadyExists,
 )
 from domain.local_process import local_process_id
-from eventstore import SqlEventStore, StoredEvent
-from worker_runs.bootstrap import Container
+from eventstore import EventStore, InMemoryEventStore, StoredEvent
+from worker_runs.bootstrap import Container, new_uuid, utc_now
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -55,22 +55,34 @@ def run(bus: CommandBus, actor: Actor, version_id: str, **kwargs: Any) -> str:
     return bus.handle(m.CreateUserRun(version_id, **kwargs), actor=actor).data["run_id"]
 
 
-def events_since(store: SqlEventStore, position: int) -> list[StoredEvent]:
+def events_since(store: EventStore, position: int) -> list[StoredEvent]:
     return store.read_all(position, limit=10_000)
 
 
-def types_since(store: SqlEventStore, position: int) -> list[str]:
+def types_since(store: EventStore, position: int) -> list[str]:
     return [e.event_type for e in events_since(store, position)]
 
 
-@pytest.fixture
-def bus(container: Container) -> CommandBus:
-    return container.bus
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module also runs every command on the in-memory store: handlers need no database."""
+    return request.param
 
 
 @pytest.fixture
-def store(container: Container) -> SqlEventStore:
+def store(backend: str, request: pytest.FixtureRequest) -> EventStore:
+    if backend == "memory":
+        return InMemoryEventStore()
+    container: Container = request.getfixturevalue("container")
     return container.store
+
+
+@pytest.fixture
+def bus(backend: str, store: EventStore, request: pytest.FixtureRequest) -> CommandBus:
+    if backend == "memory":
+        return CommandBus(store, COMMAND_HANDLERS, clock=utc_now, ids=new_uuid)
+    container: Container = request.getfixturevalue("container")
+    return container.bus
 
 
 @pytest.fixture
@@ -94,7 +106,7 @@ def test_every_command_has_a_handler() -> None:
 # --- users and tokens ----------------------------------------------------------------------------
 
 
-def test_register_user(bus: CommandBus, store: SqlEventStore) -> None:
+def test_register_user(bus: CommandBus, store: EventStore) -> None:
     result = bus.handle(m.RegisterUser("alice", "a@x", is_admin=True))
 
     user_id = result.data["user_id"]
@@ -108,7 +120,7 @@ def test_register_user(bus: CommandBus, store: SqlEventStore) -> None:
 
 
 @pytest.mark.parametrize("again", ["alice", "Alice", "ALICE"])
-def test_register_duplicate_username_names_the_existing_user(bus: CommandBus, store: SqlEventStore,
+def test_register_duplicate_username_names_the_existing_user(bus: CommandBus, store: EventStore,
                                                               again: str) -> None:
     first = bus.handle(m.RegisterUser("alice")).data["user_id"]
     head = store.head()
@@ -121,14 +133,14 @@ def test_register_duplicate_username_names_the_existing_user(bus: CommandBus, st
     assert store.head() == head
 
 
-def test_register_blank_username_is_invalid(bus: CommandBus, store: SqlEventStore) -> None:
+def test_register_blank_username_is_invalid(bus: CommandBus, store: EventStore) -> None:
     with pytest.raises(InvalidValue) as err:
         bus.handle(m.RegisterUser("   "))
     assert err.value.field == "username"
     assert store.head() == 0
 
 
-def test_issue_and_revoke_token(bus: CommandBus, store: SqlEventStore, alice: Actor) -> None:
+def test_issue_and_revoke_token(bus: CommandBus, store: EventStore, alice: Actor) -> None:
     token_id = bus.handle(m.IssueToken(alice.user_id, "f" * 64, "laptop")).data["token_id"]
     assert store.resolve("token:" + "f" * 64) == f"user-{alice.user_id}"
 
@@ -147,7 +159,7 @@ def test_issue_and_revoke_token(bus: CommandBus, store: SqlEventStore, alice: Ac
     assert store.head() == head
 
 
-def test_token_commands_for_an_unknown_user_are_not_found(bus: CommandBus, store: SqlEventStore) -> None:
+def test_token_commands_for_an_unknown_user_are_not_found(bus: CommandBus, store: EventStore) -> None:
     with pytest.raises(NotFound):
         bus.handle(m.IssueToken("no-such-user", "a" * 64))
     with pytest.raises(NotFound):
@@ -158,7 +170,7 @@ def test_token_commands_for_an_unknown_user_are_not_found(bus: CommandBus, store
 # --- workers and worker types ------------------------------------------------------------------
 
 
-def test_create_worker_creates_its_type_on_the_fly(bus: CommandBus, store: SqlEventStore,
+def test_create_worker_creates_its_type_on_the_fly(bus: CommandBus, store: EventStore,
                                                    alice: Actor) -> None:
     head = store.head()
     result = bus.handle(
@@ -189,7 +201,7 @@ def test_create_worker_creates_its_type_on_the_fly(bus: CommandBus, store: SqlEv
     assert len(store.read_stream("worker-type-my-ocr")) == 1
 
 
-def test_create_worker_with_a_type_without_letters_is_invalid(bus: CommandBus, store: SqlEventStore,
+def test_create_worker_with_a_type_without_letters_is_invalid(bus: CommandBus, store: EventStore,
                                                               alice: Actor) -> None:
     head = store.head()
     with pytest.raises(InvalidValue) as err:
@@ -200,7 +212,7 @@ def test_create_worker_with_a_type_without_letters_is_invalid(bus: CommandBus, s
     assert store.head() == head
 
 
-def test_create_worker_is_get_or_create_by_slug(bus: CommandBus, store: SqlEventStore, alice: Actor,
+def test_create_worker_is_get_or_create_by_slug(bus: CommandBus, store: EventStore, alice: Actor,
                                                 bob: Actor) -> None:
     worker_id = worker(bus, alice, "ocr")
     head = store.head()
@@ -224,7 +236,7 @@ def test_create_worker_is_get_or_create_by_slug(bus: CommandBus, store: SqlEvent
     assert store.read_stream("worker-type-other") == []
 
 
-def test_update_worker(bus: CommandBus, store: SqlEventStore, alice: Actor, bob: Actor) -> None:
+def test_update_worker(bus: CommandBus, store: EventStore, alice: Actor, bob: Actor) -> None:
     worker_id = worker(bus, alice)
     head = store.head()
 
@@ -254,7 +266,7 @@ def test_update_worker(bus: CommandBus, store: SqlEventStore, alice: Actor, bob:
     assert store.head() == head
 
 
-def test_grant_worker_access_lets_the_grantee_create_a_run(bus: CommandBus, store: SqlEventStore,
+def test_grant_worker_access_lets_the_grantee_create_a_run(bus: CommandBus, store: EventStore,
                                                            alice: Actor, bob: Actor) -> None:
     worker_id = worker(bus, alice)
     version_id = version(bus, alice, worker_id)
@@ -279,7 +291,7 @@ def test_grant_worker_access_lets_the_grantee_create_a_run(bus: CommandBus, stor
     assert created.payload["user_id"] == bob.user_id
 
 
-def test_grant_worker_access_errors(bus: CommandBus, store: SqlEventStore, alice: Actor, bob: Actor) -> None:
+def test_grant_worker_access_errors(bus: CommandBus, store: EventStore, alice: Actor, bob: Actor) -> None:
     carol = user(bus, "carol")
     worker_id = worker(bus, alice)
     head = store.head()
@@ -300,7 +312,7 @@ def test_grant_worker_access_errors(bus: CommandBus, store: SqlEventStore, alice
 # --- worker versions -----------------------------------------------------------------------------
 
 
-def test_create_worker_version_numbers_and_optional_fields(bus: CommandBus, store: SqlEventStore,
+def test_create_worker_version_numbers_and_optional_fields(bus: CommandBus, store: EventStore,
                                                            alice: Actor) -> None:
     worker_id = worker(bus, alice)
 
@@ -340,7 +352,7 @@ def test_create_worker_version_numbers_and_optional_fields(bus: CommandBus, stor
         ({"archived": True}, None),
     ],
 )
-def test_create_worker_version_invalid_values(bus: CommandBus, store: SqlEventStore, alice: Actor,
+def test_create_worker_version_invalid_values(bus: CommandBus, store: EventStore, alice: Actor,
                                               fields: dict[str, Any], field: str | None) -> None:
     worker_id = worker(bus, alice)
     head = store.head()
@@ -351,7 +363,7 @@ def test_create_worker_version_invalid_values(bus: CommandBus, store: SqlEventSt
 
 
 @pytest.mark.parametrize("key", ["tag", "revision_url"])
-def test_create_worker_version_duplicate_names_the_existing_version(bus: CommandBus, store: SqlEventStore,
+def test_create_worker_version_duplicate_names_the_existing_version(bus: CommandBus, store: EventStore,
                                                                     alice: Actor, key: str) -> None:
     worker_id = worker(bus, alice)
     first = version(bus, alice, worker_id, **{key: "v1"})
@@ -367,7 +379,7 @@ def test_create_worker_version_duplicate_names_the_existing_version(bus: Command
     version(bus, alice, worker(bus, alice, "other"), **{key: "v1"})
 
 
-def test_create_worker_version_permissions(bus: CommandBus, store: SqlEventStore, alice: Actor,
+def test_create_worker_version_permissions(bus: CommandBus, store: EventStore, alice: Actor,
                                            bob: Actor) -> None:
     worker_id = worker(bus, alice)
     with pytest.raises(NotFound):
@@ -381,7 +393,7 @@ def test_create_worker_version_permissions(bus: CommandBus, store: SqlEventStore
     assert bus.handle(m.CreateWorkerVersion(worker_id), actor=admin).data["number"] == 1
 
 
-def test_update_worker_version(bus: CommandBus, store: SqlEventStore, alice: Actor, bob: Actor) -> None:
+def test_update_worker_version(bus: CommandBus, store: EventStore, alice: Actor, bob: Actor) -> None:
     worker_id = worker(bus, alice)
     v1 = version(bus, alice, worker_id, tag="v1", state="created")
     v2 = version(bus, alice, worker_id, tag="v2")
@@ -427,7 +439,7 @@ def test_an_available_git_version_keeps_its_configuration(bus: CommandBus, alice
 # --- configurations and models -------------------------------------------------------------------
 
 
-def test_create_worker_configuration(bus: CommandBus, store: SqlEventStore, alice: Actor, bob: Actor) -> None:
+def test_create_worker_configuration(bus: CommandBus, store: EventStore, alice: Actor, bob: Actor) -> None:
     worker_id = worker(bus, alice)
     result = bus.handle(
         m.CreateWorkerConfiguration(worker_id, "fast", {"beam": 1, "key": "s3cr3t"}, ["key"]), actor=alice,
@@ -452,7 +464,7 @@ def test_create_worker_configuration(bus: CommandBus, store: SqlEventStore, alic
     assert store.head() == head
 
 
-def test_create_model_and_versions(bus: CommandBus, store: SqlEventStore, alice: Actor, bob: Actor) -> None:
+def test_create_model_and_versions(bus: CommandBus, store: EventStore, alice: Actor, bob: Actor) -> None:
     model_id = bus.handle(m.CreateModel("HTR", "handwriting"), actor=alice).data["model_id"]
     mv1 = bus.handle(m.CreateModelVersion(model_id, {"size": 1}, "v1"), actor=alice).data["model_version_id"]
     mv2 = bus.handle(m.CreateModelVersion(model_id), actor=alice).data["model_version_id"]
@@ -477,7 +489,7 @@ def test_create_model_and_versions(bus: CommandBus, store: SqlEventStore, alice:
 # --- user worker runs ----------------------------------------------------------------------------
 
 
-def test_create_user_run(bus: CommandBus, store: SqlEventStore, alice: Actor) -> None:
+def test_create_user_run(bus: CommandBus, store: EventStore, alice: Actor) -> None:
     worker_id = worker(bus, alice, name="Tesseract")
     version_id = version(bus, alice, worker_id)
     configuration_id = bus.handle(m.CreateWorkerConfiguration(worker_id, "c"), actor=alice).data[
@@ -504,7 +516,7 @@ def test_create_user_run(bus: CommandBus, store: SqlEventStore, alice: Actor) ->
     assert store.resolve(f"worker-run:{run_id}") == f"local-process-{alice.user_id}"
 
 
-def test_user_run_summaries(bus: CommandBus, store: SqlEventStore, alice: Actor) -> None:
+def test_user_run_summaries(bus: CommandBus, store: EventStore, alice: Actor) -> None:
     worker_id = worker(bus, alice, name="OCR")
     version(bus, alice, worker_id)
     second = version(bus, alice, worker_id)
@@ -519,7 +531,7 @@ def test_user_run_summaries(bus: CommandBus, store: SqlEventStore, alice: Actor)
     assert summaries == ["Worker OCR @ version 2", "Worker OCR @ 01234567", "My own summary"]
 
 
-def test_second_run_for_a_version_names_the_first(bus: CommandBus, store: SqlEventStore, alice: Actor,
+def test_second_run_for_a_version_names_the_first(bus: CommandBus, store: EventStore, alice: Actor,
                                                  bob: Actor) -> None:
     worker_id = worker(bus, alice)
     version_id = version(bus, alice, worker_id)
@@ -543,7 +555,7 @@ def test_second_run_for_a_version_names_the_first(bus: CommandBus, store: SqlEve
     assert run(bus, alice, version(bus, alice, worker_id)) != first
 
 
-def test_create_user_run_not_found_cases(bus: CommandBus, store: SqlEventStore, alice: Actor,
+def test_create_user_run_not_found_cases(bus: CommandBus, store: EventStore, alice: Actor,
                                          bob: Actor) -> None:
     mine = worker(bus, alice, "mine")
     my_version = version(bus, alice, mine)
@@ -593,7 +605,7 @@ def test_create_user_run_from_an_archived_worker(bus: CommandBus, alice: Actor) 
 # --- idempotency ---------------------------------------------------------------------------------
 
 
-def test_same_command_id_and_payload_replays_the_answer(bus: CommandBus, store: SqlEventStore,
+def test_same_command_id_and_payload_replays_the_answer(bus: CommandBus, store: EventStore,
                                                         alice: Actor) -> None:
     version_id = version(bus, alice, worker(bus, alice))
 
@@ -609,7 +621,7 @@ def test_same_command_id_and_payload_replays_the_answer(bus: CommandBus, store: 
     assert store.get_command("key-1").position == first.position
 
 
-def test_same_command_id_with_another_payload_is_refused(bus: CommandBus, store: SqlEventStore,
+def test_same_command_id_with_another_payload_is_refused(bus: CommandBus, store: EventStore,
                                                          alice: Actor, bob: Actor) -> None:
     bus.handle(m.CreateModel("HTR"), actor=alice, command_id="key-1")
     head = store.head()
@@ -623,7 +635,7 @@ def test_same_command_id_with_another_payload_is_refused(bus: CommandBus, store:
     assert store.head() == head
 
 
-def test_replay_of_a_command_that_appended_nothing(bus: CommandBus, store: SqlEventStore,
+def test_replay_of_a_command_that_appended_nothing(bus: CommandBus, store: EventStore,
                                                    alice: Actor) -> None:
     worker_id = worker(bus, alice)
     first = bus.handle(m.CreateWorker(name="OCR", slug="ocr", type="x"), actor=alice, command_id="k")
@@ -636,7 +648,7 @@ def test_replay_of_a_command_that_appended_nothing(bus: CommandBus, store: SqlEv
     assert again == dataclasses.replace(first, replayed=True)
 
 
-def test_domain_errors_are_not_remembered(bus: CommandBus, store: SqlEventStore, alice: Actor) -> None:
+def test_domain_errors_are_not_remembered(bus: CommandBus, store: EventStore, alice: Actor) -> None:
     # A refused command leaves no record: once the cause is fixed, the same key succeeds.
     worker_id = worker(bus, alice)
     command = m.CreateWorkerConfiguration(worker_id, "c")
@@ -647,7 +659,7 @@ def test_domain_errors_are_not_remembered(bus: CommandBus, store: SqlEventStore,
     assert bus.handle(command, actor=alice, command_id="k").replayed is False
 
 
-def test_correlation_and_causation_ids(bus: CommandBus, store: SqlEventStore) -> None:
+def test_correlation_and_causation_ids(bus: CommandBus, store: EventStore) -> None:
     head = store.head()
     bus.handle(m.RegisterUser("zoe"), command_id="cmd-9", correlation_id="req-1")
     bus.handle(m.RegisterUser("yan"))

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import click
 import sqlalchemy as sa
 
-from commands.handlers import USERNAME
+from commands.aliases import USERNAME
+from commands.rehydrate import load
 from domain.actor import SYSTEM, Actor
-from domain.events import decode
 from domain.user import User, user_stream
 from eventstore import SqlEventStore
 from integrations import audit as audit_queries
@@ -30,9 +30,7 @@ from worker_runs.cli_context import current_container
 def resolve_user(store: SqlEventStore, name_or_id: str) -> Actor:
     """`--as alice` or `--as <user uuid>` -> that user's Actor (with their admin flag)."""
     stream_id = store.resolve(USERNAME.format(name_or_id.lower())) or user_stream(name_or_id)
-    user = User(stream_id)
-    for stored in store.read_stream(stream_id):
-        user.apply(decode(stored.event_type, stored.schema_version, stored.payload))
+    user = load(store, User, stream_id)
     if not user.exists:
         raise click.BadParameter(f"no user named or with id {name_or_id!r}", param_hint="--as")
     return Actor(user.user_id, user.is_admin)

@@ -1,0 +1,13 @@
+"""Alias formats: natural keys and entity ids -> the stream that owns them.
+
+An alias is claimed atomically with the events that create its owner (the event store's
+`stream_aliases`, unique): that claim is what makes a username, a token or a worker slug unique
+under races. The handlers claim them; authentication and the CLI resolve them.
+"""
+
+USERNAME = "username:{}"
+TOKEN = "token:{}"
+WORKER_SLUG = "worker-slug:{}"
+WORKER_VERSION = "worker-version:{}"
+MODEL_VERSION = "model-version:{}"
+WORKER_RUN = "worker-run:{}"

@@ -1,0 +1,41 @@
+"""The event store as the layers above see it: a port, so handlers can run on a fake.
+
+`SqlEventStore` (PostgreSQL, SQLite) and `InMemoryEventStore` both satisfy it and both pass the
+same contract suite (tests/test_event_store_contract.py), as pyeventsourcing does with its POPO
+recorder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Protocol
+
+from eventstore.records import AppendResult, CommandRecord, Metadata, StoredEvent, StreamAppend
+
+
+class EventStore(Protocol):
+    def append(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        metadata: Metadata,
+        aliases: Mapping[str, str] | None = None,
+        command: CommandRecord | None = None,
+    ) -> AppendResult: ...
+
+    def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]: ...
+
+    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]: ...
+
+    def read_all(
+        self, after: int = 0, limit: int = 1000, *, types: Sequence[str] | None = None,
+        until: int | None = None,
+    ) -> list[StoredEvent]: ...
+
+    def iter_all(self, after: int = 0, batch_size: int = 1000) -> Iterator[StoredEvent]: ...
+
+    def head(self) -> int: ...
+
+    def resolve(self, alias: str) -> str | None: ...
+
+    def get_command(self, command_id: str) -> CommandRecord | None: ...
