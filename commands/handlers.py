@@ -11,6 +11,7 @@ from typing import Any
 from commands import messages as m
 from commands.aliases import MODEL_VERSION, TOKEN, USERNAME, WORKER_RUN, WORKER_SLUG, WORKER_VERSION
 from commands.bus import Handler
+from commands.element_tree_handlers import TREE_HANDLERS  # issue 10 B: element tree
 from commands.image_handlers import IMAGE_HANDLERS  # issue 10: images
 from commands.unit_of_work import UnitOfWork
 from domain.actor import Actor, slugify
@@ -343,4 +344,5 @@ COMMAND_HANDLERS: dict[type[m.Command], Handler] = {
     m.CreateMetaData: create_metadata,
     m.CreateMetaDataBulk: create_metadata_bulk,
     **IMAGE_HANDLERS,  # issue 10: images
+    **TREE_HANDLERS,  # issue 10 B: element tree
 }

@@ -263,6 +263,19 @@ class ImageStatusUpdated(DomainEvent):
     status: str
 
 
+# --- Element tree (issue 10 B): more parents than the one given at creation ----------------
+
+
+@dataclass(frozen=True)
+class ElementParentAdded(DomainEvent):
+    """`child_id` is now also a child of `parent_id` (stream of the child)."""
+
+    child_id: str
+    parent_id: str
+    corpus_id: str
+    user_id: str
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -290,6 +303,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageServerCreated,
         ImageCreated,
         ImageStatusUpdated,
+        ElementParentAdded,  # issue 10 B
     )
 }
 
