@@ -1,6 +1,10 @@
 """Commands (commands/messages.py), their handlers (one registry) and the bus that runs them."""
 
+from commands import handlers
 from commands.bus import CommandBus, CommandResult
-from commands.handlers import COMMAND_HANDLERS
+from commands.image_handlers import IMAGE_HANDLERS  # issue 10: images and zones
+
+#: the whole registry: command class -> handler
+COMMAND_HANDLERS = {**handlers.COMMAND_HANDLERS, **IMAGE_HANDLERS}
 
 __all__ = ["COMMAND_HANDLERS", "CommandBus", "CommandResult"]

@@ -117,12 +117,16 @@ class Element(Aggregate):
         super().__init__(stream_id)
         self.element_id = ""
         self.corpus_id = ""
+        self.type = ""
+        # issue 10: the zone (an image and a polygon on it); children created in bulk lie on it
+        self.image_id: str | None = None
+        self.polygon: list[list[int]] | None = None
         # (ml class id, worker run id) pairs: one classification per class per run
         self.classified: dict[tuple[str, str | None], str] = {}
 
     def create(
         self, corpus: Corpus, actor: Actor, signature: Signature, *, element_id: str, type: str, name: str,
-        parent_id: str | None = None, polygon: list[list[float]] | None = None, image_id: str | None = None,
+        parent_id: str | None = None, polygon: list[list[int]] | None = None, image_id: str | None = None,
         confidence: float | None = None,
     ) -> None:
         if self.exists:
@@ -193,7 +197,9 @@ class Element(Aggregate):
             raise NotFound("No such element.")
 
     def when_ElementCreated(self, e: ElementCreated) -> None:
-        self.element_id, self.corpus_id = e.element_id, e.corpus_id
+        self.element_id, self.corpus_id, self.type = e.element_id, e.corpus_id, e.type
+        self.image_id = e.image_id
+        self.polygon = None if e.polygon is None else [[int(x), int(y)] for x, y in e.polygon]
 
     def when_TranscriptionCreated(self, e: TranscriptionCreated) -> None:
         pass  # nothing to decide on later: transcriptions carry no invariant

@@ -191,7 +191,8 @@ class ElementCreated(DomainEvent):
     user_id: str
     worker_run_id: str | None = None
     parent_id: str | None = None
-    polygon: list[list[float]] | None = None
+    #: closed, integer points on the image (issue 10); events older than zones may hold floats
+    polygon: list[list[int]] | None = None
     image_id: str | None = None
     confidence: float | None = None
 

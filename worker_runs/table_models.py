@@ -12,10 +12,12 @@ import sqlalchemy as sa
 from api.ui import tables as ui_tables
 from eventstore import schema as event_store
 from integrations import tables as integration_tables
+from projections import image_tables as image_read_models  # issue 10
 from projections import tables as read_models
 
 LAYERS: tuple[sa.MetaData, ...] = (
-    event_store.metadata, read_models.metadata, integration_tables.metadata, ui_tables.metadata,
+    event_store.metadata, read_models.metadata, image_read_models.metadata, integration_tables.metadata,
+    ui_tables.metadata,
 )
 
 #: Made by migrations in raw SQL because SQLAlchemy cannot declare them portably (PostgreSQL's
