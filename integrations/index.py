@@ -15,6 +15,7 @@ write lock on SQLite), so concurrent readers only wait for each other briefly.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,9 +24,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from domain.events import decode
 from eventstore.engine import writer
 from eventstore.records import StoredEvent
 from eventstore.schema import event_position, events
+from integrations.scopes import scope_of
 from integrations.tables import (
     event_scopes,
     event_subjects,
@@ -34,7 +37,7 @@ from integrations.tables import (
 )
 
 CHECKPOINT = "event_index"
-PUBLIC_SCOPE = "public"
+log = logging.getLogger(__name__)
 _BATCH = 5000
 
 
@@ -76,37 +79,16 @@ def entry_for(event: StoredEvent) -> IndexEntry:
     if event.worker_run_id:
         subjects.add(event.worker_run_id)
     subjects = {s for s in subjects if len(s) <= 200}
-    readers: list[tuple[str, str]] = []
-    t = event.event_type
-    if t == "UserRegistered":
-        scope = p["user_id"]
-        readers.append((scope, p["user_id"]))
-    elif t in ("TokenIssued", "TokenRevoked"):
-        scope = p["user_id"]
-    elif t == "WorkerTypeCreated":
-        scope = PUBLIC_SCOPE
-    elif t == "WorkerCreated":
-        scope = p["worker_id"]
-        readers.append((scope, p["owner_id"]))
-    elif t == "WorkerAccessGranted":
-        scope = p["worker_id"]
-        readers.append((scope, p["user_id"]))
-    elif "worker_id" in p and t.startswith("Worker"):
-        # versions, version updates, configurations: whoever may use the worker
-        scope = p["worker_id"]
-    elif t == "ModelCreated":
-        scope = p["model_id"]
-        readers.append((scope, p["owner_id"]))
-    elif t == "ModelVersionCreated":
-        scope = p["model_id"]
-    elif t == "UserWorkerRunCreated":
-        # runs are personal: only the owner of the local process
-        scope = p["user_id"]
-    else:
-        # Anything else (documents, future events): the user who caused it. The owner's
-        # scope is their user id, readable by them since registration.
-        scope = event.actor_id
-    return IndexEntry(frozenset(subjects), scope, tuple(readers))
+    try:
+        decoded = decode(event.event_type, event.schema_version, p)
+    except (ValueError, TypeError):
+        # An event type this version does not know (written by a newer one), or a payload that
+        # does not decode: visible to its author only, and the index keeps going.
+        log.warning("index: event %s (%s) does not decode; scoped to its actor",
+                    event.global_position, event.event_type)
+        return IndexEntry(frozenset(subjects), event.actor_id)
+    scope, readers = scope_of(decoded, event.actor_id)
+    return IndexEntry(frozenset(subjects), scope, readers)
 
 
 def _insert_ignore(engine: Engine, table: sa.Table) -> Any:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from domain.actor import Actor
 from eventstore.schema import events
-from integrations.index import PUBLIC_SCOPE
+from integrations.scopes import PUBLIC_SCOPE
 from integrations.tables import event_scopes, scope_readers
 
 

@@ -63,7 +63,8 @@ def _signed_by_run(live: Container, user: ApiUser, run_id: str) -> tuple[str, in
                 [
                     NewEvent(
                         "ElementCreated",
-                        {"element_id": element_id, "corpus_id": str(uuid.uuid4()), "name": "page 1"},
+                        {"element_id": element_id, "corpus_id": str(uuid.uuid4()), "type": "page",
+                         "name": "page 1", "user_id": user.user_id, "worker_run_id": run_id},
                     )
                 ],
             )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from eventstore.records import StoredEvent
-from integrations.index import PUBLIC_SCOPE, entry_for
+from integrations.index import entry_for
+from integrations.scopes import PUBLIC_SCOPE
 from integrations.translator import SCHEMA_VERSION, domain_types, translate
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -129,6 +130,11 @@ def test_index_entries_scope_and_subjects() -> None:
         == PUBLIC_SCOPE
     )
     signed = entry_for(
-        stored("ElementCreated", f"element-{C}", {"element_id": C, "parent": {"parent_id": V}}, run=R)
+        stored(
+            "ElementCreated", f"element-{C}",
+            {"element_id": C, "corpus_id": "c", "type": "page", "name": "1", "user_id": U, "worker_run_id": R,
+             "parent_id": V},
+            run=R,
+        )
     )
     assert signed.scope == U and {C, V, R} <= signed.subjects
