@@ -2,9 +2,10 @@
 
 from commands import handlers
 from commands.bus import CommandBus, CommandResult
-from commands.image_handlers import IMAGE_HANDLERS  # issue 10: images and zones
+from commands.image_handlers import IMAGE_HANDLERS  # issue 10: images
+from commands.zone_handlers import ZONE_HANDLERS  # issue 10: children on their parent's image
 
 #: the whole registry: command class -> handler
-COMMAND_HANDLERS = {**handlers.COMMAND_HANDLERS, **IMAGE_HANDLERS}
+COMMAND_HANDLERS = {**handlers.COMMAND_HANDLERS, **IMAGE_HANDLERS, **ZONE_HANDLERS}
 
 __all__ = ["COMMAND_HANDLERS", "CommandBus", "CommandResult"]

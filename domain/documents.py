@@ -19,12 +19,15 @@ from domain.events import (
     CorpusCreated,
     ElementCreated,
     ElementTypeCreated,
+    ElementUpdated,
     MetaDataCreated,
     MLClassCreated,
     TranscriptionCreated,
 )
 
 ORIENTATIONS = ("horizontal-lr", "horizontal-rl", "vertical-lr", "vertical-rl")
+#: what PartialUpdateElement may change (issue 10)
+ELEMENT_UPDATABLE = ("type", "name", "polygon", "image_id", "confidence", "rotation_angle", "mirrored")
 METADATA_TYPES = ("text", "markdown", "date", "location", "reference", "numeric", "url")
 
 
@@ -143,6 +146,29 @@ class Element(Aggregate):
             user_id=signature.user_id, worker_run_id=signature.worker_run_id,
         ))
 
+    def update(self, corpus: Corpus, actor: Actor, changes: dict[str, Any]) -> None:
+        """PartialUpdateElement (issue 10). `polygon` and `image_id`, when given, are already
+        checked against the image (commands/zones.py); the rest is checked here."""
+        self._require_exists()
+        corpus.require_writer(actor)
+        unknown = set(changes) - set(ELEMENT_UPDATABLE)
+        if unknown:
+            raise InvalidValue(f"Cannot change {', '.join(sorted(unknown))}.")
+        if "type" in changes and changes["type"] not in corpus.types:
+            raise InvalidValue(f"Unknown element type {changes['type']!r} in this corpus.", field="type")
+        if "name" in changes and not str(changes["name"]).strip():
+            raise InvalidValue("An element needs a name.", field="name")
+        _check_confidence(changes.get("confidence"))
+        angle = changes.get("rotation_angle", 0)
+        if isinstance(angle, bool) or not isinstance(angle, int) or not 0 <= angle <= 359:
+            raise InvalidValue("rotation_angle is an integer from 0 to 359.", field="rotation_angle")
+        if not isinstance(changes.get("mirrored", False), bool):
+            raise InvalidValue("mirrored is true or false.", field="mirrored")
+        if changes:
+            self._record(ElementUpdated(
+                element_id=self.element_id, changes=dict(changes), user_id=actor.user_id,
+            ))
+
     def add_transcription(
         self, signature: Signature, *, transcription_id: str, text: str, confidence: float | None,
         orientation: str = "horizontal-lr",
@@ -200,6 +226,12 @@ class Element(Aggregate):
         self.element_id, self.corpus_id, self.type = e.element_id, e.corpus_id, e.type
         self.image_id = e.image_id
         self.polygon = None if e.polygon is None else [[int(x), int(y)] for x, y in e.polygon]
+
+    def when_ElementUpdated(self, e: ElementUpdated) -> None:
+        self.type = e.changes.get("type", self.type)
+        self.image_id = e.changes.get("image_id", self.image_id)
+        if "polygon" in e.changes:
+            self.polygon = e.changes["polygon"]
 
     def when_TranscriptionCreated(self, e: TranscriptionCreated) -> None:
         pass  # nothing to decide on later: transcriptions carry no invariant

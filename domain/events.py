@@ -264,6 +264,16 @@ class ImageStatusUpdated(DomainEvent):
     status: str
 
 
+@dataclass(frozen=True)
+class ElementUpdated(DomainEvent):
+    """PartialUpdateElement (issue 10): only the fields that changed, a subset of type, name,
+    polygon, image_id, confidence, rotation_angle, mirrored."""
+
+    element_id: str
+    changes: dict[str, Any] = field(default_factory=dict)
+    user_id: str = ""
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -291,6 +301,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageServerCreated,
         ImageCreated,
         ImageStatusUpdated,
+        ElementUpdated,
     )
 }
 
