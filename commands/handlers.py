@@ -11,9 +11,8 @@ from typing import Any
 from commands import messages as m
 from commands.aliases import MODEL_VERSION, TOKEN, USERNAME, WORKER_RUN, WORKER_SLUG, WORKER_VERSION
 from commands.bus import Handler
-from commands.element_tree_handlers import TREE_HANDLERS  # issue 10 B: element tree
-from commands.image_handlers import IMAGE_HANDLERS  # issue 10: images
 from commands.unit_of_work import UnitOfWork
+from commands.zones import record_zone_child, resolve_zone  # issue 10
 from domain.actor import Actor, slugify
 from domain.catalog import Model, WorkerConfiguration, configuration_stream, model_stream
 from domain.documents import Corpus, Element, Signature, check_signing_run, corpus_stream, element_stream
@@ -235,15 +234,21 @@ def create_ml_class(cmd: m.CreateMLClass, uow: UnitOfWork, actor: Actor) -> dict
 def create_element(cmd: m.CreateElement, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
     signature = _signature(uow, actor, cmd.worker_run_id)
     corpus = _writable_corpus(uow, actor, cmd.corpus_id, "corpus")
+    parent = None
     if cmd.parent_id is not None:
         parent, _ = _writable_element(uow, actor, cmd.parent_id, "parent")
         if parent.corpus_id != cmd.corpus_id:
             raise InvalidValue("The parent element is in another corpus.", field="parent")
+    # issue 10: the zone, checked against its image (a polygon alone lies on the parent's image)
+    image_id, polygon = resolve_zone(uow, cmd.image_id, cmd.polygon, parent)
     element_id = uow.new_id()
-    uow.load(Element, element_stream(element_id)).create(
+    element = uow.load(Element, element_stream(element_id))
+    element.create(
         corpus, actor, signature, element_id=element_id, type=cmd.type, name=cmd.name,
-        parent_id=cmd.parent_id, polygon=cmd.polygon, image_id=cmd.image_id, confidence=cmd.confidence,
+        parent_id=cmd.parent_id, polygon=polygon, image_id=image_id, confidence=cmd.confidence,
     )
+    if parent is not None and polygon is not None:
+        record_zone_child(uow, parent.element_id, cmd.type, polygon, element)
     return {"element_id": element_id}
 
 
@@ -343,6 +348,4 @@ COMMAND_HANDLERS: dict[type[m.Command], Handler] = {
     m.CreateClassifications: create_classifications,
     m.CreateMetaData: create_metadata,
     m.CreateMetaDataBulk: create_metadata_bulk,
-    **IMAGE_HANDLERS,  # issue 10: images
-    **TREE_HANDLERS,  # issue 10 B: element tree
 }

@@ -54,6 +54,7 @@ SCOPES: dict[type[ev.DomainEvent], Scoper] = {
 ACTOR_SCOPED: frozenset[type[ev.DomainEvent]] = frozenset({
     ev.CorpusCreated, ev.ElementTypeCreated, ev.MLClassCreated, ev.ElementCreated,
     ev.TranscriptionCreated, ev.ClassificationCreated, ev.MetaDataCreated, ev.ElementParentAdded,
+    ev.ElementUpdated,
     # images and image servers: registered by a user for their documents
     ev.ImageServerCreated, ev.ImageCreated, ev.ImageStatusUpdated,
 })

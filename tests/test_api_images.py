@@ -4,7 +4,6 @@ every refusal leaves the event log untouched (TestClient; SQLite and PostgreSQL)
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +12,14 @@ from sqlalchemy.engine import Engine
 
 from tests.api_support import Api
 from tests.conftest import settings_for
-from tests.iiif_server import PAGE_SIZE, IIIFServer
+from tests.iiif_server import PAGE_SIZE, IIIFServer, loopback_container
 from tests.test_api_workers import assert_error
 from worker_runs.bootstrap import Container, bootstrap
 
 
 @pytest.fixture
 def container(engine: Engine, tmp_path: Path) -> Container:
-    """The app as `WORKER_RUNS_IIIF_ALLOW_PRIVATE=1` builds it: the test IIIF server is on loopback."""
-    settings = dataclasses.replace(settings_for(engine, tmp_path), iiif_allow_private=True)
-    return bootstrap(settings, engine=engine)
+    return loopback_container(engine, tmp_path)
 
 
 def head(container: Container) -> int:
