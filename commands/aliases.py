@@ -11,3 +11,5 @@ WORKER_SLUG = "worker-slug:{}"
 WORKER_VERSION = "worker-version:{}"
 MODEL_VERSION = "model-version:{}"
 WORKER_RUN = "worker-run:{}"
+#: a transcription -> its element's stream (issue 10 B: entities are created by transcription id)
+TRANSCRIPTION = "transcription:{}"

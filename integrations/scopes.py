@@ -54,7 +54,7 @@ SCOPES: dict[type[ev.DomainEvent], Scoper] = {
 ACTOR_SCOPED: frozenset[type[ev.DomainEvent]] = frozenset({
     ev.CorpusCreated, ev.ElementTypeCreated, ev.MLClassCreated, ev.ElementCreated,
     ev.TranscriptionCreated, ev.ClassificationCreated, ev.MetaDataCreated,
-    ev.ElementParentAdded,  # issue 10 B
+    ev.ElementParentAdded, ev.EntityTypeCreated, ev.TranscriptionEntityCreated,  # issue 10 B
 })
 
 

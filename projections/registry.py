@@ -9,6 +9,7 @@ from eventstore import StoredEvent
 from projections import (
     catalog,
     documents,  # issue 5
+    entities,  # issue 10 B
     paths,  # issue 10 B
     user_runs,
 )
@@ -51,7 +52,9 @@ PROJECTIONS: dict[str, Projection] = {
         Projection("user_runs", user_runs.PROJECTORS, user_runs.TABLES),
         # issue 5; the element paths (issue 10 B) in the same projection: listings join them
         Projection(
-            "documents", merged(documents.PROJECTORS, paths.PROJECTORS), documents.TABLES + paths.TABLES,
+            "documents",
+            merged(documents.PROJECTORS, paths.PROJECTORS, entities.PROJECTORS),
+            documents.TABLES + paths.TABLES + entities.TABLES,
         ),
     )
 }
