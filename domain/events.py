@@ -287,6 +287,33 @@ class ElementUpdated(DomainEvent):
     user_id: str = ""
 
 
+# --- Transcription entities (issue 10 B) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityTypeCreated(DomainEvent):
+    corpus_id: str
+    type_id: str
+    name: str
+    color: str = "ff0000"
+
+
+@dataclass(frozen=True)
+class TranscriptionEntityCreated(DomainEvent):
+    """An entity of type `type_id` at [offset, offset + length) of a transcription's text
+    (stream of the transcription's element)."""
+
+    element_id: str
+    transcription_id: str
+    entity_id: str
+    type_id: str
+    offset: int
+    length: int
+    user_id: str
+    worker_run_id: str | None = None
+    confidence: float | None = None
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -316,6 +343,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageStatusUpdated,
         ElementParentAdded,  # issue 10 B
         ElementUpdated,
+        EntityTypeCreated,  # issue 10 B
+        TranscriptionEntityCreated,  # issue 10 B
     )
 }
 

@@ -57,6 +57,7 @@ ACTOR_SCOPED: frozenset[type[ev.DomainEvent]] = frozenset({
     ev.ElementUpdated,
     # images and image servers: registered by a user for their documents
     ev.ImageServerCreated, ev.ImageCreated, ev.ImageStatusUpdated,
+    ev.EntityTypeCreated, ev.TranscriptionEntityCreated,  # issue 10 B
 })
 
 
