@@ -258,11 +258,11 @@ def serve(host: str, port: int, app_spec: str) -> None:
     under WORKER_RUNS_HOME and an embedded Redis-compatible broker. Applies the migrations
     first. Ctrl-C or SIGTERM stops everything.
     """
-    from worker_runs.serve import ApiUnavailable, Server, WorkerCrashLoop  # wsgiref, fakeredis: only here
+    from worker_runs.serve import ApiUnavailable, Server  # wsgiref, fakeredis: only here
 
     _configure_logging()
     try:
         server = Server(host=host, port=port, app_spec=app_spec)
         sys.exit(server.run())
-    except (ApiUnavailable, WorkerCrashLoop) as exc:
+    except ApiUnavailable as exc:
         raise click.ClickException(str(exc)) from None

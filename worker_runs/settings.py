@@ -61,6 +61,11 @@ class Settings:
     #: WORKER_RUNS_WEBHOOK_BACKOFF_MAX: the longest retry delay, in seconds
     webhook_backoff_max_seconds: float = 3600.0
 
+    # --- reliability (issue 12) --------------------------------------------------------------
+    #: WORKER_RUNS_READY_MAX_LAG: /readyz says "degraded" when a projection's oldest unapplied
+    #: event is older than this many seconds (its lag keeps growing)
+    ready_max_lag_seconds: float = 30.0
+
     @property
     def is_embedded(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -78,6 +83,7 @@ def load_settings() -> Settings:
         broker_prefix = env.str("BROKER_PREFIX", "")
         secret_key = env.str("SECRET_KEY", "")
         integrations = _integration_settings(env)
+        ready_max_lag = env.float("READY_MAX_LAG", 30.0, validate=POSITIVE)
     env.seal()
     home = Path(home).resolve()
     return Settings(
@@ -88,6 +94,7 @@ def load_settings() -> Settings:
         celery_queue=celery_queue,
         broker_prefix=broker_prefix,
         secret_key=secret_key or None,
+        ready_max_lag_seconds=ready_max_lag,
         **integrations,  # type: ignore[arg-type]
     )
 
