@@ -18,14 +18,12 @@ import logging
 import os
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from eventstore.migrate import upgrade
 from integrations.kicker import WebhookKicker
@@ -33,6 +31,7 @@ from projections.relay import Relay
 from tasks.webhooks import WebhookPublisher
 from worker_runs import health
 from worker_runs.bootstrap import Container, bootstrap
+from worker_runs.http_server import DEFAULT_THREADS, HttpServer
 from worker_runs.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -126,18 +125,6 @@ class EmbeddedBroker:
         self._server.server_close()
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    # One thread per request (long polls and SSE must not block other requests); daemon
-    # threads so an open SSE stream cannot hold the shutdown.
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
-        log.info("%s - %s", self.address_string(), format % args)
-
-
 class WorkerProcess:
     """The Celery worker child: started, watched (restarted if it dies), stopped in order."""
 
@@ -216,12 +203,18 @@ class WorkerProcess:
 
 
 class Server:
-    def __init__(self, host: str, port: int, app_spec: str, settings: Settings | None = None) -> None:
+    def __init__(self, host: str, port: int, app_spec: str, settings: Settings | None = None,
+                 threads: int = DEFAULT_THREADS) -> None:
         self.host = host
         self.port = port
+        self.threads = threads
         # Fail fast, before anything starts, when the API cannot be imported.
         self.factory = load_app_factory(app_spec)
         self.settings = settings or load_settings()
+        if "WORKER_RUNS_SSE_MAX_STREAMS" not in os.environ:
+            # Live streams hold a server thread each: by default they may take half of them,
+            # the other half always serves requests (as `worker-runs api` does).
+            self.settings = dataclasses.replace(self.settings, sse_max_streams=max(1, threads // 2))
         self.stop_event = threading.Event()
 
     def _signal(self, signum: int, _frame: Any) -> None:
@@ -255,13 +248,11 @@ class Server:
             }
             for name, target in loops.items():
                 threads.append(threading.Thread(target=target, args=(self.stop_event,), name=name))
-            httpd = make_server(self.host, self.port, self.factory(container),
-                                server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
-            threads.append(threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                            name="http"))
+            httpd = HttpServer(self.factory(container), self.host, self.port, threads=self.threads)
+            threads.append(threading.Thread(target=httpd.serve_until, args=(self.stop_event,), name="http"))
             for thread in threads:
                 thread.start()
-            host, port = str(httpd.server_address[0]), httpd.server_address[1]
+            host, port = httpd.address
             database = container.engine.url.render_as_string()  # password hidden
             print(f"worker-runs serving on http://{host}:{port} (database {database}, "
                   f"broker {settings.broker_url})", flush=True)
@@ -282,10 +273,10 @@ class Server:
                     break
         finally:
             self.stop_event.set()
-            if httpd is not None:
-                if any(t.name == "http" and t.is_alive() for t in threads):
-                    httpd.shutdown()  # waits for serve_forever: only when it runs
-                httpd.server_close()
+            # The http thread sees the stop and closes its sockets itself; one never started
+            # still holds its listening socket.
+            if httpd is not None and not any(t.name == "http" and t.ident is not None for t in threads):
+                httpd.close()
             worker.stop()
             for thread in threads:
                 thread.join(timeout=10)
