@@ -16,8 +16,10 @@ from typing import Any
 
 import falcon
 import marshmallow
+import sqlalchemy as sa
 import structlog
 
+from api import after_commit
 from commands.errors import CommandConflict, IdempotencyKeyReused
 from domain.errors import (
     AlreadyExists,
@@ -28,6 +30,8 @@ from domain.errors import (
     WorkerVersionAlreadyExists,
 )
 from domain.image import ImageAlreadyExists
+from eventstore.commit_outcome import CommitOutcomeUnknown
+from eventstore.outage import is_db_unavailable
 from integrations.errors import (
     IntegrationError,
     IntegrationNotFound,
@@ -213,7 +217,9 @@ def _from_domain(exc: DomainError) -> ApiError:
     if isinstance(exc, IdempotencyKeyReused):
         return ApiError(status=422, type=CLIENT, errors=[error_entry(exc.code, exc.message, None)])
     if isinstance(exc, CommandConflict):
-        return ApiError(status=409, type=CLIENT, errors=[error_entry("conflict", exc.message, None)])
+        # Transient by nature (other writers on the same object): say when to try again.
+        return ApiError(status=409, type=CLIENT, errors=[error_entry("conflict", exc.message, None)],
+                        headers={"Retry-After": "1"})
     return invalid(attr, exc.message, code=exc.code)
 
 
@@ -276,7 +282,44 @@ def handle_validation_error(
     _render(resp, 400, {"type": VALIDATION, "errors": flatten_messages(ex.messages)}, {})
 
 
+#: seconds a client is told to wait after a database outage answer
+DB_RETRY_AFTER = "2"
+
+
+def handle_database_error(
+    req: falcon.Request, resp: falcon.Response, ex: sa.exc.SQLAlchemyError, params: Any,
+) -> None:
+    """The database is unavailable (restart, failover, network): 503 + Retry-After, never a
+    500. Any other database error is a genuine fault (handle_unexpected)."""
+    if not is_db_unavailable(ex):
+        handle_unexpected(req, resp, ex, params)
+        return
+    result = after_commit.committed(resp)
+    if result is not None:
+        log.warning("database_unavailable_after_commit", path=req.path, method=req.method)
+        after_commit.answer_committed(req, resp, result)
+        return
+    log.warning("database_unavailable", path=req.path, method=req.method, error=type(ex).__name__)
+    unknown = isinstance(ex, CommitOutcomeUnknown)
+    detail = (
+        "The database went away while your change was being saved and did not come back in "
+        "time to tell whether it was: check before retrying, or retry with the same Idempotency-Key."
+        if unknown else "The database is unavailable; nothing was changed. Try again shortly."
+    )
+    _render(resp, 503, {
+        "type": SERVER,
+        "errors": [error_entry("outcome_unknown" if unknown else "database_unavailable", detail, None)],
+    }, {"Retry-After": DB_RETRY_AFTER})
+
+
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
+    result = after_commit.committed(resp)
+    if result is not None:
+        # The command committed: answering an error would make the client retry and
+        # duplicate it. The fault is logged all the same.
+        log.exception("unhandled_error_after_commit", path=req.path, method=req.method)
+        after_commit.answer_committed(req, resp, result)
+        return
     # A genuine server fault: logged with its traceback, never shown to the client.
     log.exception("unhandled_error", path=req.path, method=req.method)
     _render(resp, 500, {
@@ -290,4 +333,5 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(falcon.HTTPError, handle_http_error)
     app.add_error_handler(DomainError, handle_domain_error)
     app.add_error_handler(marshmallow.ValidationError, handle_validation_error)
+    app.add_error_handler(sa.exc.SQLAlchemyError, handle_database_error)
     app.add_error_handler(IntegrationError, handle_integration_error)

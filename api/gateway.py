@@ -40,6 +40,9 @@ class CommandGateway:
             command, actor=actor, command_id=command_id, correlation_id=req.context.request_id,
             worker_run_id=worker_run_id,
         )
+        # Committed: from here on the request must not answer an error (api/after_commit.py).
+        resp.context.committed = result
+        resp.context.request_body = getattr(req.context, "body", None)
         if result.position is not None:
             resp.set_header("X-Event-Position", str(result.position))
         if result.replayed:

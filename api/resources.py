@@ -14,9 +14,11 @@ from typing import Any
 from uuid import UUID
 
 import falcon
+import sqlalchemy as sa
+import structlog
 from marshmallow import Schema
 
-from api import pagination, presenters
+from api import after_commit, pagination, presenters
 from api import schemas as s
 from api.errors import invalid, not_found
 from api.gateway import CommandGateway
@@ -28,6 +30,7 @@ from projections import queries as q
 from projections.queries import CATALOG, USER_RUNS
 
 Present = Callable[[Any], dict[str, Any]]
+log = structlog.get_logger(__name__)
 
 
 def _actor(req: falcon.Request) -> Actor:
@@ -83,10 +86,19 @@ class _Resource:
         fetch: Callable[[Any], Any], present: Present, schema: Schema, names: tuple[str, ...] = (CATALOG,),
     ) -> None:
         """Answer a command with the object it wrote, read back once the projections have it."""
-        fresh = self.reads.wait(resp, result.position, names)
-        with self.reads.connection() as conn:
-            row = fetch(conn)
         resp.status = falcon.code_to_http_status(status)
+        try:
+            fresh = self.reads.wait(resp, result.position, names)
+            with self.reads.connection() as conn:
+                row = fetch(conn)
+        except sa.exc.SQLAlchemyError:
+            # Committed, but the database went away before the object could be read back:
+            # never an error now (the client would retry and duplicate it), the object as
+            # recorded, marked stale (api/after_commit.py).
+            log.warning("written_object_unreadable", object_id=object_id, exc_info=True)
+            after_commit.mark(resp)
+            resp.media = after_commit.recorded_object(resp, object_id, schema)
+            return
         if row is None and fresh:
             # The projections passed the write without the object (its event was parked):
             # the answer below is stale too, and must say so.

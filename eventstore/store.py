@@ -10,7 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from eventstore.commit_outcome import committed
 from eventstore.engine import writer
+from eventstore.outage import is_db_unavailable
 from eventstore.records import (
     AppendResult,
     CommandRecord,
@@ -22,6 +24,8 @@ from eventstore.records import (
 from eventstore.schema import command_log, event_position, events, stream_aliases
 
 NOTIFY_CHANNEL = "worker_runs_events"
+#: event ids of appends without a command id: uuid5(this, "<causation id>/<stream>/<version>")
+_CAUSATION_NAMESPACE = uuid.UUID("5d1b7e0a-3c55-4f0e-8f59-6a2b1c9d7e41")
 
 
 def _now() -> datetime:
@@ -54,6 +58,9 @@ class SqlEventStore:
         decides again. Returns the first and last global positions written.
         """
         count = sum(len(a.events) for a in appends)
+        #: what identifies this append once the statements that write it were sent: the
+        #: first event's id (or the command id); None while nothing was written
+        written: tuple[str | None, str | None] | None = None
         try:
             with self._writer.begin() as conn:
                 if self.is_postgres:
@@ -79,7 +86,11 @@ class SqlEventStore:
                         .values(last=event_position.c.last + count).returning(event_position.c.last)
                     ).scalar_one()
                     first = last - count + 1
-                    conn.execute(events.insert(), self._rows(appends, metadata, first))
+                    rows = self._rows(appends, metadata, first)
+                    conn.execute(events.insert(), rows)
+                    written = (rows[0]["event_id"], None)
+                elif command is not None:
+                    written = (None, command.command_id)
                 if command is not None:
                     position = last if last is not None else command.position
                     conn.execute(
@@ -94,8 +105,21 @@ class SqlEventStore:
             # lock_timeout (PostgreSQL) or a busy database (SQLite): retryable like a conflict.
             if "lock" in str(exc.orig).lower():
                 raise ConcurrencyConflict(str(exc.orig)) from exc
+            if self._applied_anyway(exc, written):
+                return AppendResult(first, last)
+            raise
+        except sa.exc.DBAPIError as exc:
+            if self._applied_anyway(exc, written):
+                return AppendResult(first, last)
             raise
         return AppendResult(first, last)
+
+    def _applied_anyway(self, exc: sa.exc.DBAPIError, written: tuple[str | None, str | None] | None) -> bool:
+        """The connection died once the append was sent: was its COMMIT applied? (Looked up
+        by the id recorded in the same transaction: eventstore/commit_outcome.py.)"""
+        if written is None or not is_db_unavailable(exc):
+            return False
+        return committed(self.engine, event_id=written[0], command_id=written[1])
 
     def _check_versions(self, conn: sa.Connection, appends: Sequence[StreamAppend]) -> None:
         # A cheap early answer; the UNIQUE(stream_id, stream_version) constraint is the guard.
@@ -125,10 +149,14 @@ class SqlEventStore:
         for a in appends:
             for offset, event in enumerate(a.events, start=1):
                 # Deterministic ids for commands with an id: a replayed append collides on
-                # event_id UNIQUE as a last line of defence.
+                # event_id UNIQUE as a last line of defence. Without one, derived from the
+                # causation id and the stream version (unique by construction): the id an
+                # append whose COMMIT outcome is unknown looks itself up by.
                 event_id = (
                     uuid.uuid5(uuid.UUID(int=0), f"{md.command_id}/{a.stream_id}/{offset}")
-                    if md.command_id else uuid.uuid4()
+                    if md.command_id
+                    else uuid.uuid5(_CAUSATION_NAMESPACE,
+                                    f"{md.causation_id}/{a.stream_id}/{a.expected_version + offset}")
                 )
                 rows.append({
                     "global_position": position,
