@@ -15,7 +15,7 @@ import falcon
 
 from api import document_presenters as p
 from api import document_schemas as ds
-from api import pagination, presenters
+from api import presenters
 from api import schemas as s
 from api.errors import CLIENT, ApiError, error_entry, not_found
 from api.resources import _actor, _CommandResource, _Resource
@@ -146,31 +146,6 @@ class ElementsCreateResource(_CommandResource):
 class ElementResource(_Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
         self._one(resp, lambda conn: _element(conn, req, str(id)), lambda x: x, ds.element_schema)
-
-
-class ElementChildrenResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        query, actor = req.context.query, _actor(req)
-        win = pagination.window(query)
-        with self.reads.connection() as conn:
-            page = dq.list_element_children(
-                conn,
-                actor,
-                str(id),
-                type=query.get("type"),
-                name=query.get("name"),
-                worker_run=query.get("worker_run"),
-                recursive=query.get("recursive", False),
-                offset=win.offset,
-                limit=win.size,
-            )
-            if page is None:
-                raise not_found()
-            classes = dq.element_classifications(conn, [row["element_id"] for row in page.rows])
-        results = ds.element_schema.dump(
-            [p.element(row, classes[row["element_id"]]) for row in page.rows], many=True
-        )
-        resp.media = pagination.page_body(req, win, page.count, results)
 
 
 # --- transcriptions ----------------------------------------------------------------------------

@@ -74,21 +74,6 @@ def _metadata_value(value: object) -> None:
 # --- queries ---------------------------------------------------------------------------------
 
 
-class ListElementChildrenQuery(PageQuery):
-    type = Text(max_length=100, metadata={"description": "Only children of this element type (slug)."})
-    name = Text(max_length=250, metadata={"description": "Only children whose name contains this text."})
-    recursive = fields.Boolean(metadata={"description": "All descendants instead of direct children."})
-    worker_run = WorkerRunFilter()
-    # Accepted for base-worker compatibility (it may send them); the answer always includes
-    # classifications and the corpus, and there are no zones or metadata lists in it.
-    with_classes = fields.Boolean()
-    with_corpus = fields.Boolean()
-    with_has_children = fields.Boolean()
-    with_metadata = fields.Boolean()
-    with_zone = fields.Boolean()
-    folder = fields.Boolean(metadata={"description": "Only children whose type is (not) a folder."})
-
-
 class ListTranscriptionsQuery(PageQuery):
     worker_run = WorkerRunFilter()
     element_type = Text(
@@ -413,7 +398,6 @@ class StartActivityResponse(Schema):
 
 # --- instances -------------------------------------------------------------------------------
 
-list_element_children_query = ListElementChildrenQuery()
 list_transcriptions_query = ListTranscriptionsQuery()
 list_corpus_ml_classes_query = ListCorpusMLClassesQuery()
 list_run_results_query = ListRunResultsQuery()

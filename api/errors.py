@@ -168,6 +168,13 @@ def flatten_messages(messages: Any, path: list[str | int] | None = None) -> list
 
 
 def from_domain(exc: DomainError) -> ApiError:
+    error = _from_domain(exc)
+    # Shapes the unmodified Arkindex clients parse (domain/errors.py, compat_body), kept beside ours.
+    error.extra.update(exc.compat_body())
+    return error
+
+
+def _from_domain(exc: DomainError) -> ApiError:
     attr: list[str | int] | None = [exc.field] if exc.field else None
     if isinstance(exc, NotFound):
         if exc.field:

@@ -17,6 +17,8 @@ from marshmallow import Schema
 
 from api import document_resources as dr  # issue 5: documents
 from api import document_schemas as ds  # issue 5: documents
+from api import element_tree_resources as tr  # issue 10 B: element tree
+from api import element_tree_schemas as ts  # issue 10 B: element tree
 from api import image_resources as imr  # issue 10: images
 from api import image_schemas as ims  # issue 10: images
 from api import integration_resources as ir  # issue 7: integrations
@@ -66,11 +68,15 @@ class Route:
     path: str
     resource: type
     operations: tuple[Operation, ...] = field(default_factory=tuple)
+    #: the path with Falcon's field names, when the published names clash with another route's
+    #: at the same level (Falcon wants one name per level: `/corpus/{id}/` and
+    #: `/corpus/{corpus}/elements/` cannot both be routed as published)
+    falcon_path: str | None = None
 
     @property
     def template(self) -> str:
         """The Falcon template: `{id}` path fields are UUIDs; anything else is a 404."""
-        return re.sub(r"\{(\w+)\}", r"{\1:uuid}", self.path)
+        return re.sub(r"\{(\w+)\}", r"{\1:uuid}", self.falcon_path or self.path)
 
     @property
     def path_params(self) -> list[str]:
@@ -214,9 +220,37 @@ ROUTES: tuple[Route, ...] = (
                   "Change an element's type, name, zone (image, polygon), confidence or orientation",
                   body=ims.update_element_body, response=ds.element_schema, tag="documents", errors=(404,)),
     )),
-    Route("/api/v1/elements/{id}/children/", dr.ElementChildrenResource, (
-        _list("ListElementChildren", "List the children of an element, oldest first", ds.element_schema,
-              query=ds.list_element_children_query, reads=DOCS, tag="documents", errors=(404,)),
+    # --- element tree (issue 10 B): links and listings, as base-worker and the CLI call them
+    Route("/api/v1/corpus/{corpus}/elements/", tr.CorpusElementsResource, (
+        _list("ListElements", "List the elements of a corpus, oldest first", ts.listed_element_schema,
+              query=ts.element_list_query, reads=DOCS, tag="documents", errors=(404,),
+              description="Filters: `type`, `name` (contains), `folder`, `top_level`, "
+                          "`worker_run=<id>|false`, `transcription_worker_run=<id>|false`; "
+                          "`with_classes`, `with_metadata`, `with_has_children`, `with_zone` add fields."),
+    ), falcon_path="/api/v1/corpus/{id}/elements/"),
+    Route("/api/v1/elements/{id}/children/", tr.ElementChildrenResource, (
+        _list("ListElementChildren", "List the children of an element, oldest first",
+              ts.listed_element_schema,
+              query=ts.related_elements_query, reads=DOCS, tag="documents", errors=(404,),
+              description="`recursive`: every descendant, through any parent. Filters as ListElements."),
+    )),
+    Route("/api/v1/elements/{id}/parents/", tr.ElementParentsResource, (
+        _list("ListElementParents", "List the parents of an element, oldest first", ts.listed_element_schema,
+              query=ts.related_elements_query, reads=DOCS, tag="documents", errors=(404,),
+              description="`recursive`: every ancestor. Filters as ListElements."),
+    )),
+    Route("/api/v1/element/{child}/parent/{parent}/", tr.ElementParentResource, (
+        Operation("POST", "CreateElementParent", "Link an element under another parent (same corpus)",
+                  response=ts.element_parent_schema, status=201, tag="documents", errors=(404,),
+                  description="A duplicate link answers 400 with `parent: [\"… is already a parent of …\"]` "
+                              "beside the standard body (the Arkindex CLI looks for those words); a link "
+                              "that would make an element its own ancestor answers 400."),
+    ), falcon_path="/api/v1/element/{id}/parent/{parent}/"),
+    Route("/api/v1/element/parent/{id}/", tr.ElementChildrenCreateResource, (
+        Operation("POST", "CreateElementChildren", "Link many elements under one parent at once",
+                  body=ts.create_element_children_body, response=ts.element_children_schema, status=201,
+                  tag="documents", errors=(404,),
+                  description="All or nothing, in one transaction; same rules as CreateElementParent."),
     )),
     Route("/api/v1/element/{id}/transcription/", dr.ElementTranscriptionResource, (
         Operation("POST", "CreateTranscription", "Create a transcription on an element",

@@ -11,6 +11,7 @@ from typing import Any
 from commands import messages as m
 from commands.aliases import MODEL_VERSION, TOKEN, USERNAME, WORKER_RUN, WORKER_SLUG, WORKER_VERSION
 from commands.bus import Handler
+from commands.element_tree_handlers import TREE_HANDLERS  # issue 10 B: element tree
 from commands.unit_of_work import UnitOfWork
 from commands.zones import record_zone_child, resolve_zone  # issue 10
 from domain.actor import Actor, slugify
@@ -348,4 +349,7 @@ COMMAND_HANDLERS: dict[type[m.Command], Handler] = {
     m.CreateClassifications: create_classifications,
     m.CreateMetaData: create_metadata,
     m.CreateMetaDataBulk: create_metadata_bulk,
+    **TREE_HANDLERS,  # issue 10 B: element tree
+    # images and zones (issue 10 A) are added in commands/__init__.py: their handlers use helpers
+    # of this module, which therefore cannot import them
 }

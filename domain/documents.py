@@ -13,11 +13,13 @@ from typing import Any
 
 from domain.actor import Actor
 from domain.aggregate import Aggregate
+from domain.element_tree import ElementCycle, ElementParentAlreadyExists
 from domain.errors import AlreadyExists, ClassificationAlreadyExists, InvalidValue, NotFound, PermissionDenied
 from domain.events import (
     ClassificationCreated,
     CorpusCreated,
     ElementCreated,
+    ElementParentAdded,
     ElementTypeCreated,
     ElementUpdated,
     MetaDataCreated,
@@ -126,6 +128,8 @@ class Element(Aggregate):
         self.polygon: list[list[int]] | None = None
         # (ml class id, worker run id) pairs: one classification per class per run
         self.classified: dict[tuple[str, str | None], str] = {}
+        #: parent element ids (issue 10 B: an element may have several, see domain/element_tree.py)
+        self.parents: set[str] = set()
 
     def create(
         self, corpus: Corpus, actor: Actor, signature: Signature, *, element_id: str, type: str, name: str,
@@ -218,6 +222,24 @@ class Element(Aggregate):
             entity_id=entity_id, user_id=signature.user_id, worker_run_id=signature.worker_run_id,
         ))
 
+    def add_parent(self, parent: Element, actor_id: str, parent_ancestors: set[str]) -> None:
+        """Link this element under `parent`; `parent_ancestors` are the parent's ancestors, read
+        by the caller from their streams, to refuse a link that would close a cycle."""
+        self._require_exists()
+        parent._require_exists()
+        if parent.corpus_id != self.corpus_id:
+            raise InvalidValue("The parent element is in another corpus.", field="parent")
+        if parent.element_id in self.parents:
+            raise ElementParentAlreadyExists(parent.element_id, self.element_id)
+        if parent.element_id == self.element_id or self.element_id in parent_ancestors:
+            raise ElementCycle(
+                f"{parent.element_id} is a descendant of {self.element_id}: the link would make a cycle.",
+                field="parent",
+            )
+        self._record(ElementParentAdded(
+            child_id=self.element_id, parent_id=parent.element_id, corpus_id=self.corpus_id, user_id=actor_id,
+        ))
+
     def _require_exists(self) -> None:
         if not self.exists:
             raise NotFound("No such element.")
@@ -226,6 +248,11 @@ class Element(Aggregate):
         self.element_id, self.corpus_id, self.type = e.element_id, e.corpus_id, e.type
         self.image_id = e.image_id
         self.polygon = None if e.polygon is None else [[int(x), int(y)] for x, y in e.polygon]
+        if e.parent_id is not None:
+            self.parents.add(e.parent_id)
+
+    def when_ElementParentAdded(self, e: ElementParentAdded) -> None:
+        self.parents.add(e.parent_id)
 
     def when_ElementUpdated(self, e: ElementUpdated) -> None:
         self.type = e.changes.get("type", self.type)

@@ -274,6 +274,19 @@ class ElementUpdated(DomainEvent):
     user_id: str = ""
 
 
+# --- Element tree (issue 10 B): more parents than the one given at creation ----------------
+
+
+@dataclass(frozen=True)
+class ElementParentAdded(DomainEvent):
+    """`child_id` is now also a child of `parent_id` (stream of the child)."""
+
+    child_id: str
+    parent_id: str
+    corpus_id: str
+    user_id: str
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -302,6 +315,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageCreated,
         ImageStatusUpdated,
         ElementUpdated,
+        ElementParentAdded,  # issue 10 B
     )
 }
 
