@@ -56,6 +56,8 @@ ACTOR_SCOPED: frozenset[type[ev.DomainEvent]] = frozenset({
     ev.TranscriptionCreated, ev.ClassificationCreated, ev.MetaDataCreated, ev.ElementParentAdded,
     # images and image servers: registered by a user for their documents
     ev.ImageServerCreated, ev.ImageCreated, ev.ImageStatusUpdated,
+    # PartialUpdateElement: a change to a document, like its creation
+    ev.ElementUpdated,
 })
 
 
