@@ -379,7 +379,9 @@ class StartWorkerActivityResource:
     no task (their process is `local`, with activities disabled), so a user token always gets
     404: base-worker's WorkerActivityIterator stops cleanly on 400/404 (arkindex-api.md §5.4)."""
 
-    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+    # POST, as Arkindex declares it (the official client reads the method from our schema;
+    # raw scripts that hard-code it do not).
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         raise ApiError(
             status=404,
             type=CLIENT,

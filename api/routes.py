@@ -19,6 +19,8 @@ from api import document_resources as dr  # issue 5: documents
 from api import document_schemas as ds  # issue 5: documents
 from api import element_tree_resources as tr  # issue 10 B: element tree
 from api import element_tree_schemas as ts  # issue 10 B: element tree
+from api import entity_resources as er  # issue 10 B: transcription entities
+from api import entity_schemas as es  # issue 10 B: transcription entities
 from api import image_resources as imr  # issue 10: images
 from api import image_schemas as ims  # issue 10: images
 from api import integration_resources as ir  # issue 7: integrations
@@ -293,8 +295,35 @@ ROUTES: tuple[Route, ...] = (
                   body=ds.create_metadata_bulk_body, response=ds.create_metadata_bulk_response, status=201,
                   tag="documents", errors=(403, 404)),
     )),
+    # --- transcription entities (issue 10 B), as base-worker 0.6 calls them
+    Route("/api/v1/corpus/{id}/entity-types/", er.CorpusEntityTypesResource, (
+        _list("ListCorpusEntityTypes", "List the entity types of a corpus, by name", es.entity_type_schema,
+              reads=DOCS, tag="documents", errors=(404,)),
+    )),
+    Route("/api/v1/entity/types/", er.EntityTypesResource, (
+        Operation("POST", "CreateEntityType", "Create an entity type in a corpus",
+                  body=es.create_entity_type_body, response=es.entity_type_schema, status=201,
+                  tag="documents",
+                  description="A duplicate name answers 400 (code `unique`) with `existing_id`."),
+    )),
+    Route("/api/v1/transcription/{id}/entities/", er.TranscriptionEntitiesResource, (
+        _list("ListTranscriptionEntities", "List the entities of a transcription, by offset",
+              es.transcription_entity_schema, query=es.list_transcription_entities_query, reads=DOCS,
+              tag="documents", errors=(404,)),
+        Operation("POST", "CreateTranscriptionEntity", "Locate an entity in a transcription's text",
+                  body=es.create_transcription_entity_body, response=es.transcription_entity_schema,
+                  status=201, tag="documents", errors=(403, 404),
+                  description="One entity per (transcription, type, offset, length, worker run): a "
+                              "duplicate answers 400 (code `unique`). The span must lie in the text."),
+    )),
+    Route("/api/v1/transcription/{id}/entities/bulk/", er.TranscriptionEntitiesBulkResource, (
+        Operation("POST", "CreateTranscriptionEntities", "Locate many entities in a transcription at once",
+                  body=es.create_transcription_entities_body, response=es.created_entities_schema, status=201,
+                  tag="documents", errors=(403, 404),
+                  description="All or nothing, in one transaction; same rules as CreateTranscriptionEntity."),
+    )),
     Route("/api/v1/process/start-activity/", dr.StartWorkerActivityResource, (
-        Operation("PUT", "StartWorkerActivity", "Start the next worker activity of a process task",
+        Operation("POST", "StartWorkerActivity", "Start the next worker activity of a process task",
                   response=ds.start_activity_response, tag="worker runs", errors=(404,),
                   description="User worker runs have no process task: always 404, which makes "
                               "base-worker stop iterating cleanly."),

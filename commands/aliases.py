@@ -16,3 +16,5 @@ IMAGE_URL = "image-url:{}"
 IMAGE_SERVER_URL = "image-server-url:{}"
 #: a child element of a parent, by type and polygon: CreateElementTranscriptions reuses it
 ELEMENT_ZONE = "element-zone:{}"
+#: a transcription -> its element's stream (issue 10 B: entities are created by transcription id)
+TRANSCRIPTION = "transcription:{}"

@@ -9,15 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from commands import messages as m
-from commands.aliases import MODEL_VERSION, TOKEN, USERNAME, WORKER_RUN, WORKER_SLUG, WORKER_VERSION
+from commands.aliases import (
+    MODEL_VERSION,
+    TOKEN,
+    TRANSCRIPTION,
+    USERNAME,
+    WORKER_RUN,
+    WORKER_SLUG,
+    WORKER_VERSION,
+)
 from commands.bus import Handler
-from commands.element_tree_handlers import TREE_HANDLERS  # issue 10 B: element tree
+from commands.signing import signature_for as _signature
 from commands.unit_of_work import UnitOfWork
 from commands.zones import record_zone_child, resolve_zone  # issue 10
 from domain.actor import Actor, slugify
 from domain.catalog import Model, WorkerConfiguration, configuration_stream, model_stream
-from domain.documents import Corpus, Element, Signature, check_signing_run, corpus_stream, element_stream
-from domain.errors import AlreadyExists, InvalidValue, NotFound, UsernameTaken, VersionNotUsable
+from domain.documents import Corpus, Element, Signature, corpus_stream, element_stream
+from domain.errors import AlreadyExists, InvalidValue, NotFound, UsernameTaken
 from domain.local_process import LocalProcess, default_summary, local_process_stream
 from domain.user import User, user_stream
 from domain.worker import Worker, WorkerType, worker_stream, worker_type_stream
@@ -168,28 +176,6 @@ def create_user_run(cmd: m.CreateUserRun, uow: UnitOfWork, actor: Actor) -> dict
 # --- documents (issue 5): corpora, elements and what workers publish on them ----------------
 
 
-def _signature(uow: UnitOfWork, actor: Actor, worker_run_id: str | None) -> Signature:
-    """Who signs the objects of this command: the caller, and the worker run if one is given.
-
-    The run must exist, be the caller's own (user worker runs are personal) and its worker
-    version must still be usable; otherwise the command is refused before anything is written.
-    """
-    if worker_run_id is None:
-        return Signature(actor.user_id)
-    process = uow.find(LocalProcess, WORKER_RUN.format(worker_run_id), "No such worker run.", "worker_run_id")
-    check_signing_run(process.user_id, actor)
-    run = process.runs[worker_run_id]
-    worker = uow.get(Worker, worker_stream(run.worker_id), "No such worker run.", "worker_run_id")
-    try:
-        worker.usable_version(run.worker_version_id, actor)
-    except VersionNotUsable:
-        raise VersionNotUsable(
-            "The worker version of this worker run is archived or in error: it cannot sign results.",
-            field="worker_run_id",
-        ) from None
-    return Signature(actor.user_id, worker_run_id)
-
-
 def _writable_corpus(uow: UnitOfWork, actor: Actor, corpus_id: str, field: str | None) -> Corpus:
     # A corpus the caller may not write to looks like one that does not exist.
     corpus = uow.load(Corpus, corpus_stream(corpus_id))
@@ -259,6 +245,8 @@ def _transcribe(uow: UnitOfWork, element: Element, signature: Signature, item: m
         signature, transcription_id=transcription_id, text=item.text, confidence=item.confidence,
         orientation=item.orientation,
     )
+    # Transcription entities are created by transcription id (issue 10 B): find its element.
+    uow.claim(TRANSCRIPTION.format(transcription_id), element.stream_id)
     return transcription_id
 
 
@@ -322,6 +310,8 @@ def create_metadata(cmd: m.CreateMetaData, uow: UnitOfWork, actor: Actor) -> dic
 def create_metadata_bulk(cmd: m.CreateMetaDataBulk, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
     signature = _signature(uow, actor, cmd.worker_run_id)
     element, _ = _writable_element(uow, actor, cmd.element_id, None)
+    # Metadata the element already has are refused, naming them as the Arkindex CLI parses them.
+    element.require_new_metadata([(i.name, i.type, i.value) for i in cmd.items])
     return {"metadata_ids": [_describe(uow, element, signature, i.type, i.name, i.value) for i in cmd.items]}
 
 
@@ -349,7 +339,4 @@ COMMAND_HANDLERS: dict[type[m.Command], Handler] = {
     m.CreateClassifications: create_classifications,
     m.CreateMetaData: create_metadata,
     m.CreateMetaDataBulk: create_metadata_bulk,
-    **TREE_HANDLERS,  # issue 10 B: element tree
-    # images and zones (issue 10 A) are added in commands/__init__.py: their handlers use helpers
-    # of this module, which therefore cannot import them
 }

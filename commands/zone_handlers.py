@@ -11,8 +11,9 @@ from typing import Any
 
 from commands import image_messages as im
 from commands.bus import Handler
-from commands.handlers import _signature, _writable_element
+from commands.handlers import _writable_element
 from commands.messages import Command
+from commands.signing import signature_for as _signature
 from commands.unit_of_work import UnitOfWork
 from commands.zones import find_zone_child, record_zone_child, resolve_zone
 from domain.actor import Actor

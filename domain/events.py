@@ -264,16 +264,6 @@ class ImageStatusUpdated(DomainEvent):
     status: str
 
 
-@dataclass(frozen=True)
-class ElementUpdated(DomainEvent):
-    """PartialUpdateElement (issue 10): only the fields that changed, a subset of type, name,
-    polygon, image_id, confidence, rotation_angle, mirrored."""
-
-    element_id: str
-    changes: dict[str, Any] = field(default_factory=dict)
-    user_id: str = ""
-
-
 # --- Element tree (issue 10 B): more parents than the one given at creation ----------------
 
 
@@ -285,6 +275,43 @@ class ElementParentAdded(DomainEvent):
     parent_id: str
     corpus_id: str
     user_id: str
+
+
+@dataclass(frozen=True)
+class ElementUpdated(DomainEvent):
+    """PartialUpdateElement (issue 10): only the fields that changed, a subset of type, name,
+    polygon, image_id, confidence, rotation_angle, mirrored."""
+
+    element_id: str
+    changes: dict[str, Any] = field(default_factory=dict)
+    user_id: str = ""
+
+
+# --- Transcription entities (issue 10 B) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityTypeCreated(DomainEvent):
+    corpus_id: str
+    type_id: str
+    name: str
+    color: str = "ff0000"
+
+
+@dataclass(frozen=True)
+class TranscriptionEntityCreated(DomainEvent):
+    """An entity of type `type_id` at [offset, offset + length) of a transcription's text
+    (stream of the transcription's element)."""
+
+    element_id: str
+    transcription_id: str
+    entity_id: str
+    type_id: str
+    offset: int
+    length: int
+    user_id: str
+    worker_run_id: str | None = None
+    confidence: float | None = None
 
 
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
@@ -314,8 +341,10 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageServerCreated,
         ImageCreated,
         ImageStatusUpdated,
-        ElementUpdated,
         ElementParentAdded,  # issue 10 B
+        ElementUpdated,
+        EntityTypeCreated,  # issue 10 B
+        TranscriptionEntityCreated,  # issue 10 B
     )
 }
 

@@ -9,6 +9,7 @@ from eventstore import StoredEvent
 from projections import (
     catalog,
     documents,  # issue 5
+    entities,  # issue 10 B
     images,  # issue 10 A
     paths,  # issue 10 B
     user_runs,
@@ -53,8 +54,9 @@ PROJECTIONS: dict[str, Projection] = {
         # issue 5; images (issue 10 A: an element's zone shows its image) and element paths (issue 10 B:
         # listings join them) in the same projection
         Projection(
-            "documents", merged(documents.PROJECTORS, images.PROJECTORS, paths.PROJECTORS),
-            documents.TABLES + images.TABLES + paths.TABLES,
+            "documents",
+            merged(documents.PROJECTORS, images.PROJECTORS, paths.PROJECTORS, entities.PROJECTORS),
+            documents.TABLES + images.TABLES + paths.TABLES + entities.TABLES,
         ),
     )
 }

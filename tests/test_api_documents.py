@@ -450,13 +450,13 @@ def test_bulk_transcriptions_and_classifications(api: Api, container: Container)
 
 def test_start_worker_activity_stops_user_runs(api: Api) -> None:
     assert_error(
-        api.client.simulate_put("/api/v1/process/start-activity/", headers=api.user.headers),
+        api.client.simulate_post("/api/v1/process/start-activity/", headers=api.user.headers),
         404,
         "client_error",
         "not_found",
     )
     assert_error(
-        api.client.simulate_put("/api/v1/process/start-activity/"), 401, "client_error", "not_authenticated"
+        api.client.simulate_post("/api/v1/process/start-activity/"), 401, "client_error", "not_authenticated"
     )
 
 
@@ -528,7 +528,7 @@ BASE_WORKER_OPERATIONS = [
     ("CreateMetaDataBulk", "post", "/api/v1/element/{id}/metadata/bulk/"),
     ("CreateTranscriptions", "post", "/api/v1/transcription/bulk/"),
     ("CreateClassifications", "post", "/api/v1/classification/bulk/"),
-    ("StartWorkerActivity", "put", "/api/v1/process/start-activity/"),
+    ("StartWorkerActivity", "post", "/api/v1/process/start-activity/"),
     ("ListWorkerRunResults", "get", "/api/v1/process/workers/{id}/results/"),
     ("ListUserResults", "get", "/api/v1/user/results/"),
     ("RetrieveObjectProvenance", "get", "/api/v1/provenance/{id}/"),

@@ -15,7 +15,6 @@ from integrations import tables as integration_tables
 
 # The read models declare their tables on the event store's MetaData: imported to register them.
 from projections import element_tree_tables, image_tables, tables  # noqa: F401
-from projections import element_tree_tables as _element_tree  # noqa: F401 - registers rm_element_paths
 
 LAYERS: tuple[sa.MetaData, ...] = (event_store.metadata, integration_tables.metadata, ui_tables.metadata)
 
