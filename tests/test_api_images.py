@@ -140,3 +140,33 @@ def test_unknown_images_and_bad_urls(api: Api) -> None:
                      ["url"])
     assert_error(api.as_user(None).post("/api/v1/image/iiif/url/", {"url": "https://example.org/iiif/x"}),
                  401, "client_error", "not_authenticated")
+
+
+def test_the_official_client_recovers_a_known_image_like_the_cli(
+    container: Container, iiif: IIIFServer,
+) -> None:
+    """arkindex-cli 0.5's `create_iiif_image`, step by step, with the unmodified arkindex-client
+    over real HTTP: CreateIIIFURL; on a 400 whose body has `id`, RetrieveImage."""
+    from arkindex import ArkindexClient
+    from arkindex.exceptions import ErrorResponse
+
+    from api.app import create_app
+    from tests.api_support import BackgroundProjector, ServerThread, make_user
+
+    user = make_user(container, "alice")
+    projector = BackgroundProjector(container.engine).start()
+    try:
+        with ServerThread(create_app(container)) as server:
+            client = ArkindexClient(token=user.token, base_url=server.url)
+            url = iiif.image_url("page-1")
+            created = client.request("CreateIIIFURL", body={"url": url})
+            with pytest.raises(ErrorResponse) as known:
+                client.request("CreateIIIFURL", body={"url": url})
+            assert known.value.status_code == 400 and known.value.content["id"] == created["id"]
+            again = client.request("RetrieveImage", id=known.value.content["id"])
+            assert again == created and again["status"] == "checked"
+            with pytest.raises(ErrorResponse) as broken:
+                client.request("CreateIIIFURL", body={"url": f"{iiif.url}/html/page-1"})
+            assert broken.value.status_code == 400 and "id" not in broken.value.content
+    finally:
+        projector.stop()
