@@ -9,6 +9,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.image_schemas import ZoneSchema
 from api.schemas import (
     SLUG_RE,
     CursorField,
@@ -276,7 +277,7 @@ class ElementSchema(Schema):
     corpus = fields.Nested(CorpusLightSchema)
     parent = fields.UUID(allow_none=True)
     polygon = fields.List(fields.List(fields.Float()), allow_none=True)
-    zone = fields.Raw(allow_none=True, metadata={"description": "No images yet: always null."})
+    zone = fields.Nested(ZoneSchema, allow_none=True, metadata={"description": "Null without an image."})
     thumbnail_url = fields.String(allow_none=True)
     rotation_angle = fields.Integer()
     mirrored = fields.Boolean()

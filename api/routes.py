@@ -21,6 +21,8 @@ from api import element_tree_resources as tr  # issue 10 B: element tree
 from api import element_tree_schemas as ts  # issue 10 B: element tree
 from api import entity_resources as er  # issue 10 B: transcription entities
 from api import entity_schemas as es  # issue 10 B: transcription entities
+from api import image_resources as imr  # issue 10: images
+from api import image_schemas as ims  # issue 10: images
 from api import integration_resources as ir  # issue 7: integrations
 from api import integration_schemas as xs  # issue 7: integrations
 from api import resources as r
@@ -336,6 +338,20 @@ ROUTES: tuple[Route, ...] = (
         _get("RetrieveObjectProvenance",
              "Which worker run (worker, version, configuration, model) or user produced an object",
              ds.provenance_schema, reads=DOCS, tag="provenance"),
+    )),
+    # --- images (issue 10): IIIF images (info.json read server-side, guarded) and their servers
+    Route("/api/v1/image/iiif/url/", imr.IIIFURLResource, (
+        Operation("POST", "CreateIIIFURL", "Register a IIIF image by its URL",
+                  body=ims.create_iiif_url_body, response=ims.image_schema, status=201, tag="images",
+                  description="Without `width` and `height`, reads `<url>/info.json` (IIIF Image API 2 or 3) "
+                              "and stores the image as `checked`; its server is found by URL prefix or "
+                              "created. A URL already registered answers 400 with the image's `id`. "
+                              "An unreachable or non-IIIF server answers 400 naming the URL."),
+    )),
+    Route("/api/v1/image/{id}/", imr.ImageResource, (
+        _get("RetrieveImage", "Retrieve an image and its server", ims.image_schema, reads=DOCS, tag="images"),
+        Operation("PATCH", "PartialUpdateImage", "Set an image's status", body=ims.update_image_body,
+                  response=ims.image_schema, tag="images", errors=(404,)),
     )),
     # --- users
     Route("/api/v1/user/", r.UserResource, (

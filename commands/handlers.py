@@ -21,6 +21,7 @@ from commands.aliases import (
 from commands.bus import Handler
 from commands.element_tree_handlers import TREE_HANDLERS  # issue 10 B: element tree
 from commands.entity_handlers import ENTITY_HANDLERS  # issue 10 B: transcription entities
+from commands.image_handlers import IMAGE_HANDLERS  # issue 10: images
 from commands.signing import signature_for as _signature
 from commands.unit_of_work import UnitOfWork
 from domain.actor import Actor, slugify
@@ -334,6 +335,7 @@ COMMAND_HANDLERS: dict[type[m.Command], Handler] = {
     m.CreateClassifications: create_classifications,
     m.CreateMetaData: create_metadata,
     m.CreateMetaDataBulk: create_metadata_bulk,
+    **IMAGE_HANDLERS,  # issue 10: images
     **TREE_HANDLERS,  # issue 10 B: element tree
     **ENTITY_HANDLERS,  # issue 10 B: transcription entities
 }

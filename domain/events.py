@@ -230,6 +230,39 @@ class MetaDataCreated(DomainEvent):
     entity_id: str | None = None
 
 
+# --- Images (issue 10): IIIF image servers and images -----------------------------------
+
+
+@dataclass(frozen=True)
+class ImageServerCreated(DomainEvent):
+    server_id: str
+    url: str
+    display_name: str
+    #: the IIIF Image API major version (2 or 3)
+    version: int = 2
+    max_width: int | None = None
+    max_height: int | None = None
+
+
+@dataclass(frozen=True)
+class ImageCreated(DomainEvent):
+    image_id: str
+    server_id: str
+    url: str
+    #: the image's identifier on its server: `url` minus the server's URL
+    path: str
+    width: int
+    height: int
+    status: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class ImageStatusUpdated(DomainEvent):
+    image_id: str
+    status: str
+
+
 # --- Element tree (issue 10 B): more parents than the one given at creation ----------------
 
 
@@ -293,6 +326,10 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         TranscriptionCreated,
         ClassificationCreated,
         MetaDataCreated,
+        # images (issue 10)
+        ImageServerCreated,
+        ImageCreated,
+        ImageStatusUpdated,
         ElementParentAdded,  # issue 10 B
         EntityTypeCreated,  # issue 10 B
         TranscriptionEntityCreated,  # issue 10 B

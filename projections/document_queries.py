@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from domain.actor import Actor
 from projections.element_tree_tables import rm_element_paths
 from projections.generations import live_generation
+from projections.image_queries import with_image
 from projections.queries import (
     FIRST_PAGE,
     USER_RUNS,
@@ -192,6 +193,7 @@ def _elements_query(conn: sa.Connection, actor: Actor) -> sa.Select[Any]:
         )
         .where(rm_elements.c.generation == g, _corpus_visible(actor))
     )
+    query = with_image(query, conn, rm_elements.c.image_id)  # issue 10: the zone's image
     return _with_run(query, rm_elements, conn)
 
 

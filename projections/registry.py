@@ -10,6 +10,7 @@ from projections import (
     catalog,
     documents,  # issue 5
     entities,  # issue 10 B
+    images,  # issue 10 A
     paths,  # issue 10 B
     user_runs,
 )
@@ -50,11 +51,12 @@ PROJECTIONS: dict[str, Projection] = {
     for p in (
         Projection("catalog", catalog.PROJECTORS, catalog.TABLES),
         Projection("user_runs", user_runs.PROJECTORS, user_runs.TABLES),
-        # issue 5; the element paths (issue 10 B) in the same projection: listings join them
+        # issue 5; images (issue 10 A: an element's zone shows its image) and element paths (issue 10 B:
+        # listings join them) in the same projection
         Projection(
             "documents",
-            merged(documents.PROJECTORS, paths.PROJECTORS, entities.PROJECTORS),
-            documents.TABLES + paths.TABLES + entities.TABLES,
+            merged(documents.PROJECTORS, images.PROJECTORS, paths.PROJECTORS, entities.PROJECTORS),
+            documents.TABLES + images.TABLES + paths.TABLES + entities.TABLES,
         ),
     )
 }

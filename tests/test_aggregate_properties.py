@@ -251,6 +251,7 @@ def _strategy_for(annotation: Any) -> st.SearchStrategy[Any]:
         str: st.text(max_size=10),
         str | None: st.none() | st.text(max_size=10),
         int: st.integers(-(2**31), 2**31),
+        int | None: st.none() | st.integers(-(2**31), 2**31),
         float: floats,
         float | None: st.none() | floats,
         bool: st.booleans(),

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - module fixtures imported from tests/ui_fixtures.py, requested by parameter name
 """The seed's flow in a real browser: Debian's headless Chromium, driven by Playwright,
 against `worker-runs serve` (embedded SQLite + broker, relay, Celery worker).
 
@@ -13,50 +14,20 @@ Screenshots of every step: test-artifacts/ui/ (printed at the end of each test).
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.ui_support import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    CliUser,
-    Service,
-    Shots,
-    create_user,
-    sign_in,
-)
+from tests.ui_fixtures import browser, home, new_context, service, shots_for, users  # noqa: F401
+from tests.ui_support import CliUser, Service, Shots, Watch, expect_accessible, sign_in
 
 pytestmark = pytest.mark.slow
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 #: how long a live update may take to reach another tab (it is ~0.1-0.5 s on an idle machine)
 LIVE_TIMEOUT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("ui-home")
-
-
-@pytest.fixture(scope="module")
-def users(home: Path) -> dict[str, CliUser]:
-    return {name: create_user(home, name) for name in ("alice", "bob")}
-
-
-@pytest.fixture(scope="module")
-def service(home: Path, users: dict[str, CliUser]) -> Iterator[Service]:
-    running = Service(home).start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -75,29 +46,15 @@ def seed(service: Service, users: dict[str, CliUser]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def shots() -> Shots:
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    return Shots()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # Playwright gives every launch a fresh temporary profile (user-data-dir).
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    return shots_for("seed-flow")
 
 
 def _context(browser: Browser, **kwargs: Any) -> BrowserContext:
-    context = browser.new_context(viewport=kwargs.pop("viewport", {"width": 1280, "height": 860}), **kwargs)
-    context.set_default_timeout(15_000)
-    return context
+    return new_context(browser, viewport=kwargs.pop("viewport", {"width": 1280, "height": 860}), **kwargs)
 
 
 def _report(shots: Shots) -> None:
-    print(f"\nScreenshots in {ARTIFACTS}:")
+    print(f"\nScreenshots in {shots.folder}:")
     for path in shots.taken:
         print(f"  {path.name}")
 
@@ -109,26 +66,30 @@ def test_the_seed_flow_in_a_browser(
     context = _context(browser)
     other_tab_context = _context(browser)
     try:
-        page = context.new_page()
-        console_errors: list[str] = []
-        page.on("console", lambda message: console_errors.append(message.text)
-                if message.type == "error" else None)
-        failed: list[str] = []
-        page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
-                if response.status >= 400 else None)
+        watch = Watch()
+        page = watch.page(context.new_page())
+
+        def seen(target: Page, name: str, *, full_page: bool = False) -> None:
+            """A state a person sees: screenshot it and check it with axe-core."""
+            shots(target, name, full_page=full_page)
+            expect_accessible(target, name)
 
         # --- sign in
         page.goto(f"{service.url}/")
         expect(page).to_have_url(f"{service.url}/sign-in")
-        shots(page, "sign-in")
+        seen(page, "sign-in")
+        page.get_by_label("API token").fill("not-a-token")
+        page.get_by_label("API token").press("Enter")
+        expect(page.get_by_role("alert")).to_contain_text("unknown or has been revoked")
+        seen(page, "sign-in-unknown-token")
         sign_in(page, service, alice)
         expect(page.get_by_role("heading", name="Worker runs", exact=True)).to_be_visible()
         expect(page.locator("#runs .empty")).to_be_visible()
         expect(page.get_by_text("ARKINDEX_WORKER_RUN_ID").first).to_be_visible()
-        shots(page, "worker-runs-page-empty", full_page=True)
+        seen(page, "worker-runs-page-empty", full_page=True)
 
         # A second tab of the same user, open before anything is created: it must update live.
-        other = other_tab_context.new_page()
+        other = watch.page(other_tab_context.new_page())
         sign_in(other, service, alice)
         expect(other.locator("#runs .empty")).to_be_visible()
 
@@ -147,13 +108,13 @@ def test_the_seed_flow_in_a_browser(
         workers = modal.locator("#workers .worker-item")
         expect(workers).to_have_count(2)  # alice's two workers; never bob's private one
         expect(modal.get_by_text("Bob secret worker")).to_have_count(0)
-        shots(page, "modal-open")
+        seen(page, "modal-open")
 
         # --- filter by worker type
         modal.get_by_label("Type").select_option("layout-analyser")
         expect(workers).to_have_count(1)
         expect(workers.first).to_contain_text("Layout detector")
-        shots(page, "modal-filter-by-type")
+        seen(page, "modal-filter-by-type")
         modal.get_by_label("Type").select_option("")
         expect(workers).to_have_count(2)
 
@@ -161,9 +122,10 @@ def test_the_seed_flow_in_a_browser(
         modal.get_by_label("Search by name").press_sequentially("tess", delay=40)
         expect(workers).to_have_count(1)
         expect(workers.first).to_contain_text("Tesseract OCR")
-        shots(page, "modal-search-by-name")
+        seen(page, "modal-search-by-name")
         modal.get_by_label("Search by name").fill("secret")  # bob's worker: not available to alice
         expect(modal.locator("#workers .empty")).to_be_visible()
+        seen(page, "modal-search-no-match")
         modal.get_by_label("Search by name").fill("")
         expect(workers).to_have_count(2)
 
@@ -171,12 +133,16 @@ def test_the_seed_flow_in_a_browser(
         modal.locator("#create-worker").click()
         form = modal.locator("#worker-form")
         expect(form.get_by_label("Name")).to_be_focused()
+        form.get_by_role("button", name="Create", exact=True).click()  # nothing typed: clear errors
+        form = modal.locator("#worker-form")
+        expect(form.locator("#e-name")).to_be_visible()
+        seen(page, "create-local-worker-errors")
         suggestions = form.locator("#worker-type-suggestions option")
         expect(suggestions).to_have_count(2)
         form.get_by_label("Name").fill("My local scripts")
         form.get_by_label("Type").fill("scripting")
         form.get_by_label("Description").fill("Bulk imports from my laptop.")
-        shots(page, "create-local-worker-form")
+        seen(page, "create-local-worker-form")
         form.get_by_label("Description").press("Tab")  # -> Cancel
         page.keyboard.press("Tab")  # -> Create
         expect(form.get_by_role("button", name="Create")).to_be_focused()
@@ -188,7 +154,7 @@ def test_the_seed_flow_in_a_browser(
         expect(workers).to_have_count(3)
         expect(modal.locator("#worker-type option[value='scripting']")).to_have_count(1)
         expect(modal.locator(".worker-item.selected")).to_contain_text("My local scripts")
-        shots(page, "local-worker-created")
+        seen(page, "local-worker-created")
 
         # --- create a version: invalid JSON first (clear error), then only a Docker image tag
         detail.locator("#create-version").click()
@@ -198,11 +164,11 @@ def test_the_seed_flow_in_a_browser(
         version_form.get_by_role("button", name="Create").click()
         error = detail.locator("#e-configuration")
         expect(error).to_contain_text("not valid JSON")
-        shots(page, "version-form-invalid-json")
+        seen(page, "version-form-invalid-json")
         version_form = detail.locator("#version-form")
         version_form.get_by_label("Configuration (JSON)").fill("")
         version_form.get_by_label("Docker image tag").fill("registry.example.org/my-scripts:0.1")
-        shots(page, "version-form-docker-tag-only")
+        seen(page, "version-form-docker-tag-only")
         version_form.get_by_label("Docker image tag").press("Enter")
         versions = detail.locator(".version")
         expect(versions).to_have_count(1)
@@ -210,7 +176,7 @@ def test_the_seed_flow_in_a_browser(
         expect(versions.first).to_contain_text("registry.example.org/my-scripts:0.1")
         plus = versions.first.get_by_role("button", name="Create a user worker run from version 1")
         expect(plus).to_be_focused()  # ready for Enter
-        shots(page, "version-created")
+        seen(page, "version-created")
 
         # --- the green "+": the run's ID shows at the top of the modal
         started = time.perf_counter()
@@ -222,7 +188,7 @@ def test_the_seed_flow_in_a_browser(
         assert UUID_RE.match(run_id), run_id
         print(f"\nTime from '+' to the run ID on screen: {elapsed_ms:.0f} ms")
         expect(modal.locator(".notice.success")).to_contain_text("Worker run created")
-        shots(page, "run-created-notification")
+        seen(page, "run-created-notification")
 
         # --- the other tab of the same user: the run appears live (SSE), without a reload
         other_row = other.locator(f"#runs tr[data-run-id='{run_id}']")
@@ -230,7 +196,7 @@ def test_the_seed_flow_in_a_browser(
         live_ms = (time.perf_counter() - started) * 1000
         print(f"Time from '+' to the run in the user's other tab (live): {live_ms:.0f} ms")
         expect(other.locator("body")).to_have_attribute("data-live", "on")
-        shots(other, "second-tab-live-update", full_page=True)
+        seen(other, "second-tab-live-update", full_page=True)
 
         # The runs list behind the modal already has it: no reload.
         row = page.locator(f"#runs tr[data-run-id='{run_id}']")
@@ -240,7 +206,7 @@ def test_the_seed_flow_in_a_browser(
         expect(row).to_be_visible()
         expect(row).to_contain_text("My local scripts")
         expect(row).to_contain_text("scripting")
-        shots(page, "runs-list-with-new-run", full_page=True)
+        seen(page, "runs-list-with-new-run", full_page=True)
 
         # --- "+" again on the same version: the existing run, same ID, and a way forward
         opener.click()
@@ -249,27 +215,25 @@ def test_the_seed_flow_in_a_browser(
         existing = modal.locator("#existing-run-id")
         expect(existing).to_have_text(run_id)
         expect(modal.locator(".notice.warning")).to_contain_text("already have a worker run for this version")
-        shots(page, "run-already-exists")
+        seen(page, "run-already-exists")
         modal.get_by_role("button", name="Create a new version").click()
         expect(detail.locator("#version-form")).to_be_visible()
-        shots(page, "offer-new-version")
+        seen(page, "offer-new-version")
 
         # --- the worker runs page at a phone's width
         phone = _context(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
         try:
-            small = phone.new_page()
+            small = watch.page(phone.new_page())
             sign_in(small, service, alice)
             expect(small.locator(f"#runs tr[data-run-id='{run_id}']")).to_be_visible()
-            shots(small, "phone-runs-page", full_page=True)
+            seen(small, "phone-runs-page", full_page=True)
             small.get_by_role("button", name="Create a worker run").click()
             expect(small.get_by_role("dialog", name="Create a worker run")).to_be_visible()
-            shots(small, "phone-modal")
+            seen(small, "phone-modal")
         finally:
             phone.close()
 
-        # The only error response is the 422 of the invalid JSON configuration (a form shown again).
-        assert [f.split()[0] for f in failed] == ["422"], failed
-        assert not [e for e in console_errors if "status of 422" not in e], console_errors
+        watch.expect_clean()
     finally:
         context.close()
         other_tab_context.close()

@@ -151,3 +151,55 @@ class Shots:
         page.screenshot(path=str(path), full_page=full_page)
         self.taken.append(path)
         return path
+
+
+# --- what a person would notice: console errors, accessibility -------------------------------------
+
+
+class Watch:
+    """Everything a page logs as an error: console errors (CSP refusals, htmx errors, failed
+    requests), uncaught exceptions and CSP warnings. The browser tests fail on any of them,
+    except those a test names as the expected consequence of a failure it injects."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def page(self, page: Any) -> Any:
+        label = f"page {len(self.errors)}"
+
+        def on_console(message: Any) -> None:
+            text = message.text
+            csp = "Content Security Policy" in text or "Content-Security-Policy" in text
+            if message.type == "error" or csp:
+                self.errors.append(f"{label} console.{message.type}: {text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.errors.append(f"{label} uncaught: {error}"))
+        return page
+
+    def expect_clean(self, *allowed: str) -> None:
+        """No error logged, apart from ones containing one of `allowed`."""
+        unexpected = [e for e in self.errors if not any(a in e for a in allowed)]
+        assert not unexpected, "errors in the browser console:\n" + "\n".join(unexpected)
+
+
+#: the impacts that fail a test (axe also reports "moderate" and "minor" ones)
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def accessibility_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now (dialog included)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = []
+    for violation in results.response["violations"]:
+        if violation["impact"] in BLOCKING_IMPACTS:
+            targets = [", ".join(map(str, node["target"])) for node in violation["nodes"]][:5]
+            found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
+    return found
+
+
+def expect_accessible(page: Any, state: str) -> None:
+    violations = accessibility_violations(page)
+    assert not violations, f"accessibility violations in state '{state}':\n" + "\n".join(violations)

@@ -45,6 +45,9 @@ VERSIONS_PAGE_SIZE = 10
 #: every worker type fits in the filter's select (types are few; the API pages them by 500 at most)
 TYPES_LIMIT = s.MAX_PAGE_SIZE
 SIGN_IN = "/sign-in"
+#: A form shown again with its field errors is a normal answer of the page, not a failed request:
+#: 200, so the browser does not log it as an error in the console (the browser tests fail on any).
+FORM_AGAIN = 200
 HOME = "/worker-runs"
 
 # No inline script or style anywhere: the CSP forbids both, which turns most injection bugs
@@ -346,7 +349,7 @@ class SignInResource(_Ui):
         token = str(_form(req).get("token", "")).strip()
         identity = self.authenticator.authenticate(f"Token {token}") if token else None
         if identity is None:
-            self.render(resp, "sign_in.html", status=401, viewer=None,
+            self.render(resp, "sign_in.html", status=FORM_AGAIN, viewer=None,
                         error="This API token is unknown or has been revoked.")
             return
         value, _session = self.sessions.issue(hash_token(token))
@@ -470,8 +473,9 @@ class WorkersFragment(_Ui):
         worker_id = result.data["worker_id"]
         filters = _filters(form)
         detail = self.worker_detail(viewer, worker_id, 1)
-        if detail is None:  # projections past the bounded wait: say so rather than guess
-            self._form_again(resp, viewer, values, {"__all__": "Created, but not visible yet: try again."})
+        if detail is None:  # projections past the bounded wait: say so, and never invite a second press
+            _retarget(resp)
+            self.render(resp, "saved_not_shown.html", viewer=viewer, what="The worker was created")
             return
         worker, versions = detail
         notice = ("Worker created. Now create a version for it." if result.data.get("created")
@@ -488,7 +492,7 @@ class WorkersFragment(_Ui):
 
     def _form_again(self, resp: falcon.Response, viewer: Viewer, values: dict[str, str],
                     errors: dict[str, str]) -> None:
-        self.render(resp, "worker_form.html", status=422, viewer=viewer, values=values, errors=errors,
+        self.render(resp, "worker_form.html", status=FORM_AGAIN, viewer=viewer, values=values, errors=errors,
                     types=self.worker_types())
 
 
@@ -517,8 +521,10 @@ class WorkerFragment(_Ui):
             self.render(resp, "missing.html", status=404, viewer=viewer)
             return
         worker, versions = detail
+        # `version_form=1`: the panel opens with a new version's form ("Create a new version" in
+        # the "already have a run" notice), so the form always sits in its own worker's panel.
         self.render(resp, "worker_detail.html", viewer=viewer, worker=worker, versions=versions, notice=None,
-                    focus_version=None)
+                    focus_version=None, version_form=req.get_param_as_bool("version_form", default=False))
 
 
 class NewVersionFragment(_Ui):
@@ -567,8 +573,9 @@ class VersionsFragment(_Ui):
             self._form_again(resp, viewer, worker_id, values, _domain_errors(exc))
             return
         detail = self.worker_detail(viewer, worker_id, 1)
-        if detail is None:
-            self.render(resp, "missing.html", status=404, viewer=viewer)
+        if detail is None:  # projections past the bounded wait: as above
+            _retarget(resp)
+            self.render(resp, "saved_not_shown.html", viewer=viewer, what="The version was created")
             return
         worker, versions = detail
         _retarget(resp)
@@ -578,8 +585,8 @@ class VersionsFragment(_Ui):
 
     def _form_again(self, resp: falcon.Response, viewer: Viewer, worker_id: str, values: dict[str, str],
                     errors: dict[str, str]) -> None:
-        self.render(resp, "version_form.html", status=422, viewer=viewer, worker_id=worker_id, values=values,
-                    errors=errors)
+        self.render(resp, "version_form.html", status=FORM_AGAIN, viewer=viewer, worker_id=worker_id,
+                    values=values, errors=errors)
 
 
 def _retarget(resp: falcon.Response) -> None:

@@ -67,14 +67,31 @@
       if (opener) opener.focus();
       return;
     }
+    if (target.closest("[data-reload]")) {
+      window.location.reload();
+      return;
+    }
     const item = target.closest(".worker-item");
     if (item) {
-      document.querySelectorAll(".worker-item").forEach(function (other) {
-        other.classList.toggle("selected", other === item);
-        other.setAttribute("aria-current", other === item ? "true" : "false");
-      });
+      // Feedback while the panel loads; the highlight itself follows the panel (showSelection).
+      document.querySelectorAll(".worker-item.loading").forEach(function (el) { el.classList.remove("loading"); });
+      item.classList.add("loading");
     }
   });
+
+  // The highlighted worker is always the one the panel shows (none while the panel shows the
+  // "Create a local worker" form or the hint): the list never says B while the panel says A.
+  function showSelection() {
+    const panel = document.getElementById("worker-detail");
+    const shown = panel && panel.querySelector(".detail[data-worker-id]");
+    const id = shown ? shown.getAttribute("data-worker-id") : null;
+    document.querySelectorAll(".worker-item").forEach(function (el) {
+      const selected = el.getAttribute("data-worker-id") === id;
+      el.classList.toggle("selected", selected);
+      el.classList.remove("loading");
+      el.setAttribute("aria-current", selected ? "true" : "false");
+    });
+  }
 
   // A click on the backdrop (outside the dialog's box) closes it, as users expect.
   document.addEventListener("mousedown", function (event) {
@@ -134,8 +151,13 @@
   });
 
   document.addEventListener("htmx:beforeRequest", function (event) {
-    // A "+" press: the previous step's message in the worker panel is no longer news.
     const source = event.detail.elt;
+    // A person's new request (not a live refresh of a list): an earlier problem report is no
+    // longer news.
+    if (source && source.id !== "runs" && source.id !== "workers") {
+      document.querySelectorAll("[data-kind='problem']").forEach(function (el) { el.remove(); });
+    }
+    // A "+" press: the previous step's message in the worker panel is no longer news.
     if (source && source.closest && source.closest(".plus-form")) {
       document.querySelectorAll("#worker-detail .inline-notice").forEach(function (el) { el.remove(); });
     }
@@ -143,6 +165,7 @@
 
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
+    if (target && (target.id === "worker-detail" || target.id === "workers")) showSelection();
     if (!target || target.id !== "worker-detail") return;
     // A new panel: move focus to it (or to what it asks for), so keyboard users follow.
     if (!target.querySelector("[autofocus]")) {
@@ -150,6 +173,78 @@
       if (title) title.focus();
     }
   });
+
+  // --- when a request fails: say what happened, never leave a silent page -----------------------
+
+  // Where a problem is said: inside the modal when it is open (above its backdrop), else at
+  // the top of the page.
+  function report(kind, text, offerReload) {
+    const modal = dialog();
+    const slot = document.getElementById(modal && modal.open ? "run-notice" : "page-notice");
+    if (!slot) return;
+    const box = document.createElement("div");
+    box.className = "notice " + kind;
+    box.setAttribute("data-kind", "problem");
+    box.setAttribute("role", "alert");
+    const p = document.createElement("p");
+    p.textContent = text;
+    box.appendChild(p);
+    if (offerReload) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn small";
+      button.setAttribute("data-reload", "");
+      button.textContent = "Reload the page";
+      box.appendChild(button);
+    }
+    slot.replaceChildren(box);
+  }
+
+  // A request that changes something: its config says so, or (for errors raised before the
+  // config is known, like htmx:targetError) the element that sent it.
+  function isWrite(event) {
+    const detail = event.detail || {};
+    if (detail.requestConfig && detail.requestConfig.verb) return detail.requestConfig.verb !== "get";
+    const elt = detail.elt || event.target;
+    return !!(elt && elt.closest && elt.closest("[hx-post], [hx-put], [hx-patch], [hx-delete]"));
+  }
+
+  // The server answered 2xx (the write happened) but the answer could not be put on the page.
+  function cannotShow(event) {
+    if (isWrite(event)) {
+      report("warning", "Saved, but this page could not show the result. Do not press the button again: " +
+        "reload the page to see it.", true);
+    } else {
+      report("warning", "This part of the page could not be updated: reload the page.", true);
+    }
+  }
+  document.addEventListener("htmx:targetError", cannotShow);
+  document.addEventListener("htmx:swapError", cannotShow);
+
+  document.addEventListener("htmx:responseError", function (event) {
+    const detail = event.detail || {};
+    const status = detail.xhr ? detail.xhr.status : 0;
+    if (status === 401) return;  // the session ended: htmx follows HX-Redirect to the sign-in page
+    if (status === 403) {
+      report("error", "This page is out of date (you may have signed out in another tab): reload it.", true);
+    } else if (isWrite(event)) {
+      report("error", "The server could not finish this (" + status + "). It may or may not have been " +
+        "saved: reload the page to see where things stand before trying again.", true);
+    } else {
+      report("error", "The server could not answer (" + status + "): reload the page.", true);
+    }
+  });
+
+  function noAnswer(event) {
+    if (isWrite(event)) {
+      report("error", "No answer from the server: your change may have been saved. Reload the page to check " +
+        "before trying again.", true);
+    } else {
+      report("error", "The server cannot be reached: check your connection, then reload the page.", true);
+    }
+  }
+  document.addEventListener("htmx:sendError", noAnswer);
+  document.addEventListener("htmx:timeout", noAnswer);
 
   // --- live updates (server-sent events) ----------------------------------------------------------
 

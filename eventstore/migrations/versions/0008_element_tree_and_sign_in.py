@@ -1,7 +1,7 @@
 """Element tree, transcription entities and sign-in (issue 10 B): their read models.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 
 `rm_element_paths` (projections/element_tree_tables.py) is a read model of the `documents`
 projection: the closure of the parent links. Elements projected before this revision had
@@ -17,7 +17,7 @@ from alembic import op
 from eventstore.schema import UTCDateTime
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
