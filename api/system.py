@@ -41,6 +41,9 @@ DOCS_HTML = """<!DOCTYPE html>
   <link rel="icon" type="image/png" href="static/favicon-32x32.png">
 </head>
 <body>
+  <nav style="font: 14px system-ui, sans-serif; padding: 10px 20px; background: #1d2330;">
+    <a href="../../../worker-runs" style="color: #fff;">&larr; Back to worker runs</a>
+  </nav>
   <div id="swagger-ui"></div>
   <script src="static/swagger-ui-bundle.js"></script>
   <script>

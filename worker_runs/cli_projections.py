@@ -26,6 +26,7 @@ from projections.status import projection_statuses, relay_checkpoint
 from worker_runs.bootstrap import Container
 from worker_runs.cli_context import current_container
 from worker_runs.logging_config import configure_logging
+from worker_runs.root_notice import say_once_when_root
 
 
 class BrokerNotConfigured(click.ClickException):
@@ -232,6 +233,7 @@ def worker(
             "--without-gossip", "--without-mingle"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
+    say_once_when_root(container.celery.conf.accept_content)
     container.celery.worker_main(argv)
 
 
