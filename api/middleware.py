@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Mapping
@@ -42,14 +43,51 @@ class RequestIdMiddleware:
 
 
 class BodyLimitMiddleware:
+    """Bodies up to `max_bytes`; a body of unknown length (chunked) is read to its end first.
+
+    Falcon reads a body by its Content-Length, so a chunked body (none) was taken as empty: a
+    chunked PATCH answered 200 and changed nothing. When the server says `wsgi.input` ends at
+    the body's end (`wsgi.input_terminated`: gunicorn, waitress), it is read here, at most
+    `max_bytes` + 1 bytes, and handed on with its length; on a server that cannot (wsgiref),
+    the request is refused with 411 rather than misread.
+    """
+
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
 
+    def _too_large(self) -> ApiError:
+        return ApiError(status=413, type="client_error", errors=[
+            error_entry("too_large", f"Request bodies are limited to {self.max_bytes} bytes.")
+        ])
+
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        if req.content_length is not None and req.content_length > self.max_bytes:
-            raise ApiError(status=413, type="client_error", errors=[
-                error_entry("too_large", f"Request bodies are limited to {self.max_bytes} bytes.")
+        if req.content_length is not None:
+            if req.content_length > self.max_bytes:
+                raise self._too_large()
+            return
+        transfer_encoding = (req.get_header("Transfer-Encoding") or "").lower()
+        if not transfer_encoding:
+            return  # no Content-Length and no Transfer-Encoding: there is no body (RFC 9112 §6.3)
+        if not req.env.get("wsgi.input_terminated"):
+            raise ApiError(status=411, type="client_error", errors=[
+                error_entry("length_required", "Send the body with a Content-Length header.")
             ])
+        data = _read_to_end(req.stream, self.max_bytes + 1)
+        if len(data) > self.max_bytes:
+            raise self._too_large()
+        req.env["CONTENT_LENGTH"] = str(len(data))
+        req.env["wsgi.input"] = req.stream = io.BytesIO(data)
+
+
+def _read_to_end(stream: Any, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit:
+        chunk = stream.read(min(65536, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 class EdgeMiddleware:
