@@ -19,7 +19,9 @@ from sqlalchemy.engine import Engine
 
 from api.errors import invalid
 from api.schemas import MAX_INT64
-from projections.consistency import last_write_position, projection_position, wait_for_position
+from projections.bookkeeping import head_position
+from projections.consistency import last_write_position, projection_position
+from projections.position_watch import PositionWatch
 from projections.tables import dead_letters
 
 MIN_POSITION_HEADER = "X-Min-Event-Position"
@@ -31,6 +33,8 @@ class ReadModels:
     def __init__(self, engine: Engine, *, wait_seconds: float) -> None:
         self.engine = engine
         self.wait_seconds = wait_seconds
+        #: one poller for every waiting read of this process
+        self.watch = PositionWatch(engine)
         if engine.dialect.name == "postgresql":
             # One snapshot per read, so a page's `count` and its rows agree even while a
             # projection commits between the two statements.
@@ -62,21 +66,35 @@ class ReadModels:
         names: Iterable[str],
     ) -> bool:
         requested = self.requested_position(req, query_position)
-        position = max(requested, last_write_position(self.engine, user_id))
-        return self.wait(resp, position, names)
+        own = last_write_position(self.engine, user_id)
+        if requested > own:
+            with self.engine.connect() as conn:
+                head = head_position(conn)
+            if requested > head:
+                # A position nobody has written yet cannot be waited for: waiting would only
+                # hold a server thread (anyone could ask for one). Answer now, marked stale.
+                self.wait(resp, own, names)
+                self._mark_stale(resp, list(names))
+                return False
+        return self.wait(resp, max(requested, own), names)
 
     def wait(self, resp: falcon.Response, position: int | None, names: Iterable[str]) -> bool:
-        """Wait until `names` reach `position`; mark the response stale if they do not in time."""
+        """Wait until `names` reach `position`; mark the response stale if they do not in time.
+
+        The waits of a process share one poller (projections/position_watch.py)."""
         names = list(names)
         if not position or not names:
             return True
-        if wait_for_position(self.engine, position, names=names, timeout=self.wait_seconds):
+        if self.watch.wait(position, names, timeout=self.wait_seconds):
             return True
+        self._mark_stale(resp, names)
+        return False
+
+    def _mark_stale(self, resp: falcon.Response, names: list[str]) -> None:
         with self.engine.connect() as conn:
             reached = min(projection_position(conn, name) for name in names)
         resp.set_header("X-Stale", "true")
         resp.set_header("X-Projection-Position", str(reached))
-        return False
 
     def mark_missing(self, resp: falcon.Response, position: int | None, names: Iterable[str]) -> None:
         """A write the projections passed but whose object is not there: say it is stale.
