@@ -147,8 +147,13 @@ class CreateElementBody(RequestSchema):
     mirrored = fields.Boolean()
 
 
+#: characters in one transcription: far above a dense page, and bounded (the OpenAPI document
+#: declares it), so a client learns the limit from a 400, not from the 1 MB body cap's 413
+MAX_TRANSCRIPTION_TEXT = 100_000
+
+
 class CreateTranscriptionBody(RequestSchema):
-    text = Text(required=True, min_length=1)
+    text = Text(required=True, min_length=1, max_length=MAX_TRANSCRIPTION_TEXT)
     confidence = Confidence(allow_none=True)
     orientation = fields.String(validate=validate.OneOf(ORIENTATIONS))
     worker_run_id = WorkerRunId()
@@ -156,7 +161,7 @@ class CreateTranscriptionBody(RequestSchema):
 
 class BulkTranscriptionSchema(RequestSchema):
     element_id = fields.UUID(required=True)
-    text = Text(required=True, min_length=1)
+    text = Text(required=True, min_length=1, max_length=MAX_TRANSCRIPTION_TEXT)
     confidence = Confidence(allow_none=True)
     orientation = fields.String(validate=validate.OneOf(ORIENTATIONS))
 

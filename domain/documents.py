@@ -339,6 +339,12 @@ def _hashable(value: Any) -> Any:
 
 
 def check_signing_run(run_owner_id: str, actor: Actor) -> None:
-    """User worker runs are personal: only their creator may sign with them."""
+    """User worker runs are personal: only their creator may sign with them.
+
+    Someone else's run is answered like a run that does not exist (reading it answers 404):
+    a different answer would tell any user which run ids exist. An administrator, who may
+    read every run, is told why instead."""
     if run_owner_id != actor.user_id:
-        raise PermissionDenied("This worker run belongs to another user: only its creator may use it.")
+        if actor.is_admin:
+            raise PermissionDenied("This worker run belongs to another user: only its creator may use it.")
+        raise NotFound("No such worker run.", field="worker_run_id")

@@ -18,6 +18,10 @@ class WebhookUrlRefused(IntegrationError):
     """The target URL is not allowed (scheme, or a private address without the operator's consent)."""
 
 
+class InvalidWebhookSecret(IntegrationError):
+    """A caller-chosen signing secret that is not `whsec_` + base64 (a validation error)."""
+
+
 class InvalidSubscriptionState(IntegrationError):
     """The operation does not apply to the subscription's state (e.g. resuming a disabled one)."""
 

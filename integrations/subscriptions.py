@@ -22,8 +22,8 @@ from integrations import index, signing
 from integrations.errors import (
     IntegrationNotFound,
     InvalidSubscriptionState,
+    InvalidWebhookSecret,
     ReplayAheadOfCheckpoint,
-    WebhookUrlRefused,
 )
 from integrations.tables import (
     webhook_attempts,
@@ -106,11 +106,11 @@ def create(
     allow_private: bool,
     now: datetime,
 ) -> dict[str, Any]:
-    check_url(url, allow_private=allow_private)
     if secret is not None and not signing.valid_secret(secret):
-        raise WebhookUrlRefused(
+        raise InvalidWebhookSecret(
             "The secret must be `whsec_` followed by at least 16 base64 bytes.", field="secret"
         )
+    check_url(url, allow_private=allow_private)  # after the cheap checks: it resolves the host
     generated = secret is None
     secret = secret or signing.generate_secret()
     sub_id = str(uuid.uuid4())
@@ -226,7 +226,7 @@ def rotate_secret(
 ) -> dict[str, Any]:
     """A new secret; the previous one keeps signing (a second signature) for ROTATION_OVERLAP."""
     if secret is not None and not signing.valid_secret(secret):
-        raise WebhookUrlRefused(
+        raise InvalidWebhookSecret(
             "The secret must be `whsec_` followed by at least 16 base64 bytes.", field="secret"
         )
     new = secret or signing.generate_secret()

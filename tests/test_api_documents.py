@@ -325,7 +325,7 @@ def test_signing_rules_refuse_and_write_nothing(
 ) -> None:
     corpus, page, run = setup_page(api)
     head = container.store.head()
-    # Someone else's run: 403, even on bob's own corpus.
+    # Someone else's run: answered like an unknown run (no existence oracle), even on bob's own corpus.
     bob_api = api.as_user(bob)
     bob_corpus = make_corpus(bob_api, "Bob's")
     make_type(bob_api, bob_corpus["id"], "page")
@@ -334,7 +334,7 @@ def test_signing_rules_refuse_and_write_nothing(
     stolen = bob_api.post(
         f"/api/v1/element/{bob_page['id']}/transcription/", {"text": "x", "worker_run_id": run["id"]}
     )
-    assert_error(stolen, 403, "client_error", "permission_denied")
+    assert_error(stolen, 400, "validation_error", "does_not_exist", ["worker_run_id"])
     for path, body in [
         (
             "/api/v1/elements/create/",
@@ -352,7 +352,7 @@ def test_signing_rules_refuse_and_write_nothing(
             {"type": "text", "name": "n", "value": "v", "worker_run_id": run["id"]},
         ),
     ]:
-        assert_error(bob_api.post(path, body), 403, "client_error", "permission_denied")
+        assert_error(bob_api.post(path, body), 400, "validation_error", "does_not_exist", ["worker_run_id"])
     # An unknown run: 400 on worker_run_id.
     unknown = api.post(
         f"/api/v1/element/{page['id']}/transcription/", {"text": "x", "worker_run_id": str(uuid.uuid4())}
@@ -598,9 +598,9 @@ def test_metadata_bulk_and_list(api: Api, bob: ApiUser) -> None:
             f"/api/v1/element/{page['id']}/metadata/bulk/",
             {"worker_run_id": run["id"], "metadata_list": [{"type": "text", "name": "x", "value": "y"}]},
         ),
-        403,
-        "client_error",
-        "permission_denied",
+        400,
+        "validation_error",
+        "does_not_exist",
     )
     assert_error(
         api.as_user(bob).get(f"/api/v1/element/{page['id']}/metadata/"), 404, "client_error", "not_found"

@@ -155,7 +155,9 @@ def test_element_transcriptions_refusals(
     # Bob may not publish on Alice's page, with his own run or hers.
     assert_error(api.as_user(bob).post(url, body(worker_run_id=bob_run["id"])),
                  404, "client_error", "not_found")
-    assert_error(api.as_user(bob).post(url, body()), 403, "client_error", "permission_denied")
+    # Her run: answered like a run that does not exist (no existence oracle, issue 12).
+    assert_error(api.as_user(bob).post(url, body()), 400, "validation_error", "does_not_exist",
+                 ["worker_run_id"])
     assert container.store.head() == before
     assert children(api, page["id"]) == []
 

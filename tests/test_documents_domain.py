@@ -95,8 +95,11 @@ def test_metadata_types_are_checked() -> None:
 
 def test_runs_are_personal() -> None:
     check_signing_run("alice", ALICE)
-    with pytest.raises(PermissionDenied):
+    # Like a run that does not exist: no existence oracle (issue 12)
+    with pytest.raises(NotFound):
         check_signing_run("alice", BOB)
+    with pytest.raises(PermissionDenied):  # an administrator may read it anyway: told why
+        check_signing_run("alice", Actor("root", is_admin=True))
 
 
 def test_replay_rebuilds_the_classification_guard() -> None:

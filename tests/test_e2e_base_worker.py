@@ -351,8 +351,9 @@ def test_someone_elses_run_fails_at_start_up_and_writes_nothing(
         bob,
         {"text": "stolen", "confidence": 0.5, "worker_run_id": scene.run["id"]},
     )
+    # Answered like a run that does not exist: no existence oracle (issue 12).
     assert (
-        status == 403 and body["type"] == "client_error" and body["errors"][0]["code"] == "permission_denied"
+        status == 400 and body["type"] == "validation_error" and body["errors"][0]["code"] == "does_not_exist"
     )
     assert service.head() == head
 

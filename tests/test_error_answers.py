@@ -1,0 +1,36 @@
+"""Smaller answers the issue found wrong (issue 12, item 9): each as a client sees it."""
+
+from __future__ import annotations
+
+import falcon.testing
+
+from api.errors import from_domain
+from commands.errors import CommandConflict
+from tests.api_support import Api
+from tests.test_api_documents import setup_page
+
+
+def test_an_invalid_webhook_secret_is_a_validation_error_on_the_secret(
+    api: Api,
+) -> None:
+    result = api.post("/api/v1/webhooks/", {"url": "https://hooks.example.org/x",
+                                             "events": ["worker.created"], "secret": "not-a-secret"})
+    assert result.status_code == 400, result.text
+    [error] = result.json["errors"]
+    assert error["code"] == "invalid" and error["attr"] == ["secret"]  # not "url_refused"
+
+
+def test_transcription_text_is_bounded(api: Api) -> None:
+    from api.document_schemas import MAX_TRANSCRIPTION_TEXT
+
+    _corpus, page, _run = setup_page(api)
+    path = f"/api/v1/element/{page['id']}/transcription/"
+    too_long = api.post(path, {"text": "x" * (MAX_TRANSCRIPTION_TEXT + 1), "confidence": 0.5})
+    assert too_long.status_code == 400 and too_long.json["errors"][0]["code"] == "max_length"
+    assert too_long.json["errors"][0]["attr"] == ["text"]
+    assert api.post(path, {"text": "x" * MAX_TRANSCRIPTION_TEXT, "confidence": 0.5}).status_code == 201
+
+
+def test_too_many_concurrent_changes_says_when_to_retry() -> None:
+    error = from_domain(CommandConflict("Too many concurrent changes to the same object; try again."))
+    assert error.status == falcon.HTTP_409 and error.headers == {"Retry-After": "1"}
