@@ -134,6 +134,12 @@ class EdgeMiddleware:
             structlog.contextvars.bind_contextvars(user_id=identity.actor.user_id)
         req.context.query = op.query.load(dict(req.params))
         if op.body is not None:
+            if req.content_type is None and (req.content_length or 0) > 0:
+                # Some servers default a missing Content-Type (wsgiref: text/plain, hence 415),
+                # others leave it out (gunicorn, waitress: Falcon then assumed JSON, 201): one
+                # answer everywhere, the one Arkindex (DRF) gives.
+                raise ApiError(status=415, type="client_error", errors=[error_entry(
+                    "unsupported_media_type", "Send the body with `Content-Type: application/json`.")])
             media = req.get_media(default_when_empty={})
             req.context.body = op.body.load(media)
         if op.reads and req.context.identity is not None:

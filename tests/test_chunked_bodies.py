@@ -165,3 +165,15 @@ def test_a_server_that_cannot_dechunk_answers_411(tmp_path: Path) -> None:
                                                         json.dumps({"name": "after"}).encode()))
     assert status == 411, body
     assert body["errors"][0]["code"] == "length_required"  # type: ignore[index]
+
+
+def test_a_body_without_content_type_is_415_on_every_server(server: tuple[Setup, int]) -> None:
+    setup, port = server
+    body = json.dumps({"name": "OCR", "slug": "ocr", "type": "ocr"}).encode()
+    request = (f"POST /api/v1/workers/ HTTP/1.1\r\nHost: x\r\nAuthorization: Token {setup.token}\r\n"
+               f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+    status, answer = _exchange(port, request)
+    assert status == 415, answer
+    assert answer["errors"][0]["code"] == "unsupported_media_type"  # type: ignore[index]
+    with ServerThread(create_app(setup.container)) as running:  # wsgiref: the same answer
+        assert _exchange(running.port, request)[0] == 415

@@ -68,6 +68,11 @@ def api(host: str, port: int, workers: int | None, threads: int, timeout: int) -
                 # (a pool inherited across fork shares sockets; reference/stack.md §4.2).
                 "preload_app": False,
             }
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 25.1 opens a control socket at one path per user
+                # ($XDG_RUNTIME_DIR or ~/.gunicorn): two API processes on one host would share
+                # (and steal) it. Nothing here uses it.
+                options["control_socket_disable"] = True
             for key, value in options.items():
                 self.cfg.set(key, value)
 
