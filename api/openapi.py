@@ -18,6 +18,7 @@ from api import schemas as s
 from api.gateway import IDEMPOTENCY_HEADER
 from api.reads import MIN_POSITION_HEADER
 from api.routes import Operation, Route
+from api.schemas import MAX_INT64
 
 OPENAPI_VERSION = "3.0.3"
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -26,12 +27,23 @@ _ERROR_DESCRIPTIONS = {
     401: "Missing, unknown or revoked token (`client_error`, code `not_authenticated`).",
     403: "Not allowed (`client_error`, code `permission_denied`).",
     404: "Not found, or not visible to you (`client_error`, code `not_found`).",
-    409: "Conflict with an existing object (`client_error`, with `existing_id`).",
+    409: "Conflict with an existing object (`client_error`, with `existing_id`), or too many concurrent "
+         "changes (code `conflict`, with `Retry-After`).",
+    411: "A chunked body on a server that cannot read one (`client_error`, code `length_required`).",
+    413: "The body is over 1 MB (`client_error`, code `too_large`).",
+    415: "The body is not sent as `Content-Type: application/json` "
+         "(`client_error`, code `unsupported_media_type`).",
     422: "Idempotency-Key reused with a different request (`client_error`).",
     429: "Too many of your live streams are open "
          "(`client_error`, code `too_many_streams`, with `Retry-After`).",
-    503: "Not ready, or no capacity left for this request (with `Retry-After`).",
+    503: "The database is unavailable (`server_error`, code `database_unavailable`, or `outcome_unknown` "
+         "when it went away while saving), not ready, or no capacity left for this request "
+         "(with `Retry-After`).",
 }
+#: operations that answer without the database (no 503 for an outage)
+_NO_DATABASE = {"RetrieveOpenAPISchema", "RetrieveLiveness", "RetrieveAPIDocs"}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                "schema": {"type": "integer", "minimum": 0}}}
 TAGS = [
     {"name": "workers", "description": "Workers, worker types, versions and named configurations."},
     {"name": "models", "description": "Models and model versions a worker run may use."},
@@ -51,14 +63,16 @@ def _path_parameters(route: Route) -> list[dict[str, Any]]:
 def _header_parameters(op: Operation) -> list[dict[str, Any]]:
     if op.method in ("POST", "PATCH", "PUT"):
         return [{
-            "name": IDEMPOTENCY_HEADER, "in": "header", "required": False, "schema": {"type": "string"},
+            "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[\x21-\x7e]+$"},
             "description": "Retrying with the same key returns the first answer and creates nothing new.",
         }]
     if op.reads:
         return [{
             "name": MIN_POSITION_HEADER, "in": "header", "required": False,
-            "schema": {"type": "integer", "minimum": 0},
-            "description": "Answer only once the read models include this event position.",
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INT64},
+            "description": "Answer only once the read models include this event position "
+                           "(a position above the head is answered at once, marked `X-Stale`).",
         }]
     return []
 
@@ -98,6 +112,8 @@ def _responses(op: Operation) -> dict[str, Any]:
         content: dict[str, Any] = {"application/json": {"schema": _success_schema(op)}}
     else:  # HTML docs, the server-sent event stream, Prometheus text
         content = {op.content_type: {"schema": {"type": "string"}}}
+    for other in op.alternate_content_types:
+        content[other] = {"schema": {"type": "string"}}
     success: dict[str, Any] = {"description": "Success.", "content": content}
     if op.method != "GET":
         success["headers"] = {"X-Event-Position": {
@@ -109,11 +125,19 @@ def _responses(op: Operation) -> dict[str, Any]:
     errors = {400, *op.errors} if op.query.fields or op.body is not None else set(op.errors)
     if not op.public:
         errors.add(401)
+    if op.body is not None:
+        errors |= {411, 413, 415}
+    if op.method in ("POST", "PATCH", "PUT"):
+        errors |= {409, 422}  # concurrent changes; an Idempotency-Key reused
+    if op.operation_id not in _NO_DATABASE:
+        errors.add(503)
     for code in sorted(errors):
-        body = {"application/json": {"schema": _ERROR_REF}} if code != 503 else {}
         responses[str(code)] = {"description": _ERROR_DESCRIPTIONS[code]}
-        if body:
-            responses[str(code)]["content"] = body
+        # /readyz's 503 is its own status document; every other error is the Error shape.
+        if not (code == 503 and op.operation_id == "RetrieveReadiness"):
+            responses[str(code)]["content"] = {"application/json": {"schema": _ERROR_REF}}
+        if code in (409, 429, 503):
+            responses[str(code)]["headers"] = _RETRY_AFTER
     return responses
 
 

@@ -58,6 +58,8 @@ class Operation:
     content_type: str = "application/json"
     #: extra documented success statuses
     also: tuple[int, ...] = ()
+    #: other content types the success answer may take (e.g. `text/csv` with `format=csv`)
+    alternate_content_types: tuple[str, ...] = ()
 
     @property
     def cursor_paginated(self) -> bool:
@@ -420,6 +422,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/audit/", ir.AuditResource, (
         Operation("GET", "RetrieveAuditTrail", "Audit trail: stored events by actor, run, object, type, time",
                   query=xs.audit_query, response=xs.audit_page_schema, tag="integrations",
+                  alternate_content_types=("text/csv",),
                   description="Keyset-paginated by position (`after`, `next`). `format=csv` streams every "
                               "match as CSV. Admins see every event; a user, what they did and the events "
                               "about objects they may see."),
