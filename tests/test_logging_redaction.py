@@ -43,11 +43,12 @@ def _exploding_handler(command: m.CreateWorker, uow: Any, actor: Any) -> dict[st
 
 
 def test_forced_500_logs_the_traceback_without_token_password_or_body(
-    container: Container, log_format: str, capfd: pytest.CaptureFixture[str],
+    container: Container, log_format: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     configure_logging(log_format, force=True)
     alice = make_user(container, "alice")
-    container.bus.handlers[m.CreateWorker] = _exploding_handler
+    # The registry is shared by every container: patched for this test only.
+    monkeypatch.setitem(container.bus.handlers, m.CreateWorker, _exploding_handler)
     client = falcon.testing.TestClient(create_app(container))
 
     result = client.simulate_post(
@@ -96,3 +97,21 @@ def test_redact_text_keeps_ordinary_text() -> None:
     assert redact_text(text) == text
     assert redact_text("Authorization: Token abcdef123456") == f"Authorization: Token {REDACTED}"
     assert "s3cr3t" not in redact_text('{"password": "s3cr3t"}')
+
+
+def test_a_normal_session_logs_no_credential(
+    container: Container, log_format: str, capfd: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(log_format, force=True, level="DEBUG")
+    alice = make_user(container, "alice")
+    client = falcon.testing.TestClient(create_app(container))
+    headers = {"Authorization": f"Token {alice.token}"}
+    created = client.simulate_post("/api/v1/workers/", headers=headers,
+                                   json={"name": BODY_VALUE, "slug": "ocr", "type": "recognizer"})
+    assert created.status_code == 201
+    assert client.simulate_get("/api/v1/workers/", headers=headers).status_code == 200
+    refused = client.simulate_get("/api/v1/user/", headers={"Authorization": "Token wrong-token-value"})
+    assert refused.status_code == 401
+    logged = "".join(capfd.readouterr())
+    for secret in (alice.token, BODY_VALUE, "wrong-token-value"):
+        assert secret not in logged
