@@ -151,3 +151,36 @@ def test_serve_outlives_a_postgresql_restart(cluster: Cluster, tmp_path: Path) -
             process.wait()
         log.close()
         engine.dispose()
+
+
+def test_serve_started_before_postgresql_waits_for_it(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.stop()  # serve comes up first, as in a compose file or after a host reboot
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_RUNS_")}
+    env.update({"WORKER_RUNS_HOME": str(tmp_path), "WORKER_RUNS_DATABASE_URL": cluster.url})
+    log = (tmp_path / "serve.log").open("w+b")
+    process = subprocess.Popen([sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(3)
+        assert process.poll() is None, "serve exited because the database was not up yet"
+        cluster.start()
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text(errors="replace")
+            time.sleep(0.3)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

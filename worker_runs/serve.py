@@ -25,7 +25,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
+
 from eventstore.migrate import upgrade
+from eventstore.outage import is_db_unavailable
 from integrations.kicker import WebhookKicker
 from projections.relay import Relay
 from tasks.webhooks import WebhookPublisher
@@ -221,6 +224,24 @@ class Server:
         log.info("serve: %s received, stopping", signal.Signals(signum).name)
         self.stop_event.set()
 
+    def _migrate(self, container: Container) -> bool:
+        """Apply the migrations, waiting (with a back-off) for a database that is not up yet:
+        serve started alongside PostgreSQL must not exit because it came up first. False when
+        stopped while waiting."""
+        delay = 0.5
+        while True:
+            try:
+                upgrade(container.engine)
+                return True
+            except sa.exc.SQLAlchemyError as exc:
+                if not is_db_unavailable(exc):
+                    raise
+                log.warning("serve: the database is unavailable (%s); retrying in %.1fs",
+                            type(exc).__name__, delay)
+            if self.stop_event.wait(delay):
+                return False
+            delay = min(delay * 2, 10.0)
+
     def run(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._signal)
@@ -236,7 +257,8 @@ class Server:
         httpd = None
         exit_code = 0
         try:
-            upgrade(container.engine)
+            if not self._migrate(container):
+                return 0  # stopped while waiting for the database
             worker.start()
             relay = Relay(container.engine, container.publisher, container.runner.names)
             # Integrations (issue 7): announces subscriptions with due webhooks to the worker.
