@@ -59,6 +59,22 @@ def api(host: str, port: int, workers: int | None, threads: int, timeout: int) -
     except ImportError:
         raise click.ClickException("gunicorn is not installed: pip install 'worker-runs[server]'") from None
 
+    from gunicorn.glogging import Logger
+
+    from worker_runs.logging_config import configure_logging, formatter
+
+    class RedactedLogger(Logger):
+        """gunicorn's own error and access logs, through the same pipeline as everything else
+        (JSON lines, redacted, tracebacks without locals)."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            configure_logging("json")
+            shared = formatter()
+            if shared is not None:
+                for handler in [*self.error_log.handlers, *self.access_log.handlers]:
+                    handler.setFormatter(shared)
+
     class Server(BaseApplication):
         def load_config(self) -> None:
             options = {
@@ -67,6 +83,7 @@ def api(host: str, port: int, workers: int | None, threads: int, timeout: int) -
                 # No preload: each worker builds its own engine and pool after the fork
                 # (a pool inherited across fork shares sockets; reference/stack.md §4.2).
                 "preload_app": False,
+                "logger_class": RedactedLogger,
             }
             if "control_socket_disable" in self.cfg.settings:
                 # gunicorn >= 25.1 opens a control socket at one path per user

@@ -105,6 +105,13 @@ def _render_exception(_logger: WrappedLogger, _method: str, event_dict: EventDic
 
 _lock = threading.Lock()
 _configured: str | None = None
+_formatter: logging.Formatter | None = None
+
+
+def formatter() -> logging.Formatter | None:
+    """The configured formatter (None before configure_logging), for handlers that other
+    libraries install themselves (gunicorn's error and access logs: worker_runs/cli_api.py)."""
+    return _formatter
 
 
 def configured_format() -> str | None:
@@ -115,7 +122,7 @@ def configure_logging(default_format: str = "console", *, level: str | None = No
                       stream: IO[str] | None = None, force: bool = False) -> str:
     """Configure structlog and the stdlib root logger, once per process (later calls are no-ops
     unless `force`). Returns the format in use ("json" or "console")."""
-    global _configured
+    global _configured, _formatter
     with _lock:
         if _configured is not None and not force:
             return _configured
@@ -153,6 +160,7 @@ def configure_logging(default_format: str = "console", *, level: str | None = No
             foreign_pre_chain=shared,
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, redact, renderer],
         )
+        _formatter = formatter
         handler = logging.StreamHandler(stream or sys.stderr)
         handler.setFormatter(formatter)
         handler.set_name("worker-runs")
