@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: seconds between two reads of the checkpoints while at least one read waits
 POLL_INTERVAL = 0.005
+#: the poller thread ends after this long without a waiter (the next wait starts a new one)
+IDLE_EXIT = 30.0
 
 
 class PositionWatch:
@@ -75,7 +77,9 @@ class PositionWatch:
         while True:
             with self._cond:
                 while self._waiters == 0:
-                    self._cond.wait()
+                    if not self._cond.wait(IDLE_EXIT) and self._waiters == 0:
+                        self._thread = None  # under the lock: the next wait starts a new one
+                        return
             try:
                 with self.engine.connect() as conn:
                     positions = projection_positions(conn, self.names)

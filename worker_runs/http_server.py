@@ -42,7 +42,9 @@ class HttpServer:
             # Above the API's own 1 MB limit (which answers in the API's error shape): this one
             # only bounds what waitress buffers, chunked bodies included.
             max_request_body_size=max_body_bytes,
-            expose_tracebacks=False, ident="worker-runs", clear_untrusted_proxy_headers=True,
+            # X-Forwarded-* reach the app as sent (as they did on wsgiref): behind a TLS proxy the
+            # web UI reads X-Forwarded-Proto for its Secure cookie and its origin check.
+            expose_tracebacks=False, ident="worker-runs", clear_untrusted_proxy_headers=False,
         )
         self.threads = threads
 
