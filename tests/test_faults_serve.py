@@ -3,7 +3,8 @@
 Real processes: `serve` (API, relay, kicker, a Celery worker child) against a throwaway schema
 and a `redis-server` this test starts on a free port. Faults: every PostgreSQL backend of the
 serve process tree is terminated (what a PostgreSQL restart does to its clients), twice;
-then Redis is killed and started again on the same port while clients keep writing. After
+then Redis is killed and started again on the same port while clients keep writing, then frozen
+(SIGSTOP) for a few seconds. After
 each fault: serve is still running with its worker, every write was answered and recorded,
 and the read models catch up (commands sent = workers recorded = workers projected).
 """
@@ -201,6 +202,17 @@ def test_serve_survives_postgres_and_redis_restarts(stack: dict[str, Any]) -> No
     time.sleep(2)
     redis.start()
     assert wait_for_position(engine, position, timeout=60), f"projections froze after Redis:\n{output()}"
+
+    assert redis.process is not None  # Redis freezes (SIGSTOP: connections hang, nothing closes them)
+    redis.process.send_signal(signal.SIGSTOP)
+    try:
+        position = _create_workers(client, 3, "redis-frozen")  # writes never need the broker
+        sent += 3
+        time.sleep(3)
+    finally:
+        redis.process.send_signal(signal.SIGCONT)
+    assert wait_for_position(engine, position, timeout=90), \
+        f"projections froze after a Redis freeze:\n{output()}"
 
     assert stack["process"].poll() is None, output()
     assert _projected(engine) == sent
