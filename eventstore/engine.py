@@ -16,6 +16,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # Statement parameters (tokens hashes, request values) stay out of error messages and logs.
         kwargs.setdefault("hide_parameters", True)
         kwargs.setdefault("pool_pre_ping", True)
+        # A server that vanished without closing the connection (network cut, frozen host) is
+        # noticed in about a minute, not after the kernel's two hours: long-lived connections
+        # (the relay's lock and LISTEN) then reconnect like after a restart.
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        for key, value in {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                           "keepalives_count": 3}.items():
+            connect_args.setdefault(key, value)
+        kwargs["connect_args"] = connect_args
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 60)
         return sa.create_engine(url, **kwargs)

@@ -184,3 +184,10 @@ def test_live_stream_stays_open_across_a_database_outage(faulty: tuple[AppEngine
     finally:
         stream.close()
         reader.join(10)
+
+
+def test_postgres_connections_use_tcp_keepalives(pg_engine: sa.Engine) -> None:
+    """A server that vanished silently (network cut) is noticed in about a minute."""
+    with pg_engine.connect() as conn:
+        parameters = conn.connection.driver_connection.info.get_parameters()  # type: ignore[union-attr]
+    assert parameters["keepalives"] == "1" and parameters["keepalives_idle"] == "30"
