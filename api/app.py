@@ -18,17 +18,13 @@ import falcon
 import falcon.media
 
 from api import errors
-from api.auth import Authenticator
-from api.gateway import CommandGateway
 from api.middleware import BodyLimitMiddleware, EdgeMiddleware, RequestIdMiddleware
 from api.openapi import build_spec
-from api.reads import ReadModels
 from api.routes import ROUTES, Operation, Route
 from api.system import swagger_ui_assets
 from api.ui import resources as ui
-from api.ui.revocations import SessionRevocations
-from api.ui.session import SessionCodec, load_secret_key
 from worker_runs.bootstrap import Container
+from worker_runs.logging_config import configure_logging
 
 #: request bodies are small JSON documents; anything bigger is refused before parsing
 MAX_BODY_BYTES = 1024 * 1024
@@ -71,15 +67,17 @@ def _build(resource_class: type, deps: dict[str, Any]) -> object:
 
 
 def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> falcon.App:
-    reads = ReadModels(container.engine, wait_seconds=container.settings.read_wait_seconds)
+    # Whatever hosts the app (serve, gunicorn, another WSGI server), its logs are redacted and
+    # its tracebacks carry no local variables; a no-op when the entry point configured them.
+    configure_logging()
+    web = container.web  # built once, in worker_runs/bootstrap.py
     spec = build_spec(routes, version=package_version())
-    # Sign-out is recorded on the server (api/ui/revocations.py): cookie authentication checks it.
-    authenticator = Authenticator(container.store, revocations=SessionRevocations(container.engine))
     deps: dict[str, Any] = {
         # the SSE stream re-checks its caller's credential while it runs
-        "authenticator": authenticator,
-        "commands": CommandGateway(container.bus),
-        "reads": reads,
+        "authenticator": web.authenticator,
+        "commands": web.commands,
+        "reads": web.reads,
+        "stream_slots": web.stream_slots,
         "spec": spec,
         "engine": container.engine,
         "store": container.store,
@@ -93,11 +91,10 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
         operations[id(resource)] = {op.method: op for op in route.operations}
         resources.append((route, resource))
 
-    sessions = SessionCodec(load_secret_key(container.settings))  # the web UI's cookies (api/ui/)
     middleware: list[Any] = [
         RequestIdMiddleware(),
         BodyLimitMiddleware(MAX_BODY_BYTES),
-        EdgeMiddleware(operations, authenticator, reads, sessions),
+        EdgeMiddleware(operations, web.authenticator, web.reads, web.sessions),
     ]
     app = falcon.App(middleware=middleware)
     handler = _json_handler()
@@ -108,6 +105,6 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
         app.add_route(route.template, resource)
     app.add_static_route(DOCS_STATIC_PREFIX, str(swagger_ui_assets()))
     # --- the web UI (HTML pages and fragments, outside the route table and the OpenAPI document)
-    ui.install(app, sessions=sessions, authenticator=authenticator, commands=deps["commands"], reads=reads,
-               static_dir=str(UI_STATIC_DIR))
+    ui.install(app, sessions=web.sessions, authenticator=web.authenticator, commands=web.commands,
+               reads=web.reads, static_dir=str(UI_STATIC_DIR))
     return app

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from api.image_presenters import zone
+
 # Any key type: SQLAlchemy RowMapping rows and plain dicts are both accepted.
 Row = Mapping[Any, Any]
 
@@ -64,11 +66,11 @@ def element(row: Row, classifications: Sequence[Row] = ()) -> dict[str, Any]:
         "corpus": {"id": row["corpus_id"], "name": row["corpus_name"], "public": False},
         "parent": row["parent_id"],
         "polygon": row["polygon"],
-        # No image model yet: base-worker only reads `zone` for image work.
-        "zone": None,
+        # issue 10: the polygon on its IIIF image (null without one); base-worker reads it
+        "zone": zone(row),
         "thumbnail_url": None,
-        "rotation_angle": 0,
-        "mirrored": False,
+        "rotation_angle": row["rotation_angle"],
+        "mirrored": row["mirrored"],
         "confidence": row["confidence"],
         "created": row["created_at"],
         "creator": row.get("creator_name"),

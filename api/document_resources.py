@@ -15,7 +15,7 @@ import falcon
 
 from api import document_presenters as p
 from api import document_schemas as ds
-from api import pagination, presenters
+from api import presenters
 from api import schemas as s
 from api.errors import CLIENT, ApiError, error_entry, not_found
 from api.resources import _actor, _CommandResource, _Resource
@@ -146,31 +146,6 @@ class ElementsCreateResource(_CommandResource):
 class ElementResource(_Resource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
         self._one(resp, lambda conn: _element(conn, req, str(id)), lambda x: x, ds.element_schema)
-
-
-class ElementChildrenResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        query, actor = req.context.query, _actor(req)
-        win = pagination.window(query)
-        with self.reads.connection() as conn:
-            page = dq.list_element_children(
-                conn,
-                actor,
-                str(id),
-                type=query.get("type"),
-                name=query.get("name"),
-                worker_run=query.get("worker_run"),
-                recursive=query.get("recursive", False),
-                offset=win.offset,
-                limit=win.size,
-            )
-            if page is None:
-                raise not_found()
-            classes = dq.element_classifications(conn, [row["element_id"] for row in page.rows])
-        results = ds.element_schema.dump(
-            [p.element(row, classes[row["element_id"]]) for row in page.rows], many=True
-        )
-        resp.media = pagination.page_body(req, win, page.count, results)
 
 
 # --- transcriptions ----------------------------------------------------------------------------
@@ -404,7 +379,9 @@ class StartWorkerActivityResource:
     no task (their process is `local`, with activities disabled), so a user token always gets
     404: base-worker's WorkerActivityIterator stops cleanly on 400/404 (arkindex-api.md §5.4)."""
 
-    def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+    # POST, as Arkindex declares it (the official client reads the method from our schema;
+    # raw scripts that hard-code it do not).
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         raise ApiError(
             status=404,
             type=CLIENT,

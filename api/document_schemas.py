@@ -9,6 +9,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.image_schemas import ZoneSchema
 from api.schemas import (
     SLUG_RE,
     CursorField,
@@ -71,21 +72,6 @@ def _metadata_value(value: object) -> None:
 
 
 # --- queries ---------------------------------------------------------------------------------
-
-
-class ListElementChildrenQuery(PageQuery):
-    type = Text(max_length=100, metadata={"description": "Only children of this element type (slug)."})
-    name = Text(max_length=250, metadata={"description": "Only children whose name contains this text."})
-    recursive = fields.Boolean(metadata={"description": "All descendants instead of direct children."})
-    worker_run = WorkerRunFilter()
-    # Accepted for base-worker compatibility (it may send them); the answer always includes
-    # classifications and the corpus, and there are no zones or metadata lists in it.
-    with_classes = fields.Boolean()
-    with_corpus = fields.Boolean()
-    with_has_children = fields.Boolean()
-    with_metadata = fields.Boolean()
-    with_zone = fields.Boolean()
-    folder = fields.Boolean(metadata={"description": "Only children whose type is (not) a folder."})
 
 
 class ListTranscriptionsQuery(PageQuery):
@@ -291,7 +277,7 @@ class ElementSchema(Schema):
     corpus = fields.Nested(CorpusLightSchema)
     parent = fields.UUID(allow_none=True)
     polygon = fields.List(fields.List(fields.Float()), allow_none=True)
-    zone = fields.Raw(allow_none=True, metadata={"description": "No images yet: always null."})
+    zone = fields.Nested(ZoneSchema, allow_none=True, metadata={"description": "Null without an image."})
     thumbnail_url = fields.String(allow_none=True)
     rotation_angle = fields.Integer()
     mirrored = fields.Boolean()
@@ -412,7 +398,6 @@ class StartActivityResponse(Schema):
 
 # --- instances -------------------------------------------------------------------------------
 
-list_element_children_query = ListElementChildrenQuery()
 list_transcriptions_query = ListTranscriptionsQuery()
 list_corpus_ml_classes_query = ListCorpusMLClassesQuery()
 list_run_results_query = ListRunResultsQuery()

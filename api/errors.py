@@ -27,6 +27,7 @@ from domain.errors import (
     PermissionDenied,
     WorkerVersionAlreadyExists,
 )
+from domain.image import ImageAlreadyExists
 from integrations.errors import (
     IntegrationError,
     IntegrationNotFound,
@@ -167,6 +168,13 @@ def flatten_messages(messages: Any, path: list[str | int] | None = None) -> list
 
 
 def from_domain(exc: DomainError) -> ApiError:
+    error = _from_domain(exc)
+    # Shapes the unmodified Arkindex clients parse (domain/errors.py, compat_body), kept beside ours.
+    error.extra.update(exc.compat_body())
+    return error
+
+
+def _from_domain(exc: DomainError) -> ApiError:
     attr: list[str | int] | None = [exc.field] if exc.field else None
     if isinstance(exc, NotFound):
         if exc.field:
@@ -188,6 +196,12 @@ def from_domain(exc: DomainError) -> ApiError:
         return ApiError(
             status=400, type=VALIDATION, errors=[error_entry("unique", exc.message, attr)],
             extra={"existing_id": exc.existing_id, "non_field_errors": [exc.ARKINDEX_MESSAGE]},
+        )
+    if isinstance(exc, ImageAlreadyExists):
+        # The Arkindex CLI reads the existing image's id from the 400 body's `id` key.
+        return ApiError(
+            status=400, type=VALIDATION, errors=[error_entry("unique", exc.message, attr)],
+            extra={"id": exc.existing_id, "existing_id": exc.existing_id},
         )
     if isinstance(exc, AlreadyExists):
         # A duplicate user worker run (or a taken slug): 400 validation error, code "unique".

@@ -76,7 +76,9 @@ class EventFeedResource:
 
 
 class EventStreamResource:
-    def __init__(self, engine: Engine, settings: Settings, authenticator: Authenticator) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, authenticator: Authenticator, stream_slots: StreamSlots,
+    ) -> None:
         self.engine = engine
         # The edge middleware's authenticator: the stream re-checks its caller with it.
         self.authenticator = authenticator
@@ -87,8 +89,8 @@ class EventStreamResource:
             max_seconds=settings.sse_max_seconds,
             recheck_interval=settings.sse_auth_recheck_seconds,
         )
-        # One count per process: a stream holds one of this process's server threads.
-        self.slots = StreamSlots(settings.sse_max_streams, settings.sse_max_streams_per_user)
+        # One count per process (built in bootstrap()): a stream holds one of this process's threads.
+        self.slots = stream_slots
         self.retry_after = max(1, math.ceil(settings.sse_retry_ms / 1000))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:

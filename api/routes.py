@@ -17,6 +17,12 @@ from marshmallow import Schema
 
 from api import document_resources as dr  # issue 5: documents
 from api import document_schemas as ds  # issue 5: documents
+from api import element_tree_resources as tr  # issue 10 B: element tree
+from api import element_tree_schemas as ts  # issue 10 B: element tree
+from api import entity_resources as er  # issue 10 B: transcription entities
+from api import entity_schemas as es  # issue 10 B: transcription entities
+from api import image_resources as imr  # issue 10: images
+from api import image_schemas as ims  # issue 10: images
 from api import integration_resources as ir  # issue 7: integrations
 from api import integration_schemas as xs  # issue 7: integrations
 from api import resources as r
@@ -64,11 +70,15 @@ class Route:
     path: str
     resource: type
     operations: tuple[Operation, ...] = field(default_factory=tuple)
+    #: the path with Falcon's field names, when the published names clash with another route's
+    #: at the same level (Falcon wants one name per level: `/corpus/{id}/` and
+    #: `/corpus/{corpus}/elements/` cannot both be routed as published)
+    falcon_path: str | None = None
 
     @property
     def template(self) -> str:
         """The Falcon template: `{id}` path fields are UUIDs; anything else is a 404."""
-        return re.sub(r"\{(\w+)\}", r"{\1:uuid}", self.path)
+        return re.sub(r"\{(\w+)\}", r"{\1:uuid}", self.falcon_path or self.path)
 
     @property
     def path_params(self) -> list[str]:
@@ -204,13 +214,45 @@ ROUTES: tuple[Route, ...] = (
                   body=ds.create_element_body, response=ds.element_schema, status=201, tag="documents",
                   errors=(403,)),
     )),
-    Route("/api/v1/element/{id}/", dr.ElementResource, (
+    Route("/api/v1/element/{id}/", imr.ElementResource, (
         _get("RetrieveElement", "Retrieve an element with its classifications and creator",
              ds.element_schema, reads=DOCS, tag="documents"),
+        # issue 10: PartialUpdateElement (api/image_resources.py)
+        Operation("PATCH", "PartialUpdateElement",
+                  "Change an element's type, name, zone (image, polygon), confidence or orientation",
+                  body=ims.update_element_body, response=ds.element_schema, tag="documents", errors=(404,)),
     )),
-    Route("/api/v1/elements/{id}/children/", dr.ElementChildrenResource, (
-        _list("ListElementChildren", "List the children of an element, oldest first", ds.element_schema,
-              query=ds.list_element_children_query, reads=DOCS, tag="documents", errors=(404,)),
+    # --- element tree (issue 10 B): links and listings, as base-worker and the CLI call them
+    Route("/api/v1/corpus/{corpus}/elements/", tr.CorpusElementsResource, (
+        _list("ListElements", "List the elements of a corpus, oldest first", ts.listed_element_schema,
+              query=ts.element_list_query, reads=DOCS, tag="documents", errors=(404,),
+              description="Filters: `type`, `name` (contains), `folder`, `top_level`, "
+                          "`worker_run=<id>|false`, `transcription_worker_run=<id>|false`; "
+                          "`with_classes`, `with_metadata`, `with_has_children`, `with_zone` add fields."),
+    ), falcon_path="/api/v1/corpus/{id}/elements/"),
+    Route("/api/v1/elements/{id}/children/", tr.ElementChildrenResource, (
+        _list("ListElementChildren", "List the children of an element, oldest first",
+              ts.listed_element_schema,
+              query=ts.related_elements_query, reads=DOCS, tag="documents", errors=(404,),
+              description="`recursive`: every descendant, through any parent. Filters as ListElements."),
+    )),
+    Route("/api/v1/elements/{id}/parents/", tr.ElementParentsResource, (
+        _list("ListElementParents", "List the parents of an element, oldest first", ts.listed_element_schema,
+              query=ts.related_elements_query, reads=DOCS, tag="documents", errors=(404,),
+              description="`recursive`: every ancestor. Filters as ListElements."),
+    )),
+    Route("/api/v1/element/{child}/parent/{parent}/", tr.ElementParentResource, (
+        Operation("POST", "CreateElementParent", "Link an element under another parent (same corpus)",
+                  response=ts.element_parent_schema, status=201, tag="documents", errors=(404,),
+                  description="A duplicate link answers 400 with `parent: [\"… is already a parent of …\"]` "
+                              "beside the standard body (the Arkindex CLI looks for those words); a link "
+                              "that would make an element its own ancestor answers 400."),
+    ), falcon_path="/api/v1/element/{id}/parent/{parent}/"),
+    Route("/api/v1/element/parent/{id}/", tr.ElementChildrenCreateResource, (
+        Operation("POST", "CreateElementChildren", "Link many elements under one parent at once",
+                  body=ts.create_element_children_body, response=ts.element_children_schema, status=201,
+                  tag="documents", errors=(404,),
+                  description="All or nothing, in one transaction; same rules as CreateElementParent."),
     )),
     Route("/api/v1/element/{id}/transcription/", dr.ElementTranscriptionResource, (
         Operation("POST", "CreateTranscription", "Create a transcription on an element",
@@ -253,8 +295,35 @@ ROUTES: tuple[Route, ...] = (
                   body=ds.create_metadata_bulk_body, response=ds.create_metadata_bulk_response, status=201,
                   tag="documents", errors=(403, 404)),
     )),
+    # --- transcription entities (issue 10 B), as base-worker 0.6 calls them
+    Route("/api/v1/corpus/{id}/entity-types/", er.CorpusEntityTypesResource, (
+        _list("ListCorpusEntityTypes", "List the entity types of a corpus, by name", es.entity_type_schema,
+              reads=DOCS, tag="documents", errors=(404,)),
+    )),
+    Route("/api/v1/entity/types/", er.EntityTypesResource, (
+        Operation("POST", "CreateEntityType", "Create an entity type in a corpus",
+                  body=es.create_entity_type_body, response=es.entity_type_schema, status=201,
+                  tag="documents",
+                  description="A duplicate name answers 400 (code `unique`) with `existing_id`."),
+    )),
+    Route("/api/v1/transcription/{id}/entities/", er.TranscriptionEntitiesResource, (
+        _list("ListTranscriptionEntities", "List the entities of a transcription, by offset",
+              es.transcription_entity_schema, query=es.list_transcription_entities_query, reads=DOCS,
+              tag="documents", errors=(404,)),
+        Operation("POST", "CreateTranscriptionEntity", "Locate an entity in a transcription's text",
+                  body=es.create_transcription_entity_body, response=es.transcription_entity_schema,
+                  status=201, tag="documents", errors=(403, 404),
+                  description="One entity per (transcription, type, offset, length, worker run): a "
+                              "duplicate answers 400 (code `unique`). The span must lie in the text."),
+    )),
+    Route("/api/v1/transcription/{id}/entities/bulk/", er.TranscriptionEntitiesBulkResource, (
+        Operation("POST", "CreateTranscriptionEntities", "Locate many entities in a transcription at once",
+                  body=es.create_transcription_entities_body, response=es.created_entities_schema, status=201,
+                  tag="documents", errors=(403, 404),
+                  description="All or nothing, in one transaction; same rules as CreateTranscriptionEntity."),
+    )),
     Route("/api/v1/process/start-activity/", dr.StartWorkerActivityResource, (
-        Operation("PUT", "StartWorkerActivity", "Start the next worker activity of a process task",
+        Operation("POST", "StartWorkerActivity", "Start the next worker activity of a process task",
                   response=ds.start_activity_response, tag="worker runs", errors=(404,),
                   description="User worker runs have no process task: always 404, which makes "
                               "base-worker stop iterating cleanly."),
@@ -273,6 +342,37 @@ ROUTES: tuple[Route, ...] = (
         _get("RetrieveObjectProvenance",
              "Which worker run (worker, version, configuration, model) or user produced an object",
              ds.provenance_schema, reads=DOCS, tag="provenance"),
+    )),
+    # --- images (issue 10): IIIF images (info.json read server-side, guarded) and their servers
+    Route("/api/v1/image/iiif/url/", imr.IIIFURLResource, (
+        Operation("POST", "CreateIIIFURL", "Register a IIIF image by its URL",
+                  body=ims.create_iiif_url_body, response=ims.image_schema, status=201, tag="images",
+                  description="Without `width` and `height`, reads `<url>/info.json` (IIIF Image API 2 or 3) "
+                              "and stores the image as `checked`; its server is found by URL prefix or "
+                              "created. A URL already registered answers 400 with the image's `id`. "
+                              "An unreachable or non-IIIF server answers 400 naming the URL."),
+    )),
+    Route("/api/v1/element/{id}/children/bulk/", imr.ElementChildrenBulkResource, (
+        Operation("POST", "CreateElements", "Create children on their parent's image, at once",
+                  body=ims.create_elements_body, response=ims.created_elements_schema, status=201,
+                  tag="documents", errors=(403, 404),
+                  description="The parent must have a zone; every polygon is checked against its image. "
+                              f"One transaction (all or nothing), up to {ims.MAX_BULK} elements, all "
+                              "signed by `worker_run_id`."),
+    )),
+    Route("/api/v1/element/{id}/transcriptions/bulk/", imr.ElementTranscriptionsBulkResource, (
+        Operation("POST", "CreateElementTranscriptions",
+                  "Transcriptions on children of a given type and polygon, creating the children",
+                  body=ims.create_element_transcriptions_body,
+                  response=ims.created_element_transcriptions_schema, status=201, tag="documents",
+                  errors=(403, 404),
+                  description="An existing child of the same type and polygon is reused (`created: false`). "
+                              "One transaction, every element and transcription signed by `worker_run_id`."),
+    )),
+    Route("/api/v1/image/{id}/", imr.ImageResource, (
+        _get("RetrieveImage", "Retrieve an image and its server", ims.image_schema, reads=DOCS, tag="images"),
+        Operation("PATCH", "PartialUpdateImage", "Set an image's status", body=ims.update_image_body,
+                  response=ims.image_schema, tag="images", errors=(404,)),
     )),
     # --- users
     Route("/api/v1/user/", r.UserResource, (

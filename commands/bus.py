@@ -9,7 +9,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,8 +56,12 @@ class CommandBus:
         clock: Callable[[], datetime],
         ids: Callable[[], str],
         max_attempts: int = 25,
+        services: Mapping[str, Any] | None = None,
     ) -> None:
         self.store = store
+        #: collaborators handlers may name besides `uow` and `actor` (e.g. `iiif`, the IIIF
+        #: info.json fetcher), injected by parameter name; built in worker_runs.bootstrap
+        self.services = dict(services or {})
         self.handlers = handlers
         self.clock = clock
         self.ids = ids
@@ -86,7 +90,7 @@ class CommandBus:
                 if replay is not None:
                     return replay
             uow = UnitOfWork(self.store, self.clock, self.ids)
-            data = _call(handler, command, uow=uow, actor=actor)
+            data = _call(handler, command, uow=uow, actor=actor, **self.services)
             metadata = Metadata(
                 actor_type="system" if actor is SYSTEM else "user",
                 actor_id=actor.user_id,

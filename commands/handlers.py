@@ -9,13 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from commands import messages as m
-from commands.aliases import MODEL_VERSION, TOKEN, USERNAME, WORKER_RUN, WORKER_SLUG, WORKER_VERSION
+from commands.aliases import (
+    MODEL_VERSION,
+    TOKEN,
+    TRANSCRIPTION,
+    USERNAME,
+    WORKER_RUN,
+    WORKER_SLUG,
+    WORKER_VERSION,
+)
 from commands.bus import Handler
+from commands.signing import signature_for as _signature
 from commands.unit_of_work import UnitOfWork
+from commands.zones import record_zone_child, resolve_zone  # issue 10
 from domain.actor import Actor, slugify
 from domain.catalog import Model, WorkerConfiguration, configuration_stream, model_stream
-from domain.documents import Corpus, Element, Signature, check_signing_run, corpus_stream, element_stream
-from domain.errors import AlreadyExists, InvalidValue, NotFound, UsernameTaken, VersionNotUsable
+from domain.documents import Corpus, Element, Signature, corpus_stream, element_stream
+from domain.errors import AlreadyExists, InvalidValue, NotFound, UsernameTaken
 from domain.local_process import LocalProcess, default_summary, local_process_stream
 from domain.user import User, user_stream
 from domain.worker import Worker, WorkerType, worker_stream, worker_type_stream
@@ -166,28 +176,6 @@ def create_user_run(cmd: m.CreateUserRun, uow: UnitOfWork, actor: Actor) -> dict
 # --- documents (issue 5): corpora, elements and what workers publish on them ----------------
 
 
-def _signature(uow: UnitOfWork, actor: Actor, worker_run_id: str | None) -> Signature:
-    """Who signs the objects of this command: the caller, and the worker run if one is given.
-
-    The run must exist, be the caller's own (user worker runs are personal) and its worker
-    version must still be usable; otherwise the command is refused before anything is written.
-    """
-    if worker_run_id is None:
-        return Signature(actor.user_id)
-    process = uow.find(LocalProcess, WORKER_RUN.format(worker_run_id), "No such worker run.", "worker_run_id")
-    check_signing_run(process.user_id, actor)
-    run = process.runs[worker_run_id]
-    worker = uow.get(Worker, worker_stream(run.worker_id), "No such worker run.", "worker_run_id")
-    try:
-        worker.usable_version(run.worker_version_id, actor)
-    except VersionNotUsable:
-        raise VersionNotUsable(
-            "The worker version of this worker run is archived or in error: it cannot sign results.",
-            field="worker_run_id",
-        ) from None
-    return Signature(actor.user_id, worker_run_id)
-
-
 def _writable_corpus(uow: UnitOfWork, actor: Actor, corpus_id: str, field: str | None) -> Corpus:
     # A corpus the caller may not write to looks like one that does not exist.
     corpus = uow.load(Corpus, corpus_stream(corpus_id))
@@ -233,15 +221,21 @@ def create_ml_class(cmd: m.CreateMLClass, uow: UnitOfWork, actor: Actor) -> dict
 def create_element(cmd: m.CreateElement, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
     signature = _signature(uow, actor, cmd.worker_run_id)
     corpus = _writable_corpus(uow, actor, cmd.corpus_id, "corpus")
+    parent = None
     if cmd.parent_id is not None:
         parent, _ = _writable_element(uow, actor, cmd.parent_id, "parent")
         if parent.corpus_id != cmd.corpus_id:
             raise InvalidValue("The parent element is in another corpus.", field="parent")
+    # issue 10: the zone, checked against its image (a polygon alone lies on the parent's image)
+    image_id, polygon = resolve_zone(uow, cmd.image_id, cmd.polygon, parent)
     element_id = uow.new_id()
-    uow.load(Element, element_stream(element_id)).create(
+    element = uow.load(Element, element_stream(element_id))
+    element.create(
         corpus, actor, signature, element_id=element_id, type=cmd.type, name=cmd.name,
-        parent_id=cmd.parent_id, polygon=cmd.polygon, image_id=cmd.image_id, confidence=cmd.confidence,
+        parent_id=cmd.parent_id, polygon=polygon, image_id=image_id, confidence=cmd.confidence,
     )
+    if parent is not None and polygon is not None:
+        record_zone_child(uow, parent.element_id, cmd.type, polygon, element)
     return {"element_id": element_id}
 
 
@@ -251,6 +245,8 @@ def _transcribe(uow: UnitOfWork, element: Element, signature: Signature, item: m
         signature, transcription_id=transcription_id, text=item.text, confidence=item.confidence,
         orientation=item.orientation,
     )
+    # Transcription entities are created by transcription id (issue 10 B): find its element.
+    uow.claim(TRANSCRIPTION.format(transcription_id), element.stream_id)
     return transcription_id
 
 
@@ -314,6 +310,8 @@ def create_metadata(cmd: m.CreateMetaData, uow: UnitOfWork, actor: Actor) -> dic
 def create_metadata_bulk(cmd: m.CreateMetaDataBulk, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
     signature = _signature(uow, actor, cmd.worker_run_id)
     element, _ = _writable_element(uow, actor, cmd.element_id, None)
+    # Metadata the element already has are refused, naming them as the Arkindex CLI parses them.
+    element.require_new_metadata([(i.name, i.type, i.value) for i in cmd.items])
     return {"metadata_ids": [_describe(uow, element, signature, i.type, i.name, i.value) for i in cmd.items]}
 
 

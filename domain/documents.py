@@ -13,18 +13,26 @@ from typing import Any
 
 from domain.actor import Actor
 from domain.aggregate import Aggregate
+from domain.element_tree import ElementCycle, ElementParentAlreadyExists
+from domain.entities import EntityKey, MetaDataAlreadyExist, TranscriptionEntityAlreadyExists
 from domain.errors import AlreadyExists, ClassificationAlreadyExists, InvalidValue, NotFound, PermissionDenied
 from domain.events import (
     ClassificationCreated,
     CorpusCreated,
     ElementCreated,
+    ElementParentAdded,
     ElementTypeCreated,
+    ElementUpdated,
+    EntityTypeCreated,
     MetaDataCreated,
     MLClassCreated,
     TranscriptionCreated,
+    TranscriptionEntityCreated,
 )
 
 ORIENTATIONS = ("horizontal-lr", "horizontal-rl", "vertical-lr", "vertical-rl")
+#: what PartialUpdateElement may change (issue 10)
+ELEMENT_UPDATABLE = ("type", "name", "polygon", "image_id", "confidence", "rotation_angle", "mirrored")
 METADATA_TYPES = ("text", "markdown", "date", "location", "reference", "numeric", "url")
 
 
@@ -56,6 +64,7 @@ class Corpus(Aggregate):
         self.name = ""
         self.owner_id = ""
         self.types: dict[str, str] = {}  # slug -> type id
+        self.entity_types: dict[str, str] = {}  # name -> entity type id (issue 10 B)
         self.classes: dict[str, str] = {}  # name -> ml class id
 
     def can_write(self, actor: Actor) -> bool:
@@ -102,6 +111,20 @@ class Corpus(Aggregate):
             )
         self._record(MLClassCreated(corpus_id=self.corpus_id, class_id=class_id, name=name))
 
+    def create_entity_type(self, actor: Actor, *, type_id: str, name: str, color: str = "ff0000") -> None:
+        self.require_writer(actor)
+        if not name.strip():
+            raise InvalidValue("An entity type needs a name.", field="name")
+        if name in self.entity_types:
+            raise AlreadyExists(
+                "An entity type with this name already exists in this corpus.",
+                existing_id=self.entity_types[name], field="name",
+            )
+        self._record(EntityTypeCreated(corpus_id=self.corpus_id, type_id=type_id, name=name, color=color))
+
+    def when_EntityTypeCreated(self, e: EntityTypeCreated) -> None:
+        self.entity_types[e.name] = e.type_id
+
     def when_CorpusCreated(self, e: CorpusCreated) -> None:
         self.corpus_id, self.name, self.owner_id = e.corpus_id, e.name, e.owner_id
 
@@ -117,12 +140,23 @@ class Element(Aggregate):
         super().__init__(stream_id)
         self.element_id = ""
         self.corpus_id = ""
+        self.type = ""
+        # issue 10: the zone (an image and a polygon on it); children created in bulk lie on it
+        self.image_id: str | None = None
+        self.polygon: list[list[int]] | None = None
         # (ml class id, worker run id) pairs: one classification per class per run
         self.classified: dict[tuple[str, str | None], str] = {}
+        #: parent element ids (issue 10 B: an element may have several, see domain/element_tree.py)
+        self.parents: set[str] = set()
+        #: transcription id -> length of its text, where entities are located (issue 10 B)
+        self.transcription_lengths: dict[str, int] = {}
+        self.entities: set[EntityKey] = set()
+        #: (name, type, value) of the metadata it has: CreateMetaDataBulk refuses a repeat
+        self.metadata_keys: set[tuple[str, str, Any]] = set()
 
     def create(
         self, corpus: Corpus, actor: Actor, signature: Signature, *, element_id: str, type: str, name: str,
-        parent_id: str | None = None, polygon: list[list[float]] | None = None, image_id: str | None = None,
+        parent_id: str | None = None, polygon: list[list[int]] | None = None, image_id: str | None = None,
         confidence: float | None = None,
     ) -> None:
         if self.exists:
@@ -138,6 +172,29 @@ class Element(Aggregate):
             polygon=polygon, image_id=image_id, confidence=confidence,
             user_id=signature.user_id, worker_run_id=signature.worker_run_id,
         ))
+
+    def update(self, corpus: Corpus, actor: Actor, changes: dict[str, Any]) -> None:
+        """PartialUpdateElement (issue 10). `polygon` and `image_id`, when given, are already
+        checked against the image (commands/zones.py); the rest is checked here."""
+        self._require_exists()
+        corpus.require_writer(actor)
+        unknown = set(changes) - set(ELEMENT_UPDATABLE)
+        if unknown:
+            raise InvalidValue(f"Cannot change {', '.join(sorted(unknown))}.")
+        if "type" in changes and changes["type"] not in corpus.types:
+            raise InvalidValue(f"Unknown element type {changes['type']!r} in this corpus.", field="type")
+        if "name" in changes and not str(changes["name"]).strip():
+            raise InvalidValue("An element needs a name.", field="name")
+        _check_confidence(changes.get("confidence"))
+        angle = changes.get("rotation_angle", 0)
+        if isinstance(angle, bool) or not isinstance(angle, int) or not 0 <= angle <= 359:
+            raise InvalidValue("rotation_angle is an integer from 0 to 359.", field="rotation_angle")
+        if not isinstance(changes.get("mirrored", False), bool):
+            raise InvalidValue("mirrored is true or false.", field="mirrored")
+        if changes:
+            self._record(ElementUpdated(
+                element_id=self.element_id, changes=dict(changes), user_id=actor.user_id,
+            ))
 
     def add_transcription(
         self, signature: Signature, *, transcription_id: str, text: str, confidence: float | None,
@@ -188,21 +245,97 @@ class Element(Aggregate):
             entity_id=entity_id, user_id=signature.user_id, worker_run_id=signature.worker_run_id,
         ))
 
+    def add_parent(self, parent: Element, actor_id: str, parent_ancestors: set[str]) -> None:
+        """Link this element under `parent`; `parent_ancestors` are the parent's ancestors, read
+        by the caller from their streams, to refuse a link that would close a cycle."""
+        self._require_exists()
+        parent._require_exists()
+        if parent.corpus_id != self.corpus_id:
+            raise InvalidValue("The parent element is in another corpus.", field="parent")
+        if parent.element_id in self.parents:
+            raise ElementParentAlreadyExists(parent.element_id, self.element_id)
+        if parent.element_id == self.element_id or self.element_id in parent_ancestors:
+            raise ElementCycle(
+                f"{parent.element_id} is a descendant of {self.element_id}: the link would make a cycle.",
+                field="parent",
+            )
+        self._record(ElementParentAdded(
+            child_id=self.element_id, parent_id=parent.element_id, corpus_id=self.corpus_id, user_id=actor_id,
+        ))
+
+    def add_transcription_entity(
+        self, corpus: Corpus, signature: Signature, *, transcription_id: str, entity_id: str, type_id: str,
+        offset: int, length: int, confidence: float | None = None,
+    ) -> None:
+        self._require_exists()
+        text_length = self.transcription_lengths.get(transcription_id)
+        if text_length is None:
+            raise NotFound("No such transcription.")
+        if type_id not in corpus.entity_types.values():
+            raise InvalidValue("Unknown entity type in this corpus.", field="type_id")
+        if offset < 0 or length < 1 or offset + length > text_length:
+            raise InvalidValue(
+                f"The entity [{offset}, {offset + length}) is outside the transcription's text "
+                f"({text_length} characters).", field="offset",
+            )
+        _check_confidence(confidence)
+        key = (transcription_id, type_id, offset, length, signature.worker_run_id)
+        if key in self.entities:
+            raise TranscriptionEntityAlreadyExists(
+                "This transcription already has an entity of this type at this offset and length "
+                "by this worker run.", existing_id="",
+            )
+        self._record(TranscriptionEntityCreated(
+            element_id=self.element_id, transcription_id=transcription_id, entity_id=entity_id,
+            type_id=type_id, offset=offset, length=length, confidence=confidence, user_id=signature.user_id,
+            worker_run_id=signature.worker_run_id,
+        ))
+
+    def require_new_metadata(self, items: list[tuple[str, str, Any]]) -> None:
+        """Refuse metadata the element already has (same name, type and value), all at once."""
+        existing = [item for item in items if item in self.metadata_keys]
+        if existing:
+            raise MetaDataAlreadyExist(existing)
+        if len(set(items)) != len(items):
+            raise InvalidValue("The same metadata is listed twice.", field="metadata_list")
+
+    def when_TranscriptionEntityCreated(self, e: TranscriptionEntityCreated) -> None:
+        self.entities.add((e.transcription_id, e.type_id, e.offset, e.length, e.worker_run_id))
+
     def _require_exists(self) -> None:
         if not self.exists:
             raise NotFound("No such element.")
 
     def when_ElementCreated(self, e: ElementCreated) -> None:
-        self.element_id, self.corpus_id = e.element_id, e.corpus_id
+        self.element_id, self.corpus_id, self.type = e.element_id, e.corpus_id, e.type
+        self.image_id = e.image_id
+        if e.parent_id is not None:
+            self.parents.add(e.parent_id)
+        self.polygon = None if e.polygon is None else [[int(x), int(y)] for x, y in e.polygon]
+
+    def when_ElementUpdated(self, e: ElementUpdated) -> None:
+        self.type = e.changes.get("type", self.type)
+        self.image_id = e.changes.get("image_id", self.image_id)
+        if "polygon" in e.changes:
+            self.polygon = e.changes["polygon"]
+
+    def when_ElementParentAdded(self, e: ElementParentAdded) -> None:
+        self.parents.add(e.parent_id)
 
     def when_TranscriptionCreated(self, e: TranscriptionCreated) -> None:
-        pass  # nothing to decide on later: transcriptions carry no invariant
+        # Entities are located in the text (issue 10 B): keep its length.
+        self.transcription_lengths[e.transcription_id] = len(e.text)
 
     def when_ClassificationCreated(self, e: ClassificationCreated) -> None:
         self.classified[(e.ml_class_id, e.worker_run_id)] = e.classification_id
 
     def when_MetaDataCreated(self, e: MetaDataCreated) -> None:
-        pass
+        self.metadata_keys.add((e.name, e.type, _hashable(e.value)))
+
+
+def _hashable(value: Any) -> Any:
+    # Metadata values are strings or numbers (validated at the edge); anything else by its repr.
+    return value if isinstance(value, str | int | float) else repr(value)
 
 
 def check_signing_run(run_owner_id: str, actor: Actor) -> None:

@@ -16,6 +16,11 @@ class DomainError(Exception):
         if field is not None:
             self.field = field
 
+    def compat_body(self) -> dict[str, object]:
+        """Top-level keys the unmodified Arkindex clients parse for this error (their old
+        DRF shapes, e.g. `non_field_errors`), sent beside our standard body. None by default."""
+        return {}
+
 
 class NotFound(DomainError):
     code = "not_found"

@@ -191,7 +191,8 @@ class ElementCreated(DomainEvent):
     user_id: str
     worker_run_id: str | None = None
     parent_id: str | None = None
-    polygon: list[list[float]] | None = None
+    #: closed, integer points on the image (issue 10); events older than zones may hold floats
+    polygon: list[list[int]] | None = None
     image_id: str | None = None
     confidence: float | None = None
 
@@ -230,6 +231,89 @@ class MetaDataCreated(DomainEvent):
     entity_id: str | None = None
 
 
+# --- Images (issue 10): IIIF image servers and images -----------------------------------
+
+
+@dataclass(frozen=True)
+class ImageServerCreated(DomainEvent):
+    server_id: str
+    url: str
+    display_name: str
+    #: the IIIF Image API major version (2 or 3)
+    version: int = 2
+    max_width: int | None = None
+    max_height: int | None = None
+
+
+@dataclass(frozen=True)
+class ImageCreated(DomainEvent):
+    image_id: str
+    server_id: str
+    url: str
+    #: the image's identifier on its server: `url` minus the server's URL
+    path: str
+    width: int
+    height: int
+    status: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class ImageStatusUpdated(DomainEvent):
+    image_id: str
+    status: str
+
+
+# --- Element tree (issue 10 B): more parents than the one given at creation ----------------
+
+
+@dataclass(frozen=True)
+class ElementParentAdded(DomainEvent):
+    """`child_id` is now also a child of `parent_id` (stream of the child)."""
+
+    child_id: str
+    parent_id: str
+    corpus_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class ElementUpdated(DomainEvent):
+    """PartialUpdateElement (issue 10): only the fields that changed, a subset of type, name,
+    polygon, image_id, confidence, rotation_angle, mirrored."""
+
+    element_id: str
+    changes: dict[str, Any] = field(default_factory=dict)
+    user_id: str = ""
+
+
+# --- Transcription entities (issue 10 B) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityTypeCreated(DomainEvent):
+    corpus_id: str
+    type_id: str
+    name: str
+    color: str = "ff0000"
+
+
+@dataclass(frozen=True)
+class TranscriptionEntityCreated(DomainEvent):
+    """An entity of type `type_id` at [offset, offset + length) of a transcription's text
+    (stream of the transcription's element)."""
+
+    element_id: str
+    transcription_id: str
+    entity_id: str
+    type_id: str
+    offset: int
+    length: int
+    user_id: str
+    worker_run_id: str | None = None
+    confidence: float | None = None
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -253,6 +337,14 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         TranscriptionCreated,
         ClassificationCreated,
         MetaDataCreated,
+        # images (issue 10)
+        ImageServerCreated,
+        ImageCreated,
+        ImageStatusUpdated,
+        ElementParentAdded,  # issue 10 B
+        ElementUpdated,
+        EntityTypeCreated,  # issue 10 B
+        TranscriptionEntityCreated,  # issue 10 B
     )
 }
 

@@ -13,6 +13,8 @@ from sqlalchemy.pool import StaticPool
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and real transactions."""
     if not url.startswith("sqlite"):
+        # Statement parameters (tokens hashes, request values) stay out of error messages and logs.
+        kwargs.setdefault("hide_parameters", True)
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 60)
@@ -27,6 +29,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if memory:
         # One shared connection, or each checkout would see an empty database.
         kwargs.setdefault("poolclass", StaticPool)
+    kwargs.setdefault("hide_parameters", True)
     engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
 
     @sa.event.listens_for(engine, "connect")

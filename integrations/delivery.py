@@ -149,6 +149,36 @@ def http_sender(target: Target, url: str, body: bytes, headers: dict[str, str], 
     return Response(status, error, int((time.monotonic() - started) * 1000))
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What one delivery attempt's answer means."""
+
+    #: delivered | disable (410 Gone) | retry | park
+    kind: str
+    error: str | None = None
+    #: whether the failure was of a kind worth retrying (a parked retryable failure ran out of attempts)
+    retryable: bool = False
+
+
+def classify(response: Response, attempts: int, max_attempts: int) -> Verdict:
+    """Pure: 2xx delivered; 410 disables the subscription; network errors (not refusals by the
+    address guard), 429 and 5xx are retried until `max_attempts`; anything else parks the event."""
+    status = response.status_code
+    if status is not None and 200 <= status < 300:
+        return Verdict("delivered")
+    error = response.error or f"HTTP {status}"
+    if status == 410:
+        return Verdict("disable", error)
+    retryable = (
+        (status is None and not error.startswith("refused"))
+        or status == 429
+        or (status is not None and status >= 500)
+    )
+    if retryable and attempts < max_attempts:
+        return Verdict("retry", error, retryable=True)
+    return Verdict("park", error, retryable=retryable)
+
+
 def _park(
     conn: sa.Connection, delivery_id: str, sub_id: str, position: int, reason: str, now: datetime
 ) -> None:
@@ -403,19 +433,16 @@ class Deliverer:
     def _record(
         self, sub: Any, token: str, row: Any, event: StoredEvent, response: Response
     ) -> Outcome | None:
+        """Write what one attempt's answer means (decided by `classify`, a pure function)."""
         now = _utc(self.now)
         attempts = row.attempts + 1
-        status = response.status_code
+        verdict = classify(response, attempts, self.policy.max_attempts)
+        deliveries = webhook_deliveries.update().where(webhook_deliveries.c.id == row.id)
         with writer(self.engine).begin() as conn:
-            conn.execute(
-                webhook_attempts.insert().values(
-                    delivery_id=row.id,
-                    attempted_at=now,
-                    status_code=status,
-                    error=response.error,
-                    duration_ms=response.duration_ms,
-                )
-            )
+            conn.execute(webhook_attempts.insert().values(
+                delivery_id=row.id, attempted_at=now, status_code=response.status_code,
+                error=response.error, duration_ms=response.duration_ms,
+            ))
             lease = conn.execute(
                 sa.select(webhook_subscriptions.c.lease_owner).where(webhook_subscriptions.c.id == sub.id)
             ).scalar()
@@ -424,55 +451,32 @@ class Deliverer:
                 # was on the wire: keep the attempt in the history, change nothing else; the
                 # run that holds the lease now decides this event's fate.
                 return Outcome("inactive")
-            if status is not None and 200 <= status < 300:
-                conn.execute(
-                    webhook_deliveries.update()
-                    .where(webhook_deliveries.c.id == row.id)
-                    .values(
-                        status="delivered",
-                        attempts=attempts,
-                        delivered_at=now,
-                        next_attempt_at=None,
-                        last_error=None,
-                    )
-                )
+            if verdict.kind == "delivered":
+                conn.execute(deliveries.values(
+                    status="delivered", attempts=attempts, delivered_at=now, next_attempt_at=None,
+                    last_error=None,
+                ))
                 self._advance(conn, sub.id, token, event.global_position)
                 return None
-            error = response.error or f"HTTP {status}"
-            if status == 410:
-                conn.execute(
-                    webhook_deliveries.update()
-                    .where(webhook_deliveries.c.id == row.id)
-                    .values(attempts=attempts, last_error=error)
-                )
+            if verdict.kind == "disable":
+                conn.execute(deliveries.values(attempts=attempts, last_error=verdict.error))
                 self._set_state(conn, sub.id, DISABLED, "the receiver answered 410 Gone", now)
                 return Outcome("disabled")
-            retryable = (
-                status is None
-                and not error.startswith("refused")
-                or status == 429
-                or (status is not None and status >= 500)
-            )
-            if retryable and attempts < self.policy.max_attempts:
+            if verdict.kind == "retry":
                 delay = backoff_delay(attempts, self.policy, self.rng)
-                conn.execute(
-                    webhook_deliveries.update()
-                    .where(webhook_deliveries.c.id == row.id)
-                    .values(
-                        attempts=attempts, last_error=error, next_attempt_at=now + timedelta(seconds=delay)
-                    )
-                )
+                conn.execute(deliveries.values(
+                    attempts=attempts, last_error=verdict.error,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                ))
                 return Outcome("retry", retry_after=delay)
             reason = (
-                f"event {event.global_position} parked after {attempts} attempts: {error}"
-                if retryable
-                else f"event {event.global_position} parked: {error}"
+                f"event {event.global_position} parked after {attempts} attempts: {verdict.error}"
+                if verdict.retryable
+                else f"event {event.global_position} parked: {verdict.error}"
             )
-            conn.execute(
-                webhook_deliveries.update()
-                .where(webhook_deliveries.c.id == row.id)
-                .values(status="parked", attempts=attempts, last_error=error, next_attempt_at=None)
-            )
+            conn.execute(deliveries.values(
+                status="parked", attempts=attempts, last_error=verdict.error, next_attempt_at=None,
+            ))
             _park(conn, row.id, sub.id, event.global_position, reason, now)
             self._set_state(conn, sub.id, PAUSED, reason, now)
             return Outcome("paused")

@@ -53,7 +53,11 @@ SCOPES: dict[type[ev.DomainEvent], Scoper] = {
 #: registration): documents and what is published on them.
 ACTOR_SCOPED: frozenset[type[ev.DomainEvent]] = frozenset({
     ev.CorpusCreated, ev.ElementTypeCreated, ev.MLClassCreated, ev.ElementCreated,
-    ev.TranscriptionCreated, ev.ClassificationCreated, ev.MetaDataCreated,
+    ev.TranscriptionCreated, ev.ClassificationCreated, ev.MetaDataCreated, ev.ElementParentAdded,
+    ev.ElementUpdated,
+    # images and image servers: registered by a user for their documents
+    ev.ImageServerCreated, ev.ImageCreated, ev.ImageStatusUpdated,
+    ev.EntityTypeCreated, ev.TranscriptionEntityCreated,  # issue 10 B
 })
 
 

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from projections import tables
-from projections.ops import Op, Update, Upsert
+from projections.ops import LinkPaths, Op, Update, Upsert
+from projections.paths import apply_links
 
 
 class UnknownReadModel(Exception):
@@ -68,9 +69,14 @@ def _groups(ops: Sequence[Op]) -> Iterable[list[Op]]:
                 group.append(op)
                 keys.add(op_key)
                 continue
+        if isinstance(op, LinkPaths) and shape == ("links", op.table):
+            group.append(op)
+            continue
         if group:
             yield group
-        if isinstance(op, Upsert):
+        if isinstance(op, LinkPaths):
+            group, shape, keys = [op], ("links", op.table), set()
+        elif isinstance(op, Upsert):
             group, shape, keys = [op], (op.table, tuple(op.key), tuple(op.values)), {tuple(op.key.values())}
         else:
             group, shape, keys = [], None, set()
@@ -85,10 +91,15 @@ def apply_ops(conn: sa.Connection, ops: Sequence[Op], generation: int) -> None:
     for group in _groups(ops):
         first = group[0]
         table = read_model_table(first.table)
+        if isinstance(first, LinkPaths):
+            apply_links(conn, [op for op in group if isinstance(op, LinkPaths)], generation)
+            continue
         _check_columns(table, [*first.key, *first.values])
         if isinstance(first, Upsert):
             stmt = _upsert_statement(dialect, table, list(first.key), list(first.values))
-            conn.execute(stmt, [{"generation": generation, **op.key, **op.values} for op in group])
+            upserts = [op for op in group if isinstance(op, Upsert)]
+            rows = [{"generation": generation, **op.key, **op.values} for op in upserts]
+            conn.execute(stmt, rows)
         elif isinstance(first, Update):
             if not first.values:
                 continue

@@ -20,7 +20,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from domain.actor import Actor
+from projections.element_tree_tables import rm_element_paths
 from projections.generations import live_generation
+from projections.image_queries import with_image
 from projections.queries import (
     FIRST_PAGE,
     USER_RUNS,
@@ -191,6 +193,7 @@ def _elements_query(conn: sa.Connection, actor: Actor) -> sa.Select[Any]:
         )
         .where(rm_elements.c.generation == g, _corpus_visible(actor))
     )
+    query = with_image(query, conn, rm_elements.c.image_id)  # issue 10: the zone's image
     return _with_run(query, rm_elements, conn)
 
 
@@ -212,48 +215,15 @@ def _run_filter(table: sa.Table, worker_run: str | None) -> sa.ColumnElement[boo
 
 
 def _subtree(conn: sa.Connection, element_id: str, *, include_root: bool) -> sa.Select[Any]:
-    """The ids of an element's descendants (and the element itself with include_root), by a
-    recursive CTE over parent links in the live generation."""
+    """The ids of an element's descendants (and the element itself with include_root), read from
+    the closure of the parent links (issue 10 B: every parent, not only the one at creation)."""
     g = live_generation(conn, DOCUMENTS)
-    start = rm_elements.c.element_id if include_root else rm_elements.c.parent_id
-    tree = (
-        sa.select(rm_elements.c.element_id)
-        .where(rm_elements.c.generation == g, start == element_id)
-        .cte("subtree", recursive=True)
+    below = sa.select(rm_element_paths.c.descendant_id.label("element_id")).where(
+        rm_element_paths.c.generation == g, rm_element_paths.c.ancestor_id == element_id
     )
-    child = rm_elements.alias("child")
-    tree = tree.union_all(
-        sa.select(child.c.element_id).where(child.c.generation == g, child.c.parent_id == tree.c.element_id)
-    )
-    return sa.select(tree.c.element_id)
-
-
-def list_element_children(
-    conn: sa.Connection,
-    actor: Actor,
-    element_id: str,
-    *,
-    type: str | None = None,
-    name: str | None = None,
-    worker_run: str | None = None,
-    recursive: bool = False,
-    offset: int = 0,
-    limit: int = 20,
-) -> Page | None:
-    """Children (or all descendants) of a visible element, oldest first; None when not visible."""
-    if get_element(conn, actor, element_id) is None:
-        return None
-    where: sa.ColumnElement[bool]
-    if recursive:
-        where = rm_elements.c.element_id.in_(_subtree(conn, element_id, include_root=False))
-    else:
-        where = rm_elements.c.parent_id == element_id
-    query = _elements_query(conn, actor).where(where, _run_filter(rm_elements, worker_run))
-    if type is not None:
-        query = query.where(rm_elements.c.type == type)
-    if name:
-        query = query.where(rm_elements.c.name.ilike(f"%{_escape(name)}%", escape="\\"))
-    return _page(conn, query, [rm_elements.c.created_position, rm_elements.c.element_id], offset, limit)
+    if not include_root:
+        return below
+    return sa.select(sa.union_all(below, sa.select(sa.literal(element_id).label("element_id"))).subquery())
 
 
 def element_classifications(conn: sa.Connection, element_ids: Sequence[str]) -> dict[str, list[Row]]:
@@ -506,22 +476,11 @@ def list_element_metadata(
     g = live_generation(conn, DOCUMENTS)
     where: sa.ColumnElement[bool]
     if load_parents:
-        up = (
-            sa.select(rm_elements.c.element_id, rm_elements.c.parent_id)
-            .where(
-                rm_elements.c.generation == g,
-                rm_elements.c.element_id == element_id,
-            )
-            .cte("ancestors", recursive=True)
+        # Every ancestor, through any of its parents (the closure of the parent links).
+        ancestors = sa.select(rm_element_paths.c.ancestor_id).where(
+            rm_element_paths.c.generation == g, rm_element_paths.c.descendant_id == element_id
         )
-        parent = rm_elements.alias("parent")
-        up = up.union_all(
-            sa.select(parent.c.element_id, parent.c.parent_id).where(
-                parent.c.generation == g,
-                parent.c.element_id == up.c.parent_id,
-            )
-        )
-        where = rm_metadata.c.element_id.in_(sa.select(up.c.element_id))
+        where = sa.or_(rm_metadata.c.element_id == element_id, rm_metadata.c.element_id.in_(ancestors))
     else:
         where = rm_metadata.c.element_id == element_id
     query = _with_run(

@@ -29,4 +29,15 @@ class Update:
     values: dict[str, Any]
 
 
-Op = Upsert | Update
+@dataclass(frozen=True)
+class LinkPaths:
+    """Add the paths a new parent link makes to the closure table `table` (issue 10 B):
+    from every ancestor of `parent_id` to every descendant of `child_id`. Set-based SQL
+    (projections/paths.py, `apply_links`), idempotent like the others."""
+
+    table: str
+    parent_id: str
+    child_id: str
+
+
+Op = Upsert | Update | LinkPaths

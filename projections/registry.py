@@ -9,6 +9,9 @@ from eventstore import StoredEvent
 from projections import (
     catalog,
     documents,  # issue 5
+    entities,  # issue 10 B
+    images,  # issue 10 A
+    paths,  # issue 10 B
     user_runs,
 )
 from projections.ops import Op
@@ -27,11 +30,33 @@ class Projection:
         return projector(event) if projector else []
 
 
+def merged(*maps: Mapping[str, Projector]) -> dict[str, Projector]:
+    """Projectors of several modules in one projection: an event handled by more than one
+    gets the operations of each, in the order given."""
+    by_type: dict[str, list[Projector]] = {}
+    for projectors in maps:
+        for event_type, projector in projectors.items():
+            by_type.setdefault(event_type, []).append(projector)
+
+    def chain(projectors: list[Projector]) -> Projector:
+        if len(projectors) == 1:
+            return projectors[0]
+        return lambda event: [op for projector in projectors for op in projector(event)]
+
+    return {event_type: chain(projectors) for event_type, projectors in by_type.items()}
+
+
 PROJECTIONS: dict[str, Projection] = {
     p.name: p
     for p in (
         Projection("catalog", catalog.PROJECTORS, catalog.TABLES),
         Projection("user_runs", user_runs.PROJECTORS, user_runs.TABLES),
-        Projection("documents", documents.PROJECTORS, documents.TABLES),  # issue 5
+        # issue 5; images (issue 10 A: an element's zone shows its image) and element paths (issue 10 B:
+        # listings join them) in the same projection
+        Projection(
+            "documents",
+            merged(documents.PROJECTORS, images.PROJECTORS, paths.PROJECTORS, entities.PROJECTORS),
+            documents.TABLES + images.TABLES + paths.TABLES + entities.TABLES,
+        ),
     )
 }

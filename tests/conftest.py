@@ -20,8 +20,9 @@ from eventstore.migrate import upgrade
 from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.settings import Settings
 
-# The API fixtures (app, api, alice, bob, admin, projector) for every test module.
-pytest_plugins = ["tests.api_support"]
+# The API fixtures (app, api, alice, bob, admin, projector) and the IIIF test server (iiif)
+# for every test module.
+pytest_plugins = ["tests.api_support", "tests.iiif_server"]
 
 PG_URL = os.environ.get(
     "WORKER_RUNS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -138,7 +138,6 @@ def test_elements_create_retrieve_and_children(api: Api, bob: ApiUser) -> None:
         "Line 1",
         parent=page["id"],
         worker_run_id=run["id"],
-        polygon=[[0, 0], [0, 10], [10, 10]],
         confidence=0.5,
     )
     assert line["worker_run"] == {"id": run["id"], "summary": run["summary"]}
@@ -451,13 +450,13 @@ def test_bulk_transcriptions_and_classifications(api: Api, container: Container)
 
 def test_start_worker_activity_stops_user_runs(api: Api) -> None:
     assert_error(
-        api.client.simulate_put("/api/v1/process/start-activity/", headers=api.user.headers),
+        api.client.simulate_post("/api/v1/process/start-activity/", headers=api.user.headers),
         404,
         "client_error",
         "not_found",
     )
     assert_error(
-        api.client.simulate_put("/api/v1/process/start-activity/"), 401, "client_error", "not_authenticated"
+        api.client.simulate_post("/api/v1/process/start-activity/"), 401, "client_error", "not_authenticated"
     )
 
 
@@ -529,7 +528,7 @@ BASE_WORKER_OPERATIONS = [
     ("CreateMetaDataBulk", "post", "/api/v1/element/{id}/metadata/bulk/"),
     ("CreateTranscriptions", "post", "/api/v1/transcription/bulk/"),
     ("CreateClassifications", "post", "/api/v1/classification/bulk/"),
-    ("StartWorkerActivity", "put", "/api/v1/process/start-activity/"),
+    ("StartWorkerActivity", "post", "/api/v1/process/start-activity/"),
     ("ListWorkerRunResults", "get", "/api/v1/process/workers/{id}/results/"),
     ("ListUserResults", "get", "/api/v1/user/results/"),
     ("RetrieveObjectProvenance", "get", "/api/v1/provenance/{id}/"),

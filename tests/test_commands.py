@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from commands import COMMAND_HANDLERS
+from commands import COMMAND_HANDLERS, image_messages  # image_messages: issue 10
+from commands import element_tree_messages as tm
+from commands import entity_messages as em
 from commands import messages as m
 from commands.bus import CommandBus, CommandResult
 from commands.errors import IdempotencyKeyReused
@@ -96,7 +98,8 @@ def bob(bus: CommandBus) -> Actor:
 
 def test_every_command_has_a_handler() -> None:
     commands = {
-        cls for _, cls in inspect.getmembers(m, inspect.isclass)
+        cls for module in (m, image_messages, tm, em)
+        for _, cls in inspect.getmembers(module, inspect.isclass)
         if issubclass(cls, m.Command) and cls is not m.Command
     }
     assert commands == set(COMMAND_HANDLERS)

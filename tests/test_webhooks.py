@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from api.app import create_app
 from integrations import signing
-from integrations.delivery import Deliverer, DeliveryPolicy, Outcome, backoff_delay
+from integrations.delivery import Deliverer, DeliveryPolicy, Outcome, Response, backoff_delay, classify
 from tasks.webhooks import policy_from
 from tests.api_support import ApiUser, make_user
 from tests.conftest import settings_for
@@ -584,3 +584,29 @@ def test_ipv6_forms_of_internal_ipv4_addresses_are_refused(
     )
     assert result.status_code == 400 and result.json["errors"][0]["code"] == "url_refused"
     assert address in result.json["errors"][0]["detail"]
+
+
+# --- the classification of one attempt's answer (pure) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "attempts", "kind", "retryable"),
+    [
+        (200, None, 1, "delivered", False),
+        (204, None, 7, "delivered", False),
+        (410, None, 1, "disable", False),
+        (503, None, 1, "retry", True),
+        (429, None, 2, "retry", True),
+        (None, "timed out", 1, "retry", True),
+        (503, None, 5, "park", True),  # out of attempts
+        (None, "refused: private address", 1, "park", False),  # the address guard: never retried
+        (404, None, 1, "park", False),
+        (301, None, 1, "park", False),
+    ],
+)
+def test_classify_one_answer(status: int | None, error: str | None, attempts: int, kind: str,
+                             retryable: bool) -> None:
+    verdict = classify(Response(status, error, 3), attempts, max_attempts=5)
+    assert (verdict.kind, verdict.retryable) == (kind, retryable)
+    if kind != "delivered":
+        assert verdict.error == (error or f"HTTP {status}")

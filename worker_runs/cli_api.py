@@ -74,6 +74,10 @@ def api(host: str, port: int, workers: int | None, threads: int, timeout: int) -
         def load(self) -> Any:
             from api.app import create_app
             from worker_runs.bootstrap import bootstrap
+            from worker_runs.logging_config import configure_logging
+
+            # In each worker process, before the app: JSON lines, redacted, no locals.
+            configure_logging("json")
 
             # Live streams hold a gthread thread each (up to WORKER_RUNS_SSE_MAX_SECONDS): by
             # default they may take half of them, the other half always serves requests.

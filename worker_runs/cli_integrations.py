@@ -25,6 +25,7 @@ from integrations.translator import PUBLIC_TYPES
 from tasks.webhooks import WebhookPublisher, policy_from
 from worker_runs.bootstrap import Container
 from worker_runs.cli_context import current_container
+from worker_runs.logging_config import configure_logging
 
 
 def resolve_user(store: SqlEventStore, name_or_id: str) -> Actor:
@@ -261,6 +262,7 @@ def webhooks_test(subscription_id: str, as_user: str | None) -> None:
 @click.option("--poll", default=0.2, show_default=True, type=float, help="Seconds between two looks.")
 def webhooks_kicker(poll: float) -> None:
     """Announce subscriptions with due events to the Celery workers (run one, next to the relay)."""
+    configure_logging("json")  # a production process: JSON lines, redacted
     c = current_container()
     stop = threading.Event()
     kicker = WebhookKicker(c.engine, WebhookPublisher(c.celery), poll_interval=poll)

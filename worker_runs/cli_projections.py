@@ -8,7 +8,6 @@ of it in one command for the embedded default.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
@@ -26,6 +25,7 @@ from projections.runner import ParkedEventNotRoot, UnknownProjection
 from projections.status import projection_statuses, relay_checkpoint
 from worker_runs.bootstrap import Container
 from worker_runs.cli_context import current_container
+from worker_runs.logging_config import configure_logging
 from worker_runs.root_notice import say_once_when_root
 
 
@@ -44,9 +44,9 @@ def _console(stderr: bool = False) -> Console:
     return console
 
 
-def _configure_logging(level: str = "INFO") -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(level: str | None = None, default_format: str = "console") -> None:
+    # One pipeline for every command (worker_runs/logging_config.py): redacted, no locals.
+    configure_logging(default_format, level=level)
 
 
 def _on_stop_signals(handler: Callable[[int, Any], None]) -> None:
@@ -199,7 +199,7 @@ def projections_retry(name: str | None, position: int | None) -> None:
               help="Republish for a projection that is behind and has not moved for this long.")
 def relay(poll: float | None, catchup: float) -> None:
     """Announce new events to the projection workers (run exactly one; others stand by)."""
-    _configure_logging()
+    _configure_logging(default_format="json")
     container = current_container()
     if container.settings.broker_url is None:
         raise BrokerNotConfigured()
@@ -222,7 +222,7 @@ def worker(
     ctx: click.Context, pool: str, concurrency: int | None, loglevel: str, stop_with_parent: bool,
 ) -> None:
     """Run a Celery worker for the projection tasks (same as `celery -A tasks.app worker`)."""
-    _configure_logging(loglevel.upper())
+    _configure_logging(loglevel.upper(), default_format="json")
     container = current_container()
     if container.settings.broker_url is None:
         raise BrokerNotConfigured()

@@ -60,6 +60,9 @@ class Settings:
     webhook_backoff_seconds: float = 2.0
     #: WORKER_RUNS_WEBHOOK_BACKOFF_MAX: the longest retry delay, in seconds
     webhook_backoff_max_seconds: float = 3600.0
+    #: WORKER_RUNS_IIIF_ALLOW_PRIVATE=1: let CreateIIIFURL read info.json from a IIIF server on
+    #: loopback or a private network (refused by default: the fetch is a server-side request)
+    iiif_allow_private: bool = False
 
     @property
     def is_embedded(self) -> bool:
@@ -107,4 +110,5 @@ def _integration_settings(env: Env) -> dict[str, object]:
         "webhook_max_attempts": env.int("WEBHOOK_MAX_ATTEMPTS", 8, validate=POSITIVE),
         "webhook_backoff_seconds": env.float("WEBHOOK_BACKOFF", 2.0, validate=POSITIVE),
         "webhook_backoff_max_seconds": env.float("WEBHOOK_BACKOFF_MAX", 3600.0, validate=POSITIVE),
+        "iiif_allow_private": env.bool("IIIF_ALLOW_PRIVATE", False),
     }

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from api.ui import tables as ui_tables
 from eventstore import schema as event_store
 from integrations import tables as integration_tables
-from projections import tables as read_models
 
-LAYERS: tuple[sa.MetaData, ...] = (
-    event_store.metadata, read_models.metadata, integration_tables.metadata, ui_tables.metadata,
-)
+# The read models declare their tables on the event store's MetaData: imported to register them.
+from projections import element_tree_tables, image_tables, tables  # noqa: F401
+
+LAYERS: tuple[sa.MetaData, ...] = (event_store.metadata, integration_tables.metadata, ui_tables.metadata)
 
 #: Made by migrations in raw SQL because SQLAlchemy cannot declare them portably (PostgreSQL's
 #: trigram index on worker names); the comparison leaves them out.
@@ -25,8 +25,7 @@ RAW_SQL_INDEXES = frozenset({"ix_rm_workers_name_trgm"})
 
 def combined_metadata() -> sa.MetaData:
     combined = sa.MetaData()
-    # The read models share the event store's MetaData object: copy each table once.
-    for layer in {id(layer): layer for layer in LAYERS}.values():
+    for layer in LAYERS:
         for table in layer.tables.values():
             table.to_metadata(combined)
     return combined

@@ -1,0 +1,110 @@
+"""Falcon resources of the element tree (issue 10 B): links between elements
+(CreateElementParent, CreateElementChildren) and the element listings (ListElements,
+ListElementChildren, ListElementParents) with the filters the Arkindex clients send."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+import falcon
+
+from api import document_presenters as p
+from api import element_tree_schemas as ts
+from api import pagination
+from api.errors import not_found
+from api.resources import _actor, _CommandResource, _Resource
+from commands import element_tree_messages as tm
+from projections import document_queries as dq
+from projections import element_tree_queries as tq
+from projections.queries import Page, Row
+
+
+def _filters(query: Mapping[str, Any]) -> tq.ElementFilters:
+    return tq.ElementFilters(
+        type=query.get("type"),
+        name=query.get("name"),
+        folder=query.get("folder"),
+        top_level=query.get("top_level"),
+        worker_run=query.get("worker_run"),
+        transcription_worker_run=query.get("transcription_worker_run"),
+    )
+
+
+def _present(conn: Any, rows: Sequence[Row], query: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Elements as the listings show them, with what the `with_*` options ask for."""
+    ids = [row["element_id"] for row in rows]
+    classes = dq.element_classifications(conn, ids)
+    parents_of = tq.with_children(conn, ids) if query.get("with_has_children") else set()
+    metadata = tq.metadata_of(conn, ids) if query.get("with_metadata") else {}
+    results = []
+    for row in rows:
+        element = p.element(row, classes[row["element_id"]])
+        if query.get("with_zone") is False:
+            element["zone"] = None
+        if query.get("with_classes"):
+            element["classes"] = element["classifications"]
+        if query.get("with_has_children"):
+            element["has_children"] = row["element_id"] in parents_of
+        if query.get("with_metadata"):
+            element["metadata"] = [p.metadata(m) for m in metadata[row["element_id"]]]
+        results.append(element)
+    return results
+
+
+class _ElementListResource(_Resource):
+    def _elements(self, req: falcon.Request, resp: falcon.Response, fetch: Any) -> None:
+        query = req.context.query
+        win = pagination.window(query)
+        with self.reads.connection() as conn:
+            page: Page | None = fetch(conn, _filters(query), offset=win.offset, limit=win.size)
+            if page is None:
+                raise not_found()
+            results = ts.listed_element_schema.dump(_present(conn, page.rows, query), many=True)
+        resp.media = pagination.page_body(req, win, page.count, results)
+
+
+class CorpusElementsResource(_ElementListResource):
+    """ListElements: the elements of a corpus (path parameter published as `corpus`)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        actor = _actor(req)
+        self._elements(req, resp, lambda conn, f, **w: tq.list_elements(conn, actor, str(id), f, **w))
+
+
+class ElementChildrenResource(_ElementListResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        actor, recursive = _actor(req), req.context.query.get("recursive", False)
+        self._elements(
+            req, resp,
+            lambda conn, f, **w: tq.list_children(conn, actor, str(id), f, recursive=recursive, **w),
+        )
+
+
+class ElementParentsResource(_ElementListResource):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        actor, recursive = _actor(req), req.context.query.get("recursive", False)
+        self._elements(
+            req, resp,
+            lambda conn, f, **w: tq.list_parents(conn, actor, str(id), f, recursive=recursive, **w),
+        )
+
+
+class ElementParentResource(_CommandResource):
+    """CreateElementParent (path published as `{child}/parent/{parent}`)."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID, parent: UUID) -> None:
+        self.commands.run(req, resp, tm.CreateElementParent(child_id=str(id), parent_id=str(parent)))
+        resp.status = falcon.HTTP_201
+        resp.media = ts.element_parent_schema.dump({"child": id, "parent": parent})
+
+
+class ElementChildrenCreateResource(_CommandResource):
+    """CreateElementChildren: link many elements under one parent, in one transaction."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        children = tuple(str(child) for child in req.context.body["children"])
+        self.commands.run(req, resp, tm.CreateElementChildren(parent_id=str(id), child_ids=children))
+        resp.status = falcon.HTTP_201
+        resp.media = ts.element_children_schema.dump({"children": list(children)})
