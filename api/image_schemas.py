@@ -42,7 +42,6 @@ class UpdateImageBody(RequestSchema):
 
 
 class ImageServerSchema(Schema):
-    id = fields.UUID()
     url = fields.String()
     display_name = fields.String()
     version = fields.Integer(metadata={"description": "IIIF Image API version: 2 or 3."})

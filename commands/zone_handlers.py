@@ -42,6 +42,7 @@ def _item_polygon(image: Image, polygon: object, index: int, collection: str) ->
 def _create_child(
     uow: UnitOfWork, parent: Element, corpus: Corpus, actor: Actor, signature: Signature, *, type: str,
     name: str, polygon: list[list[int]], confidence: float | None, index: int, collection: str,
+    reused: bool = False,
 ) -> Element:
     element_id = uow.new_id()
     child = uow.load(Element, element_stream(element_id))
@@ -52,7 +53,7 @@ def _create_child(
         )
     except DomainError as exc:
         raise InvalidValue(f"{collection}[{index}]: {exc.message}", field=collection) from None
-    record_zone_child(uow, parent.element_id, type, polygon, child)
+    record_zone_child(uow, parent.element_id, type, polygon, child, reused=reused)
     return child
 
 
@@ -90,6 +91,7 @@ def create_element_transcriptions(
             child = _create_child(
                 uow, parent, corpus, actor, signature, type=cmd.element_type, name=str(index + 1),
                 polygon=polygon, confidence=item.element_confidence, index=index, collection="transcriptions",
+                reused=True,
             )
         transcription_id = uow.new_id()
         try:

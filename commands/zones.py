@@ -53,10 +53,16 @@ def find_zone_child(uow: UnitOfWork, parent_id: str, type: str, polygon: list[li
 
 
 def record_zone_child(
-    uow: UnitOfWork, parent_id: str, type: str, polygon: list[list[int]], child: Element,
+    uow: UnitOfWork, parent_id: str, type: str, polygon: list[list[int]], child: Element, *,
+    reused: bool = False,
 ) -> None:
-    """Remember the child for later reuse, unless another child already holds the spot
-    (CreateElement may make duplicates on purpose; the first one is the one reused)."""
+    """Remember the child for later reuse.
+
+    `reused=True` (CreateElementTranscriptions, which found no such child): claimed
+    unconditionally, so a racing request that created the same child first makes this one
+    conflict, retry and reuse it. Otherwise (CreateElement, CreateElements, which may make
+    duplicates on purpose) only when no other child holds the spot: the first one is reused.
+    """
     alias = zone_alias(parent_id, type, polygon)
-    if uow.resolve(alias) is None:
+    if reused or uow.resolve(alias) is None:
         uow.claim(alias, child.stream_id)
