@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
+from domain.actor import Actor
+from projections import queries as q
 from projections.generations import live_generation
 from projections.queries import USER_RUNS
 from projections.tables import rm_user_runs
@@ -25,3 +28,30 @@ def user_runs_by_version(conn: sa.Connection, user_id: str, version_ids: Iterabl
         )
     ).all()
     return {str(version_id): str(run_id) for version_id, run_id in rows}
+
+
+#: how much the run options offer: a worker's configurations, the user's models and their newest versions
+CHOICES_LIMIT = 100
+MODELS_LIMIT = 50
+MODEL_VERSIONS_LIMIT = 20
+
+
+def run_choices(conn: sa.Connection, actor: Actor, worker_id: str) -> dict[str, Any]:
+    """What "+" can attach to a run of this worker: its named configurations, and the versions of
+    the models the user may use (grouped by model, newest first) — the same rules as the API."""
+    configurations = q.list_worker_configurations(conn, actor, worker_id, limit=CHOICES_LIMIT)
+    models = []
+    for row in q.list_models(conn, actor, limit=MODELS_LIMIT).rows:
+        versions = q.list_model_versions(conn, actor, row["model_id"], limit=MODEL_VERSIONS_LIMIT)
+        if versions and versions.rows:
+            models.append({"name": row["name"], "versions": [
+                {"id": str(v["model_version_id"]), "number": v["number"], "tag": v["tag"]}
+                for v in versions.rows
+            ]})
+    return {
+        "configurations": [
+            {"id": str(c["configuration_id"]), "name": c["name"]}
+            for c in (configurations.rows if configurations else []) if not c["archived"]
+        ],
+        "models": models,
+    }

@@ -33,7 +33,7 @@ from api.errors import ApiError, error_entry, flatten_messages
 from api.gateway import CommandGateway
 from api.reads import ReadModels
 from api.resources import _slug_from
-from api.ui.queries import user_runs_by_version
+from api.ui.queries import run_choices, user_runs_by_version
 from api.ui.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec
 from commands import messages as m
 from commands.tokens import hash_token
@@ -252,7 +252,8 @@ class _Ui:
         return [presenters.worker_type(row) for row in result.rows]
 
     def worker_detail(self, viewer: Viewer, worker_id: str, page: int) -> tuple[dict[str, Any], Pager] | None:
-        """A worker and a page of its versions, each with `my_run_id` (the viewer's run of it)."""
+        """A worker (with `run_choices`, see api/ui/queries.run_choices) and a page of its versions,
+        each with `my_run_id` (the viewer's run of it)."""
         with self.reads.connection() as conn:
             row = q.get_worker(conn, viewer.identity.actor, worker_id)
             versions = q.list_worker_versions(
@@ -261,11 +262,14 @@ class _Ui:
             )
             items = [presenters.worker_version(version) for version in versions.rows] if versions else []
             runs = user_runs_by_version(conn, viewer.user_id, [item["id"] for item in items])
+            choices = run_choices(conn, viewer.identity.actor, worker_id) if row is not None else {}
         if row is None or versions is None:
             return None
         for item in items:  # a version that has the user's run shows its ID instead of "+"
             item["my_run_id"] = runs.get(str(item["id"]))
-        return presenters.worker(row), Pager(items, page, VERSIONS_PAGE_SIZE, versions.count)
+        worker = presenters.worker(row)
+        worker["run_choices"] = choices  # the run options' configurations and model versions
+        return worker, Pager(items, page, VERSIONS_PAGE_SIZE, versions.count)
 
     def run_command(
         self, req: falcon.Request, resp: falcon.Response, command: m.Command, names: Iterable[str],
@@ -424,24 +428,31 @@ class RunsFragment(_Ui):
         viewer = self.require_unsafe(req, form)
         version_id = str(form.get("worker_version_id", ""))
         worker_id = str(form.get("worker_id", ""))
+        # The run options (configuration, model version): "" is "none".
+        options = {key: str(form.get(key) or "").strip() or None
+                   for key in ("configuration_id", "model_version_id")}
         try:
-            body = s.create_user_worker_run_body.load({"worker_version_id": version_id})
-            result = self.run_command(
-                req, resp, m.CreateUserRun(worker_version_id=str(body["worker_version_id"])),
-                (CATALOG, USER_RUNS),
-            )
+            body = s.create_user_worker_run_body.load({"worker_version_id": version_id, **options})
+            result = self.run_command(req, resp, m.CreateUserRun(
+                worker_version_id=str(body["worker_version_id"]),
+                configuration_id=_str_or_none(body.get("configuration_id")),
+                model_version_id=_str_or_none(body.get("model_version_id")),
+            ), (CATALOG, USER_RUNS))
         except UserRunAlreadyExists as exc:
-            self.render(resp, "run_notice.html", status=200, viewer=viewer, kind="exists",
+            self.render(resp, "run_notice.html", status=200, viewer=viewer, kind="exists", run=None,
                         run_id=exc.existing_id, worker_id=worker_id, message=exc.message)
             return
         except (DomainError, marshmallow.ValidationError) as exc:
-            message = exc.message if isinstance(exc, DomainError) else "Choose a worker version."
+            message = exc.message if isinstance(exc, DomainError) else _run_form_error(exc)
             self.render(resp, "run_notice.html", status=200, viewer=viewer, kind="error", run_id=None,
-                        worker_id=worker_id, message=message)
+                        run=None, worker_id=worker_id, message=message)
             return
         run_id = result.data["run_id"]
+        with self.reads.connection() as conn:
+            row = q.get_user_run(conn, viewer.identity.actor, run_id)
         self.render_many(resp, [
             ("run_notice.html", {"viewer": viewer, "kind": "created", "run_id": run_id,
+                                 "run": _run_view(row) if row else None,
                                  "worker_id": worker_id, "version_id": str(body["worker_version_id"]),
                                  "message": ""}),
 
@@ -616,6 +627,74 @@ class VersionsFragment(_Ui):
                     values=values, errors=errors)
 
 
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _run_form_error(exc: marshmallow.ValidationError) -> str:
+    fields = _field_errors(exc)
+    if "configuration_id" in fields:
+        return "Choose a configuration from the list."
+    if "model_version_id" in fields:
+        return "Choose a model version from the list."
+    return "Choose a worker version."
+
+
+class NewConfigurationFragment(_Ui):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        viewer = self.require(req)
+        self.render(resp, "configuration_form.html", viewer=viewer, worker_id=str(id), config_form=None)
+
+
+class ConfigurationsFragment(_Ui):
+    """A new named configuration of a worker, from the run options: JSON validated, then chosen."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        form = _form(req)
+        viewer = self.require_unsafe(req, form)
+        worker_id = str(id)
+        values = {key: str(form.get(key, "")).strip() for key in ("config_name", "config_json")}
+        selected_model = str(form.get("model_version_id") or "") or None
+        errors: dict[str, str] = {}
+        configuration: Any = None
+        if not values["config_json"]:
+            errors["configuration"] = 'Enter the configuration as a JSON object, like {"threshold": 0.8}.'
+        else:
+            try:
+                configuration = json.loads(values["config_json"], parse_constant=_no_constant)
+            except ValueError as exc:
+                errors["configuration"] = _json_error(exc)
+            else:
+                if not isinstance(configuration, dict):
+                    errors["configuration"] = 'A configuration is a JSON object, like {"key": "value"}.'
+        if not values["config_name"]:
+            errors["name"] = "Give the configuration a name (it shows in your runs list)."
+        configuration_id = None
+        if not errors:
+            try:
+                body = s.create_worker_configuration_body.load(
+                    {"name": values["config_name"], "configuration": configuration},
+                )
+                result = self.run_command(req, resp, m.CreateWorkerConfiguration(
+                    worker_id=worker_id, name=body["name"], configuration=body["configuration"],
+                ), (CATALOG,))
+                configuration_id = str(result.data["configuration_id"])
+            except marshmallow.ValidationError as exc:
+                errors = _field_errors(exc)
+            except DomainError as exc:
+                errors = _domain_errors(exc)
+        with self.reads.connection() as conn:
+            choices = run_choices(conn, viewer.identity.actor, worker_id)
+        self.render(
+            resp, "run_options.html", viewer=viewer, worker_id=worker_id, choices=choices,
+            selected_config=configuration_id, selected_model=selected_model,
+            config_form={"values": values, "errors": errors} if errors else None,
+            focus_config=not errors,
+            options_notice=(f"Configuration “{values['config_name']}” created: it is chosen for the next run."
+                            if not errors else None),
+        )
+
+
 def _retarget(resp: falcon.Response) -> None:
     """A form answers with itself on error (swapped in place) and with the worker's panel
     on success: tell htmx where the success goes."""
@@ -653,6 +732,8 @@ UI_ROUTES: tuple[tuple[str, type[_Ui]], ...] = (
     ("/ui/workers/{id:uuid}", WorkerFragment),
     ("/ui/workers/{id:uuid}/versions", VersionsFragment),
     ("/ui/workers/{id:uuid}/versions/new", NewVersionFragment),
+    ("/ui/workers/{id:uuid}/configurations", ConfigurationsFragment),
+    ("/ui/workers/{id:uuid}/configurations/new", NewConfigurationFragment),
 )
 STATIC_PREFIX = "/static/ui"
 

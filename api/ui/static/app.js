@@ -63,7 +63,8 @@
         hint.textContent = DETAIL_HINT;
         panel.appendChild(hint);
       }
-      const opener = document.getElementById(panel && panel.id === "worker-detail" ? "create-worker" : "create-version");
+      const openers = {"worker-detail": "create-worker", "configuration-slot": "new-configuration"};
+      const opener = document.getElementById((panel && openers[panel.id]) || "create-version");
       if (opener) opener.focus();
       return;
     }
