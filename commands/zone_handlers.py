@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from commands import image_messages as im
+from commands import messages as m
 from commands.bus import Handler
-from commands.handlers import _writable_element
+from commands.handlers import _transcribe, _writable_element
 from commands.messages import Command
 from commands.signing import signature_for as _signature
 from commands.unit_of_work import UnitOfWork
@@ -93,12 +94,14 @@ def create_element_transcriptions(
                 polygon=polygon, confidence=item.element_confidence, index=index, collection="transcriptions",
                 reused=True,
             )
-        transcription_id = uow.new_id()
+        # Through the handlers' _transcribe: the transcription is findable by id (its alias), which
+        # CreateTranscriptionEntity needs.
+        transcription = m.TranscriptionItem(
+            element_id=child.element_id, text=item.text, confidence=item.confidence,
+            orientation=item.orientation,
+        )
         try:
-            child.add_transcription(
-                signature, transcription_id=transcription_id, text=item.text, confidence=item.confidence,
-                orientation=item.orientation,
-            )
+            transcription_id = _transcribe(uow, child, signature, transcription)
         except DomainError as exc:
             raise InvalidValue(f"transcriptions[{index}]: {exc.message}", field="transcriptions") from None
         results.append({"id": transcription_id, "element_id": child.element_id, "created": existing is None})
