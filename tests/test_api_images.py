@@ -108,6 +108,35 @@ def test_a_server_that_is_not_iiif_is_a_clear_400_and_nothing_is_stored(
     assert head(container) == before
 
 
+def test_a_server_that_hangs_is_a_400_on_time_and_nothing_is_stored(
+    engine: Engine, tmp_path: Path, iiif: IIIFServer,
+) -> None:
+    """The fetch is bounded in time (10 s in production; 1 s here, injected through bootstrap)."""
+    import time
+
+    import falcon.testing
+
+    from api.app import create_app
+    from integrations.iiif import IIIFInfoClient
+    from tests.api_support import Api, BackgroundProjector, make_user
+
+    impatient = bootstrap(settings_for(engine, tmp_path), engine=engine,
+                          iiif=IIIFInfoClient(allow_private=True, timeout=1.0))
+    projector = BackgroundProjector(engine).start()
+    try:
+        api = Api(falcon.testing.TestClient(create_app(impatient)), make_user(impatient, "dave"))
+        before = head(impatient)
+        started = time.monotonic()
+        body = assert_error(api.post("/api/v1/image/iiif/url/", {"url": f"{iiif.url}/hang/page-1"}),
+                            400, "validation_error", "invalid", ["url"])
+        assert time.monotonic() - started < 5
+        detail = body["errors"][0]["detail"]
+        assert detail == f"{iiif.url}/hang/page-1/info.json did not answer within 1 seconds."
+        assert head(impatient) == before
+    finally:
+        projector.stop()
+
+
 def test_private_addresses_are_refused_without_the_switch(
     engine: Engine, tmp_path: Path, iiif: IIIFServer,
 ) -> None:
