@@ -84,15 +84,19 @@ def create_element_transcriptions(
     results = []
     for index, item in enumerate(cmd.items):
         polygon = _item_polygon(image, item.polygon, index, "transcriptions")
-        existing = find_zone_child(uow, parent.element_id, cmd.element_type, polygon)
-        if existing is not None:
-            child = uow.get(Element, element_stream(existing), "No such element.")
+        found = find_zone_child(uow, parent.element_id, cmd.element_type, polygon)
+        existing = None if found is None else uow.get(Element, element_stream(found), "No such element.")
+        stale = existing is not None and (existing.type, existing.polygon) != (cmd.element_type, polygon)
+        if existing is not None and not stale:
+            child = existing
         else:
-            # New children are named by their position in the request, as Arkindex does.
+            # New children are named by their position in the request, as Arkindex does. The
+            # lookup is claimed for them, unless a child moved away by PartialUpdateElement still
+            # holds it (aliases are permanent): then this child is simply not found by later calls.
             child = _create_child(
                 uow, parent, corpus, actor, signature, type=cmd.element_type, name=str(index + 1),
                 polygon=polygon, confidence=item.element_confidence, index=index, collection="transcriptions",
-                reused=True,
+                reused=not stale,
             )
         # Through the handlers' _transcribe: the transcription is findable by id (its alias), which
         # CreateTranscriptionEntity needs.
@@ -104,7 +108,8 @@ def create_element_transcriptions(
             transcription_id = _transcribe(uow, child, signature, transcription)
         except DomainError as exc:
             raise InvalidValue(f"transcriptions[{index}]: {exc.message}", field="transcriptions") from None
-        results.append({"id": transcription_id, "element_id": child.element_id, "created": existing is None})
+        created = child is not existing
+        results.append({"id": transcription_id, "element_id": child.element_id, "created": created})
     return {"transcriptions": results}
 
 
@@ -119,6 +124,10 @@ def update_element(cmd: im.UpdateElement, uow: UnitOfWork, actor: Actor) -> dict
             polygon = element.polygon
         changes["image_id"], changes["polygon"] = resolve_zone(uow, image_id, polygon, None)
     element.update(corpus, actor, changes)
+    if element.polygon is not None and ("polygon" in changes or "type" in changes):
+        # Findable by its new type and polygon under each parent (CreateElementTranscriptions).
+        for parent_id in sorted(element.parents):
+            record_zone_child(uow, parent_id, element.type, element.polygon, element)
     return {"element_id": cmd.element_id}
 
 

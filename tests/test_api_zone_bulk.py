@@ -185,3 +185,28 @@ def test_partial_update_element(api: Api, scene: dict[str, Any], iiif: IIIFServe
     folder_url = f"/api/v1/element/{scene['folder']['id']}/"
     assert_error(api.patch(folder_url, {"polygon": [[0, 0], [5, 0], [5, 5]]}),
                  400, "validation_error", "invalid", ["polygon"])
+
+
+def test_a_moved_child_is_reused_at_its_new_place_only(api: Api, scene: dict[str, Any]) -> None:
+    """PartialUpdateElement moves a line: CreateElementTranscriptions finds it by its new polygon,
+    and no longer by the old one (a new line is created there)."""
+    page, run = scene["page"], scene["run"]
+    line = api.post(f"/api/v1/element/{page['id']}/children/bulk/", {
+        "worker_run_id": run["id"], "elements": [{"name": "l", "type": "text_line", "polygon": LINES[0]}],
+    }).json[0]["id"]
+    moved = api.patch(f"/api/v1/element/{line}/", {"polygon": LINES[2]})
+    assert moved.status_code == 200, moved.json
+
+    def publish(polygon: list[list[int]]) -> dict[str, Any]:
+        result = api.post(f"/api/v1/element/{page['id']}/transcriptions/bulk/", {
+            "element_type": "text_line", "worker_run_id": run["id"],
+            "transcriptions": [{"polygon": polygon, "text": "t", "confidence": 0.5}],
+        })
+        assert result.status_code == 201, result.json
+        return dict(result.json[0])
+
+    at_new_place = publish(LINES[2])
+    assert (at_new_place["element_id"], at_new_place["created"]) == (line, False)
+    at_old_place = publish(LINES[0])
+    assert at_old_place["created"] is True and at_old_place["element_id"] != line
+    assert len(children(api, page["id"])) == 2
