@@ -63,6 +63,9 @@ def normalize_image_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidValue("The image URL must be http:// or https:// with a host.", field="url")
+    if parts.username or parts.password:
+        # Stored and shown to every reader: no secrets in it.
+        raise InvalidValue("The image URL must not carry credentials.", field="url")
     if parts.query or parts.fragment:
         raise InvalidValue("A IIIF image URL has no query string or fragment.", field="url")
     if parts.path.strip("/") == "":
