@@ -16,7 +16,7 @@ from commands.handlers import _transcribe, _writable_element
 from commands.messages import Command
 from commands.signing import signature_for as _signature
 from commands.unit_of_work import UnitOfWork
-from commands.zones import find_zone_child, record_zone_child, resolve_zone
+from commands.zones import claimed_zone_child, find_zone_children, record_zone_child, resolve_zone
 from domain.actor import Actor
 from domain.documents import Corpus, Element, Signature, element_stream
 from domain.errors import DomainError, InvalidValue
@@ -46,7 +46,7 @@ def _create_child(
     reused: bool = False,
 ) -> Element:
     element_id = uow.new_id()
-    child = uow.load(Element, element_stream(element_id))
+    child = uow.start(Element, element_stream(element_id))
     try:
         child.create(
             corpus, actor, signature, element_id=element_id, type=type, name=name,
@@ -81,10 +81,14 @@ def create_element_transcriptions(
     if cmd.element_type not in corpus.types:
         raise InvalidValue(f"Unknown element type {cmd.element_type!r} in this corpus.", field="element_type")
     image = _parent_image(uow, parent)
+    # Every polygon checked first (all or nothing), then every recorded child found at once.
+    polygons = [
+        _item_polygon(image, item.polygon, index, "transcriptions") for index, item in enumerate(cmd.items)
+    ]
+    recorded = find_zone_children(uow, parent.element_id, cmd.element_type, polygons)
     results = []
-    for index, item in enumerate(cmd.items):
-        polygon = _item_polygon(image, item.polygon, index, "transcriptions")
-        found = find_zone_child(uow, parent.element_id, cmd.element_type, polygon)
+    for index, (item, polygon) in enumerate(zip(cmd.items, polygons, strict=True)):
+        found = recorded[index] or claimed_zone_child(uow, parent.element_id, cmd.element_type, polygon)
         existing = None if found is None else uow.get(Element, element_stream(found), "No such element.")
         stale = existing is not None and (existing.type, existing.polygon) != (cmd.element_type, polygon)
         if existing is not None and not stale:
