@@ -1,7 +1,8 @@
 """One short handler per command: load aggregate(s), call a method, return ids.
 
 Dependencies are injected by parameter name (see commands/bus.py): `uow`, `actor`.
-The table at the bottom, COMMAND_HANDLERS, is the whole registry.
+The table at the bottom is this module's part of the registry; commands/__init__.py joins it with
+the other handler modules' tables (images, zones, element tree, entities) into COMMAND_HANDLERS.
 """
 
 from __future__ import annotations
