@@ -210,3 +210,33 @@ def test_a_moved_child_is_reused_at_its_new_place_only(api: Api, scene: dict[str
     at_old_place = publish(LINES[0])
     assert at_old_place["created"] is True and at_old_place["element_id"] != line
     assert len(children(api, page["id"])) == 2
+
+
+def test_a_rebuilt_documents_projection_shows_the_same_images_and_zones(
+    api: Api, scene: dict[str, Any], container: Container,
+) -> None:
+    """Images, zones, bulk children and element updates are rebuilt from the events alone."""
+    page, run = scene["page"], scene["run"]
+    api.post(f"/api/v1/element/{page['id']}/children/bulk/", {
+        "worker_run_id": run["id"], "elements": [{"name": "l", "type": "text_line", "polygon": LINES[0]}],
+    })
+    api.post(f"/api/v1/element/{page['id']}/transcriptions/bulk/", {
+        "element_type": "text_line", "worker_run_id": run["id"],
+        "transcriptions": [{"polygon": p, "text": "t", "confidence": 0.5} for p in LINES],
+    })
+    api.patch(f"/api/v1/element/{page['id']}/", {"rotation_angle": 180, "mirrored": True})
+    api.patch(f"/api/v1/image/{scene['image']['id']}/", {"status": "error"})
+
+    def snapshot() -> Any:
+        return (
+            api.get(f"/api/v1/element/{page['id']}/").json,
+            children(api, page["id"]),
+            api.get(f"/api/v1/image/{scene['image']['id']}/").json,
+        )
+
+    before = snapshot()
+    assert before[0]["rotation_angle"] == 180 and before[2]["status"] == "error"
+    assert len(before[1]) == 3
+    # As `worker-runs projections rebuild documents` does, beside the live generation.
+    assert container.runner.rebuild("documents", batch_size=7).generation == 2
+    assert snapshot() == before
