@@ -281,7 +281,8 @@ class ElementSchema(Schema):
     type = fields.String(metadata={"description": "Element type slug."})
     corpus = fields.Nested(CorpusLightSchema)
     parent = fields.UUID(allow_none=True)
-    polygon = fields.List(fields.List(fields.Float()), allow_none=True)
+    # closed integer points on the image (issue 10), as in `zone.polygon`
+    polygon = fields.List(fields.List(fields.Integer()), allow_none=True)
     zone = fields.Nested(ZoneSchema, allow_none=True, metadata={"description": "Null without an image."})
     thumbnail_url = fields.String(allow_none=True)
     rotation_angle = fields.Integer()

@@ -70,8 +70,13 @@ def create_iiif_url(
     return {"image_id": image_id}
 
 
-def update_image_status(cmd: im.UpdateImageStatus, uow: UnitOfWork) -> dict[str, Any]:
-    uow.get(Image, image_stream(cmd.image_id), "No such image.").update_status(cmd.status)
+def update_image_status(cmd: im.UpdateImageStatus, uow: UnitOfWork, iiif: InfoFetcher) -> dict[str, Any]:
+    image = uow.get(Image, image_stream(cmd.image_id), "No such image.")
+    if cmd.status == "checked" and image.status != "checked":
+        # "checked" means the IIIF server confirmed the size (as when CreateIIIFURL reads it):
+        # an image registered with a given size is checked now, or refused with the reason.
+        image.confirm_size(iiif(image.url))
+    image.update_status(cmd.status)
     return {"image_id": cmd.image_id}
 
 

@@ -40,6 +40,15 @@ class UnitOfWork:
         agg = self._remember(rehydrate(cls, stream_id, stored), stored)
         return agg
 
+    def start(self, cls: type[A], stream_id: str) -> A:
+        """A new aggregate for a stream named by a fresh id, without reading it: it cannot exist
+        yet (and if it did, the append's expected version 0 would conflict). Saves one query per
+        object in bulk commands."""
+        assert stream_id not in self._seen, f"{stream_id} is already loaded"
+        agg = cls(stream_id)
+        self._seen[stream_id] = agg
+        return agg
+
     def load_many(self, cls: type[A], stream_ids: Sequence[str]) -> dict[str, A]:
         """Like `load` for many streams, read with one query (`EventStore.read_streams`)."""
         missing = [s for s in dict.fromkeys(stream_ids) if s not in self._seen]
@@ -70,6 +79,16 @@ class UnitOfWork:
     def resolve(self, alias: str) -> str | None:
         """The stream owning `alias`: claimed earlier in this unit, or stored."""
         return self._claims.get(alias) or self.store.resolve(alias)
+
+    def claimed(self, alias: str) -> str | None:
+        """The stream `alias` was claimed for in this unit, if it was."""
+        return self._claims.get(alias)
+
+    def resolve_many(self, aliases: Sequence[str]) -> dict[str, str]:
+        """`resolve` for many aliases with one query: the claimed (here or stored) ones."""
+        found = self.store.resolve_many([a for a in aliases if a not in self._claims])
+        found.update({a: self._claims[a] for a in aliases if a in self._claims})
+        return found
 
     def claim(self, alias: str, stream_id: str) -> None:
         """Reserve `alias` for `stream_id`, atomically with this unit's events."""

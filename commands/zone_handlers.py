@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from commands import image_messages as im
+from commands import messages as m
 from commands.bus import Handler
-from commands.handlers import _writable_element
+from commands.handlers import _transcribe, _writable_element
 from commands.messages import Command
 from commands.signing import signature_for as _signature
 from commands.unit_of_work import UnitOfWork
-from commands.zones import find_zone_child, record_zone_child, resolve_zone
+from commands.zones import claimed_zone_child, find_zone_children, record_zone_child, resolve_zone
 from domain.actor import Actor
 from domain.documents import Corpus, Element, Signature, element_stream
 from domain.errors import DomainError, InvalidValue
@@ -45,7 +46,7 @@ def _create_child(
     reused: bool = False,
 ) -> Element:
     element_id = uow.new_id()
-    child = uow.load(Element, element_stream(element_id))
+    child = uow.start(Element, element_stream(element_id))
     try:
         child.create(
             corpus, actor, signature, element_id=element_id, type=type, name=name,
@@ -80,28 +81,39 @@ def create_element_transcriptions(
     if cmd.element_type not in corpus.types:
         raise InvalidValue(f"Unknown element type {cmd.element_type!r} in this corpus.", field="element_type")
     image = _parent_image(uow, parent)
+    # Every polygon checked first (all or nothing), then every recorded child found at once.
+    polygons = [
+        _item_polygon(image, item.polygon, index, "transcriptions") for index, item in enumerate(cmd.items)
+    ]
+    recorded = find_zone_children(uow, parent.element_id, cmd.element_type, polygons)
     results = []
-    for index, item in enumerate(cmd.items):
-        polygon = _item_polygon(image, item.polygon, index, "transcriptions")
-        existing = find_zone_child(uow, parent.element_id, cmd.element_type, polygon)
-        if existing is not None:
-            child = uow.get(Element, element_stream(existing), "No such element.")
+    for index, (item, polygon) in enumerate(zip(cmd.items, polygons, strict=True)):
+        found = recorded[index] or claimed_zone_child(uow, parent.element_id, cmd.element_type, polygon)
+        existing = None if found is None else uow.get(Element, element_stream(found), "No such element.")
+        stale = existing is not None and (existing.type, existing.polygon) != (cmd.element_type, polygon)
+        if existing is not None and not stale:
+            child = existing
         else:
-            # New children are named by their position in the request, as Arkindex does.
+            # New children are named by their position in the request, as Arkindex does. The
+            # lookup is claimed for them, unless a child moved away by PartialUpdateElement still
+            # holds it (aliases are permanent): then this child is simply not found by later calls.
             child = _create_child(
                 uow, parent, corpus, actor, signature, type=cmd.element_type, name=str(index + 1),
                 polygon=polygon, confidence=item.element_confidence, index=index, collection="transcriptions",
-                reused=True,
+                reused=not stale,
             )
-        transcription_id = uow.new_id()
+        # Through the handlers' _transcribe: the transcription is findable by id (its alias), which
+        # CreateTranscriptionEntity needs.
+        transcription = m.TranscriptionItem(
+            element_id=child.element_id, text=item.text, confidence=item.confidence,
+            orientation=item.orientation,
+        )
         try:
-            child.add_transcription(
-                signature, transcription_id=transcription_id, text=item.text, confidence=item.confidence,
-                orientation=item.orientation,
-            )
+            transcription_id = _transcribe(uow, child, signature, transcription)
         except DomainError as exc:
             raise InvalidValue(f"transcriptions[{index}]: {exc.message}", field="transcriptions") from None
-        results.append({"id": transcription_id, "element_id": child.element_id, "created": existing is None})
+        created = child is not existing
+        results.append({"id": transcription_id, "element_id": child.element_id, "created": created})
     return {"transcriptions": results}
 
 
@@ -116,6 +128,10 @@ def update_element(cmd: im.UpdateElement, uow: UnitOfWork, actor: Actor) -> dict
             polygon = element.polygon
         changes["image_id"], changes["polygon"] = resolve_zone(uow, image_id, polygon, None)
     element.update(corpus, actor, changes)
+    if element.polygon is not None and ("polygon" in changes or "type" in changes):
+        # Findable by its new type and polygon under each parent (CreateElementTranscriptions).
+        for parent_id in sorted(element.parents):
+            record_zone_child(uow, parent_id, element.type, element.polygon, element)
     return {"element_id": cmd.element_id}
 
 

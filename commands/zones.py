@@ -9,6 +9,7 @@ polygon end with one child (the loser retries and finds it).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from commands.aliases import ELEMENT_ZONE
 from commands.unit_of_work import UnitOfWork
@@ -46,9 +47,20 @@ def zone_alias(parent_id: str, type: str, polygon: list[list[int]]) -> str:
     return ELEMENT_ZONE.format(url_key(json.dumps([parent_id, type, polygon], separators=(",", ":"))))
 
 
-def find_zone_child(uow: UnitOfWork, parent_id: str, type: str, polygon: list[list[int]]) -> str | None:
-    """The id of the child of `parent_id` with this type and polygon, if one was recorded."""
-    stream_id = uow.resolve(zone_alias(parent_id, type, polygon))
+def find_zone_children(
+    uow: UnitOfWork, parent_id: str, type: str, polygons: Sequence[list[list[int]]],
+) -> list[str | None]:
+    """The ids of the children of `parent_id` with this type and each polygon (None: not
+    recorded), looked up with one query and their streams loaded with another."""
+    aliases = [zone_alias(parent_id, type, polygon) for polygon in polygons]
+    found = uow.resolve_many(aliases)
+    uow.load_many(Element, sorted(set(found.values())))
+    return [None if alias not in found else found[alias].removeprefix("element-") for alias in aliases]
+
+
+def claimed_zone_child(uow: UnitOfWork, parent_id: str, type: str, polygon: list[list[int]]) -> str | None:
+    """The child recorded for this spot earlier in the same unit (a polygon twice in a batch)."""
+    stream_id = uow.claimed(zone_alias(parent_id, type, polygon))
     return None if stream_id is None else stream_id.removeprefix("element-")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from domain.aggregate import Aggregate
@@ -63,6 +64,9 @@ def normalize_image_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidValue("The image URL must be http:// or https:// with a host.", field="url")
+    if parts.username or parts.password:
+        # Stored and shown to every reader: no secrets in it.
+        raise InvalidValue("The image URL must not carry credentials.", field="url")
     if parts.query or parts.fragment:
         raise InvalidValue("A IIIF image URL has no query string or fragment.", field="url")
     if parts.path.strip("/") == "":
@@ -92,6 +96,16 @@ def check_size(width: object, height: object) -> tuple[int, int]:
             raise InvalidValue(f"The image {name} must be a positive integer.", field=name)
     assert isinstance(width, int) and isinstance(height, int)
     return width, height
+
+
+class SizeInfo(Protocol):
+    """What a IIIF server tells about an image's size (integrations.iiif.IIIFInfo)."""
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
 
 
 class ImageServer(Aggregate):
@@ -142,6 +156,16 @@ class Image(Aggregate):
             image_id=image_id, server_id=server.server_id, url=url, path=url[len(server.url) + 1:],
             width=checked_width, height=checked_height, status=status, user_id=user_id,
         ))
+
+    def confirm_size(self, info: SizeInfo) -> None:
+        """Refuse to call the image checked when its server tells another size: the polygons
+        on it were checked against the stored size."""
+        if (info.width, info.height) != (self.width, self.height):
+            raise InvalidValue(
+                f"{self.url}/info.json gives {info.width} x {info.height} pixels, not the registered "
+                f"{self.width} x {self.height}: the image cannot be marked checked.",
+                field="status",
+            )
 
     def update_status(self, status: str) -> None:
         self._check_status(status)

@@ -131,6 +131,10 @@ class InMemoryEventStore:
         with self._lock:
             return self._aliases.get(alias)
 
+    def resolve_many(self, aliases: Sequence[str]) -> dict[str, str]:
+        with self._lock:
+            return {alias: self._aliases[alias] for alias in aliases if alias in self._aliases}
+
     def get_command(self, command_id: str) -> CommandRecord | None:
         with self._lock:
             return self._commands.get(command_id)

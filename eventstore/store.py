@@ -236,6 +236,20 @@ class SqlEventStore:
                 sa.select(stream_aliases.c.stream_id).where(stream_aliases.c.alias == alias)
             ).scalar()
 
+    def resolve_many(self, aliases: Sequence[str]) -> dict[str, str]:
+        """The claimed ones among `aliases` -> their streams, one query per 500 (a bulk command
+        looks up thousands: CreateElementTranscriptions' children by polygon)."""
+        wanted = list(dict.fromkeys(aliases))
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(
+                    sa.select(stream_aliases.c.alias, stream_aliases.c.stream_id)
+                    .where(stream_aliases.c.alias.in_(wanted[start:start + 500]))
+                )
+                found.update({row.alias: row.stream_id for row in rows})
+        return found
+
     def get_command(self, command_id: str) -> CommandRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(command_log).where(command_log.c.command_id == command_id)).first()

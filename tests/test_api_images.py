@@ -75,14 +75,27 @@ def test_a_known_url_answers_400_with_the_image_id(api: Api, iiif: IIIFServer, b
     assert len(iiif.requests) == before  # known: the server is not asked again
 
 
-def test_given_width_and_height_skip_the_fetch(api: Api, iiif: IIIFServer) -> None:
-    image = create_image(api, f"{iiif.url}/iiif/2/scan-9", width=800, height=600)
-    assert (image["width"], image["height"], image["status"]) == (800, 600, "unchecked")
+def test_given_width_and_height_skip_the_fetch_until_the_image_is_marked_checked(
+    api: Api, iiif: IIIFServer, container: Container,
+) -> None:
+    wrong = create_image(api, iiif.image_url("scan-8"), width=800, height=600)
+    right = create_image(api, iiif.image_url("scan-9"), width=PAGE_SIZE[0], height=PAGE_SIZE[1])
+    assert (wrong["width"], wrong["height"], wrong["status"]) == (800, 600, "unchecked")
     assert iiif.requests == []
-    updated = api.patch(f"/api/v1/image/{image['id']}/", {"status": "checked"})
+    # Marking an image checked asks its server: the right size is checked, the wrong one refused.
+    updated = api.patch(f"/api/v1/image/{right['id']}/", {"status": "checked"})
     assert updated.status_code == 200 and updated.json["status"] == "checked"
-    assert api.get(f"/api/v1/image/{image['id']}/").json["status"] == "checked"
-    assert_error(api.patch(f"/api/v1/image/{image['id']}/", {"status": "lost"}),
+    assert api.get(f"/api/v1/image/{right['id']}/").json["status"] == "checked"
+    assert iiif.requests == ["/iiif/2/scan-9/info.json"]
+    before = head(container)
+    body = assert_error(api.patch(f"/api/v1/image/{wrong['id']}/", {"status": "checked"}),
+                        400, "validation_error", "invalid", ["status"])
+    assert "gives 1200 x 1600 pixels, not the registered 800 x 600" in body["errors"][0]["detail"]
+    assert head(container) == before
+    # Other statuses are the caller's word.
+    assert api.patch(f"/api/v1/image/{wrong['id']}/", {"status": "error"}).json["status"] == "error"
+    assert len(iiif.requests) == 2
+    assert_error(api.patch(f"/api/v1/image/{wrong['id']}/", {"status": "lost"}),
                  400, "validation_error", "invalid_choice", ["status"])
     assert_error(api.post("/api/v1/image/iiif/url/", {"url": f"{iiif.url}/iiif/2/x", "width": 800}),
                  400, "validation_error", "invalid")
@@ -106,6 +119,35 @@ def test_a_server_that_is_not_iiif_is_a_clear_400_and_nothing_is_stored(
                         ["url"])
     assert message in body["errors"][0]["detail"] and url in body["errors"][0]["detail"]
     assert head(container) == before
+
+
+def test_a_server_that_hangs_is_a_400_on_time_and_nothing_is_stored(
+    engine: Engine, tmp_path: Path, iiif: IIIFServer,
+) -> None:
+    """The fetch is bounded in time (10 s in production; 1 s here, injected through bootstrap)."""
+    import time
+
+    import falcon.testing
+
+    from api.app import create_app
+    from integrations.iiif import IIIFInfoClient
+    from tests.api_support import Api, BackgroundProjector, make_user
+
+    impatient = bootstrap(settings_for(engine, tmp_path), engine=engine,
+                          iiif=IIIFInfoClient(allow_private=True, timeout=1.0))
+    projector = BackgroundProjector(engine).start()
+    try:
+        api = Api(falcon.testing.TestClient(create_app(impatient)), make_user(impatient, "dave"))
+        before = head(impatient)
+        started = time.monotonic()
+        body = assert_error(api.post("/api/v1/image/iiif/url/", {"url": f"{iiif.url}/hang/page-1"}),
+                            400, "validation_error", "invalid", ["url"])
+        assert time.monotonic() - started < 5
+        detail = body["errors"][0]["detail"]
+        assert detail == f"{iiif.url}/hang/page-1/info.json did not answer within 1 seconds."
+        assert head(impatient) == before
+    finally:
+        projector.stop()
 
 
 def test_private_addresses_are_refused_without_the_switch(

@@ -187,3 +187,58 @@ def test_partial_update_element(api: Api, scene: dict[str, Any], iiif: IIIFServe
     folder_url = f"/api/v1/element/{scene['folder']['id']}/"
     assert_error(api.patch(folder_url, {"polygon": [[0, 0], [5, 0], [5, 5]]}),
                  400, "validation_error", "invalid", ["polygon"])
+
+
+def test_a_moved_child_is_reused_at_its_new_place_only(api: Api, scene: dict[str, Any]) -> None:
+    """PartialUpdateElement moves a line: CreateElementTranscriptions finds it by its new polygon,
+    and no longer by the old one (a new line is created there)."""
+    page, run = scene["page"], scene["run"]
+    line = api.post(f"/api/v1/element/{page['id']}/children/bulk/", {
+        "worker_run_id": run["id"], "elements": [{"name": "l", "type": "text_line", "polygon": LINES[0]}],
+    }).json[0]["id"]
+    moved = api.patch(f"/api/v1/element/{line}/", {"polygon": LINES[2]})
+    assert moved.status_code == 200, moved.json
+
+    def publish(polygon: list[list[int]]) -> dict[str, Any]:
+        result = api.post(f"/api/v1/element/{page['id']}/transcriptions/bulk/", {
+            "element_type": "text_line", "worker_run_id": run["id"],
+            "transcriptions": [{"polygon": polygon, "text": "t", "confidence": 0.5}],
+        })
+        assert result.status_code == 201, result.json
+        return dict(result.json[0])
+
+    at_new_place = publish(LINES[2])
+    assert (at_new_place["element_id"], at_new_place["created"]) == (line, False)
+    at_old_place = publish(LINES[0])
+    assert at_old_place["created"] is True and at_old_place["element_id"] != line
+    assert len(children(api, page["id"])) == 2
+
+
+def test_a_rebuilt_documents_projection_shows_the_same_images_and_zones(
+    api: Api, scene: dict[str, Any], container: Container,
+) -> None:
+    """Images, zones, bulk children and element updates are rebuilt from the events alone."""
+    page, run = scene["page"], scene["run"]
+    api.post(f"/api/v1/element/{page['id']}/children/bulk/", {
+        "worker_run_id": run["id"], "elements": [{"name": "l", "type": "text_line", "polygon": LINES[0]}],
+    })
+    api.post(f"/api/v1/element/{page['id']}/transcriptions/bulk/", {
+        "element_type": "text_line", "worker_run_id": run["id"],
+        "transcriptions": [{"polygon": p, "text": "t", "confidence": 0.5} for p in LINES],
+    })
+    api.patch(f"/api/v1/element/{page['id']}/", {"rotation_angle": 180, "mirrored": True})
+    api.patch(f"/api/v1/image/{scene['image']['id']}/", {"status": "error"})
+
+    def snapshot() -> Any:
+        return (
+            api.get(f"/api/v1/element/{page['id']}/").json,
+            children(api, page["id"]),
+            api.get(f"/api/v1/image/{scene['image']['id']}/").json,
+        )
+
+    before = snapshot()
+    assert before[0]["rotation_angle"] == 180 and before[2]["status"] == "error"
+    assert len(before[1]) == 3
+    # As `worker-runs projections rebuild documents` does, beside the live generation.
+    assert container.runner.rebuild("documents", batch_size=7).generation == 2
+    assert snapshot() == before

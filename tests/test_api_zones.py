@@ -60,6 +60,7 @@ def test_a_page_on_an_image_has_a_zone_that_crops_it(
                         "polygon": [[100, 150], [1100, 150], [1100.0, 190], [100, 190]]})
     assert line.status_code == 201, line.json
     assert line.json["zone"]["polygon"] == [[100, 150], [1100, 150], [1100, 190], [100, 190], [100, 150]]
+    assert line.json["polygon"] == line.json["zone"]["polygon"]  # integers there too
     assert line.json["zone"]["image"]["id"] == image["id"]  # on the parent's image
     crop_url = line.json["zone"]["url"]
     assert crop_url == f"{image['url']}/100,150,1000,40/full/0/default.jpg"

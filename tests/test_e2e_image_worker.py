@@ -36,7 +36,7 @@ LINE_TOPS = [150 + 110 * n for n in range(12)]
 # (base-worker's usual two-step pattern: the second call reuses the children of the first).
 WORKER_SCRIPT = """
 from arkindex_worker import logger
-from arkindex_worker.models import Element
+from arkindex_worker.models import Element, Transcription
 from arkindex_worker.worker import ElementsWorker
 
 
@@ -89,6 +89,16 @@ class LineSegmenter(ElementsWorker):
         line = Element(self.api_client.request("RetrieveElement", id=created[0]["id"]))
         crop = line.open_image()
         logger.info(f"{element.name}: first line crop {crop.size[0]}x{crop.size[1]}")
+        # The page's class, twice: the second is a warning from base-worker, not a failure.
+        self.create_classification(element, "printed", 0.95)
+        self.create_classification(element, "printed", 0.95)
+        # "line 1" in the first line's text: a transcription entity.
+        self.check_required_entity_types(["line-number"])
+        text = f"{element.name} line 1"
+        self.create_transcription_entity(
+            Transcription({"id": annotations[0]["id"]}), self.entity_types["line-number"],
+            offset=text.index("line 1"), length=len("line 1"), confidence=0.99,
+        )
 
 
 if __name__ == "__main__":
@@ -181,6 +191,18 @@ def test_a_real_image_worker_segments_pages_and_signs_lines_and_transcriptions(
             texts = service.ok("GET", f"/api/v1/element/{line['id']}/transcriptions/", token)["results"]
             expected = f"{page['name']} {line['name']}"
             assert [(t["text"], t["worker_run"]) for t in texts] == [(expected, signed)]
+        assert f"This worker run has already set printed on element {page['id']}" in log
+        element = service.ok("GET", f"/api/v1/element/{page['id']}/", token)
+        assert [(c["ml_class"]["name"], c["worker_run"]) for c in element["classifications"]] == [
+            ("printed", signed)
+        ]
+        first_line = lines[0]
+        transcription = service.ok("GET", f"/api/v1/element/{first_line['id']}/transcriptions/", token)
+        entities = service.ok(
+            "GET", f"/api/v1/transcription/{transcription['results'][0]['id']}/entities/", token,
+        )["results"]
+        assert [(e["offset"], e["length"]) for e in entities] == [(3, 6)]
     results = service.ok("GET", f"/api/v1/process/workers/{run['id']}/results/?with_count=true", token)
-    assert results["count"] == 2 * (12 + 12)
+    # per page: 12 lines, 12 transcriptions, 1 classification (entities are not listed there)
+    assert results["count"] == 2 * (12 + 12 + 1)
     assert all(r["worker_run"] == signed for r in results["results"])

@@ -276,6 +276,9 @@ def test_alias_claim_resolve_and_second_claim_conflicts(store: EventStore) -> No
     # Claims without events are allowed (and atomic with nothing else).
     store.append([], metadata=meta(), aliases={"a:1": "x", "a:2": "y"})
     assert (store.resolve("a:1"), store.resolve("a:2")) == ("x", "y")
+    # Many at once (issue 10: a bulk command's lookups): only the claimed ones are answered.
+    assert store.resolve_many(["a:2", "a:3", "a:1", "a:2"]) == {"a:1": "x", "a:2": "y"}
+    assert store.resolve_many([f"a:{n}" for n in range(1200)]) == {"a:1": "x", "a:2": "y"}
 
 
 def test_command_log_stores_response_and_position(store: EventStore) -> None:

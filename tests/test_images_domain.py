@@ -24,7 +24,8 @@ def test_image_urls_are_normalised_and_servers_found_by_prefix() -> None:
     assert server_url_candidates("https://h.org:8443/iiif/2/a/b") == [
         "https://h.org:8443/iiif/2/a", "https://h.org:8443/iiif/2", "https://h.org:8443/iiif", "https://h.org:8443",
     ]
-    for bad in ("ftp://h.org/x", "https://h.org", "https://h.org/", "https://h.org/x?size=1", "not a url"):
+    for bad in ("ftp://h.org/x", "https://h.org", "https://h.org/", "https://h.org/x?size=1", "not a url",
+                "https://user:secret@h.org/iiif/2/p"):
         with pytest.raises(InvalidValue) as refused:
             normalize_image_url(bad)
         assert refused.value.field == "url"
