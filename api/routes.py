@@ -25,6 +25,7 @@ from api import image_resources as imr  # issue 10: images
 from api import image_schemas as ims  # issue 10: images
 from api import integration_resources as ir  # issue 7: integrations
 from api import integration_schemas as xs  # issue 7: integrations
+from api import login_resources as lr  # issue 10 B: password sign-in
 from api import resources as r
 from api import schemas as s
 from api import system
@@ -356,7 +357,16 @@ ROUTES: tuple[Route, ...] = (
     # --- users
     Route("/api/v1/user/", r.UserResource, (
         Operation("GET", "RetrieveUser", "Retrieve the authenticated user", response=s.user_schema,
-                  tag="users"),
+                  tag="users",
+                  description="Without a token: 401, whose body also says `features: {oidc: false}` "
+                              "(`arkindex login` reads it to choose password sign-in)."),
+    )),
+    Route("/api/v1/user/login/", lr.LoginResource, (
+        Operation("POST", "Login", "Sign in with an email (or username) and a password: a new API token",
+                  body=lr.login_body, response=lr.login_answer, public=True, tag="users", errors=(429,),
+                  description="A wrong email or password: 400, without saying which. Repeated failures "
+                              "for an account (5) or a client address (50) within 15 minutes: 429 with "
+                              "`Retry-After`. Set a password with `worker-runs users set-password NAME`."),
     )),
     # --- public: the document itself, its docs, health
     Route("/api/v1/openapi/", system.SchemaResource, (

@@ -22,6 +22,7 @@ from commands.bus import Handler
 from commands.element_tree_handlers import TREE_HANDLERS  # issue 10 B: element tree
 from commands.entity_handlers import ENTITY_HANDLERS  # issue 10 B: transcription entities
 from commands.image_handlers import IMAGE_HANDLERS  # issue 10: images
+from commands.sign_in_handlers import SIGN_IN_HANDLERS  # issue 10 B: passwords
 from commands.signing import signature_for as _signature
 from commands.unit_of_work import UnitOfWork
 from domain.actor import Actor, slugify
@@ -338,4 +339,5 @@ COMMAND_HANDLERS: dict[type[m.Command], Handler] = {
     **IMAGE_HANDLERS,  # issue 10: images
     **TREE_HANDLERS,  # issue 10 B: element tree
     **ENTITY_HANDLERS,  # issue 10 B: transcription entities
+    **SIGN_IN_HANDLERS,  # issue 10 B: passwords
 }

@@ -360,7 +360,7 @@ def test_migration_0005_creates_the_revocation_table_and_its_indexes(engine: sa.
         command.downgrade(config, "0004")
     assert "ui_session_revocations" not in sa.inspect(engine).get_table_names()
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision()
     inspector = sa.inspect(engine)
     assert inspector.get_pk_constraint("ui_session_revocations")["constrained_columns"] == ["session_id"]
     indexes = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("ui_session_revocations")}

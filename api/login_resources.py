@@ -1,0 +1,91 @@
+"""Login (issue 10 B): password sign-in as `arkindex login` (arkindex-cli 0.5) and the official
+client's `ArkindexClient.login(email, password)` call it: `{email, password}` -> the user with
+a new API token in `auth_token`.
+
+Wrong email and wrong password get the same answer, in the same time (api/passwords.py), so
+the endpoint does not tell which accounts exist; failures are throttled per account and per
+client address in the database (api/login_throttle.py), whatever API process answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+import sqlalchemy as sa
+from marshmallow import fields
+from sqlalchemy.engine import Engine
+
+from api import presenters
+from api import schemas as s
+from api.errors import CLIENT, VALIDATION, ApiError, error_entry
+from api.gateway import CommandGateway
+from api.login_throttle import ADDRESS, EMAIL, Limit, LoginThrottle
+from api.passwords import MAX_LENGTH, PasswordStore
+from commands.messages import IssueToken
+from commands.tokens import generate_token, hash_token
+from projections.generations import live_generation
+from projections.queries import CATALOG
+from projections.tables import rm_users
+
+WRONG = "Unable to sign in with this email and password."
+
+
+class LoginBody(s.RequestSchema):
+    email = s.Text(required=True, min_length=1, max_length=254,
+                   metadata={"description": "Your email (or your username)."})
+    password = fields.String(required=True, validate=lambda p: 0 < len(p) <= MAX_LENGTH)
+
+
+class LoginAnswer(s.UserSchema):
+    auth_token = fields.String(metadata={"description": "A new API token: `Authorization: Token <it>`."})
+
+
+login_body = LoginBody()
+login_answer = LoginAnswer()
+
+
+def find_user(conn: sa.Connection, login: str) -> dict[str, Any] | None:
+    """The one user with this email (or username), case-insensitively; None when there is none
+    or several (emails are not unique: an ambiguous email cannot sign in)."""
+    g = live_generation(conn, CATALOG)
+    column = rm_users.c.email if "@" in login else rm_users.c.username
+    rows = conn.execute(
+        sa.select(rm_users).where(rm_users.c.generation == g, sa.func.lower(column) == login.lower()).limit(2)
+    ).mappings().all()
+    return dict(rows[0]) if len(rows) == 1 else None
+
+
+class LoginResource:
+    def __init__(self, engine: Engine, commands: CommandGateway) -> None:
+        self.engine = engine
+        self.commands = commands
+        self.passwords = PasswordStore(engine)
+        self.throttle = LoginThrottle(engine)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        login = body["email"].strip()
+        keys: dict[str, Limit] = {f"email:{login.lower()}": EMAIL, f"ip:{req.remote_addr}": ADDRESS}
+        wait = self.throttle.retry_after(keys)
+        if wait is not None:
+            raise ApiError(
+                status=429, type=CLIENT, headers={"Retry-After": str(wait)},
+                errors=[error_entry("throttled", f"Too many failed sign-ins: try again in {wait} seconds.")],
+            )
+        with self.engine.connect() as conn:
+            user = find_user(conn, login)
+        if not self.passwords.verify(user["user_id"] if user else None, body["password"]):
+            self.throttle.failed(keys)
+            raise ApiError(status=400, type=VALIDATION, errors=[error_entry("invalid", WRONG)],
+                           extra={"non_field_errors": [WRONG]})
+        assert user is not None
+        self.throttle.succeeded(f"email:{login.lower()}")
+        token = generate_token()
+        self.commands.bus.handle(
+            IssueToken(user_id=user["user_id"], token_hash=hash_token(token), label="arkindex login")
+        )
+        resp.media = login_answer.dump({
+            **presenters.user(user["user_id"], user["username"], user["email"], user["is_admin"]),
+            "auth_token": token,
+        })
