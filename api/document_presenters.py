@@ -69,8 +69,8 @@ def element(row: Row, classifications: Sequence[Row] = ()) -> dict[str, Any]:
         # issue 10: the polygon on its IIIF image (null without one); base-worker reads it
         "zone": zone(row),
         "thumbnail_url": None,
-        "rotation_angle": 0,
-        "mirrored": False,
+        "rotation_angle": row["rotation_angle"],
+        "mirrored": row["mirrored"],
         "confidence": row["confidence"],
         "created": row["created_at"],
         "creator": row.get("creator_name"),

@@ -25,8 +25,9 @@ def image(row: Row, image_id: str | None = None) -> dict[str, Any]:
         "status": row["image_status"],
         # Pixels always come from the IIIF server: there is no object storage here.
         "s3_url": None,
+        # No server id: Arkindex sends none, and the CLI's `--db` export copies this dict into
+        # its own table, whose integer primary key a UUID would break.
         "server": {
-            "id": row["server_id"],
             "url": row["server_url"],
             "display_name": row["server_display_name"],
             "version": row["server_version"],

@@ -215,9 +215,13 @@ ROUTES: tuple[Route, ...] = (
                   body=ds.create_element_body, response=ds.element_schema, status=201, tag="documents",
                   errors=(403,)),
     )),
-    Route("/api/v1/element/{id}/", dr.ElementResource, (
+    Route("/api/v1/element/{id}/", imr.ElementResource, (
         _get("RetrieveElement", "Retrieve an element with its classifications and creator",
              ds.element_schema, reads=DOCS, tag="documents"),
+        # issue 10: PartialUpdateElement (api/image_resources.py)
+        Operation("PATCH", "PartialUpdateElement",
+                  "Change an element's type, name, zone (image, polygon), confidence or orientation",
+                  body=ims.update_element_body, response=ds.element_schema, tag="documents", errors=(404,)),
     )),
     # --- element tree (issue 10 B): links and listings, as base-worker and the CLI call them
     Route("/api/v1/corpus/{corpus}/elements/", tr.CorpusElementsResource, (
@@ -348,6 +352,23 @@ ROUTES: tuple[Route, ...] = (
                               "and stores the image as `checked`; its server is found by URL prefix or "
                               "created. A URL already registered answers 400 with the image's `id`. "
                               "An unreachable or non-IIIF server answers 400 naming the URL."),
+    )),
+    Route("/api/v1/element/{id}/children/bulk/", imr.ElementChildrenBulkResource, (
+        Operation("POST", "CreateElements", "Create children on their parent's image, at once",
+                  body=ims.create_elements_body, response=ims.created_elements_schema, status=201,
+                  tag="documents", errors=(403, 404),
+                  description="The parent must have a zone; every polygon is checked against its image. "
+                              f"One transaction (all or nothing), up to {ims.MAX_BULK} elements, all "
+                              "signed by `worker_run_id`."),
+    )),
+    Route("/api/v1/element/{id}/transcriptions/bulk/", imr.ElementTranscriptionsBulkResource, (
+        Operation("POST", "CreateElementTranscriptions",
+                  "Transcriptions on children of a given type and polygon, creating the children",
+                  body=ims.create_element_transcriptions_body,
+                  response=ims.created_element_transcriptions_schema, status=201, tag="documents",
+                  errors=(403, 404),
+                  description="An existing child of the same type and polygon is reused (`created: false`). "
+                              "One transaction, every element and transcription signed by `worker_run_id`."),
     )),
     Route("/api/v1/image/{id}/", imr.ImageResource, (
         _get("RetrieveImage", "Retrieve an image and its server", ims.image_schema, reads=DOCS, tag="images"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eventstore import SqlEventStore
+from projections import bookkeeping as bk
 from projections import queries
 from projections.metrics import render_projection_metrics
 from projections.registry import PROJECTIONS
+from worker_runs import health
+from worker_runs.settings import Settings
 
 
 class SchemaResource:
@@ -37,6 +41,9 @@ DOCS_HTML = """<!DOCTYPE html>
   <link rel="icon" type="image/png" href="static/favicon-32x32.png">
 </head>
 <body>
+  <nav style="font: 14px system-ui, sans-serif; padding: 10px 20px; background: #1d2330;">
+    <a href="../../../worker-runs" style="color: #fff;">&larr; Back to worker runs</a>
+  </nav>
   <div id="swagger-ui"></div>
   <script src="static/swagger-ui-bundle.js"></script>
   <script>
@@ -80,28 +87,61 @@ class MetricsResource:
 
 
 class ReadyzResource:
-    """Readiness: the database answers; projection lag (events behind the head) is reported."""
+    """Readiness: the database answers (else 503); projection lag is reported.
 
-    def __init__(self, engine: Engine, store: SqlEventStore) -> None:
+    `status` is "degraded" (still 200: writes work and reads answer, marked stale) when a
+    projection's oldest unapplied event is older than WORKER_RUNS_READY_MAX_LAG seconds, i.e.
+    its lag keeps growing (a stopped relay or worker, a broker away), or when a component this
+    process supervises reports a problem (worker_runs/health.py); `problems` says which.
+    """
+
+    def __init__(self, engine: Engine, store: SqlEventStore, settings: Settings | None = None) -> None:
         self.engine = engine
         self.store = store
+        self.max_lag_seconds = settings.ready_max_lag_seconds if settings else 30.0
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         try:
             with self.engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
                 positions = queries.projection_positions(conn, list(PROJECTIONS))
-            head = self.store.head()
+                head = bk.head_position(conn)
+                now = datetime.now(UTC)
+                ages = {
+                    name: _oldest_unapplied_age(conn, position, head, now)
+                    for name, position in positions.items()
+                }
         except sa.exc.SQLAlchemyError as exc:
             resp.status = falcon.HTTP_503
+            resp.set_header("Retry-After", "5")
             resp.media = {"status": "unavailable", "database": type(exc).__name__}
             return
+        problems = health.problems()
+        for name, age in ages.items():
+            if age > self.max_lag_seconds:
+                problems[f"projection:{name}"] = (
+                    f"lag growing: its oldest unapplied event is {age:.0f}s old "
+                    f"(limit {self.max_lag_seconds:g}s)"
+                )
         resp.media = {
-            "status": "ok",
+            "status": "degraded" if problems else "ok",
             "database": "ok",
             "head": head,
             "projections": {
-                name: {"position": position, "lag": max(head - position, 0)}
+                name: {"position": position, "lag": max(head - position, 0),
+                       "lag_seconds": round(ages[name], 3)}
                 for name, position in positions.items()
             },
+            "problems": problems,
         }
+
+
+def _oldest_unapplied_age(conn: sa.Connection, position: int, head: int, now: datetime) -> float:
+    if position >= head:
+        return 0.0
+    recorded_at = bk.recorded_at_after(conn, position)
+    if recorded_at is None:
+        return 0.0
+    if recorded_at.tzinfo is None:  # SQLite gives naive UTC datetimes
+        recorded_at = recorded_at.replace(tzinfo=UTC)
+    return max((now - recorded_at).total_seconds(), 0.0)

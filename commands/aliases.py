@@ -11,5 +11,10 @@ WORKER_SLUG = "worker-slug:{}"
 WORKER_VERSION = "worker-version:{}"
 MODEL_VERSION = "model-version:{}"
 WORKER_RUN = "worker-run:{}"
+# issue 10: one image per URL, one server per URL prefix (keyed by domain.image.url_key)
+IMAGE_URL = "image-url:{}"
+IMAGE_SERVER_URL = "image-server-url:{}"
+#: a child element of a parent, by type and polygon: CreateElementTranscriptions reuses it
+ELEMENT_ZONE = "element-zone:{}"
 #: a transcription -> its element's stream (issue 10 B: entities are created by transcription id)
 TRANSCRIPTION = "transcription:{}"

@@ -1,7 +1,8 @@
 """One short handler per command: load aggregate(s), call a method, return ids.
 
 Dependencies are injected by parameter name (see commands/bus.py): `uow`, `actor`.
-The table at the bottom, COMMAND_HANDLERS, is the whole registry.
+The table at the bottom is this module's part of the registry; commands/__init__.py joins it with
+the other handler modules' tables (images, zones, element tree, entities) into COMMAND_HANDLERS.
 """
 
 from __future__ import annotations
@@ -19,12 +20,9 @@ from commands.aliases import (
     WORKER_VERSION,
 )
 from commands.bus import Handler
-from commands.element_tree_handlers import TREE_HANDLERS  # issue 10 B: element tree
-from commands.entity_handlers import ENTITY_HANDLERS  # issue 10 B: transcription entities
-from commands.image_handlers import IMAGE_HANDLERS  # issue 10: images
-from commands.sign_in_handlers import SIGN_IN_HANDLERS  # issue 10 B: passwords
 from commands.signing import signature_for as _signature
 from commands.unit_of_work import UnitOfWork
+from commands.zones import record_zone_child, resolve_zone  # issue 10
 from domain.actor import Actor, slugify
 from domain.catalog import Model, WorkerConfiguration, configuration_stream, model_stream
 from domain.documents import Corpus, Element, Signature, corpus_stream, element_stream
@@ -224,15 +222,21 @@ def create_ml_class(cmd: m.CreateMLClass, uow: UnitOfWork, actor: Actor) -> dict
 def create_element(cmd: m.CreateElement, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
     signature = _signature(uow, actor, cmd.worker_run_id)
     corpus = _writable_corpus(uow, actor, cmd.corpus_id, "corpus")
+    parent = None
     if cmd.parent_id is not None:
         parent, _ = _writable_element(uow, actor, cmd.parent_id, "parent")
         if parent.corpus_id != cmd.corpus_id:
             raise InvalidValue("The parent element is in another corpus.", field="parent")
+    # issue 10: the zone, checked against its image (a polygon alone lies on the parent's image)
+    image_id, polygon = resolve_zone(uow, cmd.image_id, cmd.polygon, parent)
     element_id = uow.new_id()
-    uow.load(Element, element_stream(element_id)).create(
+    element = uow.load(Element, element_stream(element_id))
+    element.create(
         corpus, actor, signature, element_id=element_id, type=cmd.type, name=cmd.name,
-        parent_id=cmd.parent_id, polygon=cmd.polygon, image_id=cmd.image_id, confidence=cmd.confidence,
+        parent_id=cmd.parent_id, polygon=polygon, image_id=image_id, confidence=cmd.confidence,
     )
+    if parent is not None and polygon is not None:
+        record_zone_child(uow, parent.element_id, cmd.type, polygon, element)
     return {"element_id": element_id}
 
 
@@ -336,8 +340,4 @@ COMMAND_HANDLERS: dict[type[m.Command], Handler] = {
     m.CreateClassifications: create_classifications,
     m.CreateMetaData: create_metadata,
     m.CreateMetaDataBulk: create_metadata_bulk,
-    **IMAGE_HANDLERS,  # issue 10: images
-    **TREE_HANDLERS,  # issue 10 B: element tree
-    **ENTITY_HANDLERS,  # issue 10 B: transcription entities
-    **SIGN_IN_HANDLERS,  # issue 10 B: passwords
 }

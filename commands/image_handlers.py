@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from commands import image_messages as im
+from commands.aliases import IMAGE_SERVER_URL, IMAGE_URL
 from commands.bus import Handler
 from commands.messages import Command
 from commands.unit_of_work import UnitOfWork
@@ -18,13 +19,12 @@ from domain.image import (
     Image,
     ImageAlreadyExists,
     ImageServer,
-    image_alias,
-    image_server_alias,
     image_server_stream,
     image_stream,
     new_server_url,
     normalize_image_url,
     server_url_candidates,
+    url_key,
 )
 from integrations.iiif import IIIFInfo, InfoFetcher
 
@@ -32,7 +32,7 @@ from integrations.iiif import IIIFInfo, InfoFetcher
 def _server_for(uow: UnitOfWork, url: str, info: IIIFInfo | None) -> ImageServer:
     """The server whose URL is the longest prefix of the image URL, or a new one."""
     for candidate in server_url_candidates(url):
-        stream_id = uow.store.resolve(image_server_alias(candidate))
+        stream_id = uow.store.resolve(IMAGE_SERVER_URL.format(url_key(candidate)))
         if stream_id is not None:
             return uow.get(ImageServer, stream_id, "No such image server.")
     server_url = new_server_url(url)
@@ -43,7 +43,7 @@ def _server_for(uow: UnitOfWork, url: str, info: IIIFInfo | None) -> ImageServer
         version=info.version if info else 2,
         max_width=info.max_width if info else None, max_height=info.max_height if info else None,
     )
-    uow.claim(image_server_alias(server_url), server.stream_id)
+    uow.claim(IMAGE_SERVER_URL.format(url_key(server_url)), server.stream_id)
     return server
 
 
@@ -51,7 +51,7 @@ def create_iiif_url(
     cmd: im.CreateIIIFURL, uow: UnitOfWork, actor: Actor, iiif: InfoFetcher,
 ) -> dict[str, Any]:
     url = normalize_image_url(cmd.url)
-    existing = uow.store.resolve(image_alias(url))
+    existing = uow.store.resolve(IMAGE_URL.format(url_key(url)))
     if existing is not None:
         raise ImageAlreadyExists(
             f"An image with the URL {url} already exists.", existing_id=existing.removeprefix("image-"),
@@ -66,7 +66,7 @@ def create_iiif_url(
         height=info.height if info else cmd.height, status="checked" if info else "unchecked",
         user_id=actor.user_id,
     )
-    uow.claim(image_alias(url), image.stream_id)
+    uow.claim(IMAGE_URL.format(url_key(url)), image.stream_id)
     return {"image_id": image_id}
 
 

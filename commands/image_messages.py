@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from commands.messages import Command
 
@@ -21,3 +22,52 @@ class CreateIIIFURL(Command):
 class UpdateImageStatus(Command):
     image_id: str
     status: str
+
+
+# --- zones: children on their parent's image (issue 10) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ElementItem:
+    name: str
+    type: str
+    polygon: list[list[float]]
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class CreateElements(Command):
+    """Children of a parent with a zone, on its image, appended together or not at all."""
+
+    parent_id: str
+    items: tuple[ElementItem, ...]
+    worker_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ZoneTranscriptionItem:
+    polygon: list[list[float]]
+    text: str
+    confidence: float | None = None
+    orientation: str = "horizontal-lr"
+    element_confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class CreateElementTranscriptions(Command):
+    """One transcription per polygon, each on a child of `element_type` with that polygon:
+    an existing child with the same type and polygon is reused, otherwise it is created."""
+
+    parent_id: str
+    element_type: str
+    items: tuple[ZoneTranscriptionItem, ...]
+    worker_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateElement(Command):
+    """PartialUpdateElement: a subset of type, name, polygon, image, confidence,
+    rotation_angle, mirrored."""
+
+    element_id: str
+    changes: dict[str, Any] = field(default_factory=dict)

@@ -67,6 +67,10 @@ class UnitOfWork:
             raise NotFound(message, field=field)
         return self.get(cls, stream_id, message, field)
 
+    def resolve(self, alias: str) -> str | None:
+        """The stream owning `alias`: claimed earlier in this unit, or stored."""
+        return self._claims.get(alias) or self.store.resolve(alias)
+
     def claim(self, alias: str, stream_id: str) -> None:
         """Reserve `alias` for `stream_id`, atomically with this unit's events."""
         self._claims[alias] = stream_id

@@ -22,6 +22,7 @@ from domain.events import (
     ElementCreated,
     ElementParentAdded,
     ElementTypeCreated,
+    ElementUpdated,
     EntityTypeCreated,
     MetaDataCreated,
     MLClassCreated,
@@ -30,6 +31,8 @@ from domain.events import (
 )
 
 ORIENTATIONS = ("horizontal-lr", "horizontal-rl", "vertical-lr", "vertical-rl")
+#: what PartialUpdateElement may change (issue 10)
+ELEMENT_UPDATABLE = ("type", "name", "polygon", "image_id", "confidence", "rotation_angle", "mirrored")
 METADATA_TYPES = ("text", "markdown", "date", "location", "reference", "numeric", "url")
 
 
@@ -137,6 +140,10 @@ class Element(Aggregate):
         super().__init__(stream_id)
         self.element_id = ""
         self.corpus_id = ""
+        self.type = ""
+        # issue 10: the zone (an image and a polygon on it); children created in bulk lie on it
+        self.image_id: str | None = None
+        self.polygon: list[list[int]] | None = None
         # (ml class id, worker run id) pairs: one classification per class per run
         self.classified: dict[tuple[str, str | None], str] = {}
         #: parent element ids (issue 10 B: an element may have several, see domain/element_tree.py)
@@ -149,7 +156,7 @@ class Element(Aggregate):
 
     def create(
         self, corpus: Corpus, actor: Actor, signature: Signature, *, element_id: str, type: str, name: str,
-        parent_id: str | None = None, polygon: list[list[float]] | None = None, image_id: str | None = None,
+        parent_id: str | None = None, polygon: list[list[int]] | None = None, image_id: str | None = None,
         confidence: float | None = None,
     ) -> None:
         if self.exists:
@@ -165,6 +172,29 @@ class Element(Aggregate):
             polygon=polygon, image_id=image_id, confidence=confidence,
             user_id=signature.user_id, worker_run_id=signature.worker_run_id,
         ))
+
+    def update(self, corpus: Corpus, actor: Actor, changes: dict[str, Any]) -> None:
+        """PartialUpdateElement (issue 10). `polygon` and `image_id`, when given, are already
+        checked against the image (commands/zones.py); the rest is checked here."""
+        self._require_exists()
+        corpus.require_writer(actor)
+        unknown = set(changes) - set(ELEMENT_UPDATABLE)
+        if unknown:
+            raise InvalidValue(f"Cannot change {', '.join(sorted(unknown))}.")
+        if "type" in changes and changes["type"] not in corpus.types:
+            raise InvalidValue(f"Unknown element type {changes['type']!r} in this corpus.", field="type")
+        if "name" in changes and not str(changes["name"]).strip():
+            raise InvalidValue("An element needs a name.", field="name")
+        _check_confidence(changes.get("confidence"))
+        angle = changes.get("rotation_angle", 0)
+        if isinstance(angle, bool) or not isinstance(angle, int) or not 0 <= angle <= 359:
+            raise InvalidValue("rotation_angle is an integer from 0 to 359.", field="rotation_angle")
+        if not isinstance(changes.get("mirrored", False), bool):
+            raise InvalidValue("mirrored is true or false.", field="mirrored")
+        if changes:
+            self._record(ElementUpdated(
+                element_id=self.element_id, changes=dict(changes), user_id=actor.user_id,
+            ))
 
     def add_transcription(
         self, signature: Signature, *, transcription_id: str, text: str, confidence: float | None,
@@ -277,9 +307,17 @@ class Element(Aggregate):
             raise NotFound("No such element.")
 
     def when_ElementCreated(self, e: ElementCreated) -> None:
-        self.element_id, self.corpus_id = e.element_id, e.corpus_id
+        self.element_id, self.corpus_id, self.type = e.element_id, e.corpus_id, e.type
+        self.image_id = e.image_id
         if e.parent_id is not None:
             self.parents.add(e.parent_id)
+        self.polygon = None if e.polygon is None else [[int(x), int(y)] for x, y in e.polygon]
+
+    def when_ElementUpdated(self, e: ElementUpdated) -> None:
+        self.type = e.changes.get("type", self.type)
+        self.image_id = e.changes.get("image_id", self.image_id)
+        if "polygon" in e.changes:
+            self.polygon = e.changes["polygon"]
 
     def when_ElementParentAdded(self, e: ElementParentAdded) -> None:
         self.parents.add(e.parent_id)

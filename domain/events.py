@@ -199,7 +199,8 @@ class ElementCreated(DomainEvent):
     user_id: str
     worker_run_id: str | None = None
     parent_id: str | None = None
-    polygon: list[list[float]] | None = None
+    #: closed, integer points on the image (issue 10); events older than zones may hold floats
+    polygon: list[list[int]] | None = None
     image_id: str | None = None
     confidence: float | None = None
 
@@ -284,6 +285,16 @@ class ElementParentAdded(DomainEvent):
     user_id: str
 
 
+@dataclass(frozen=True)
+class ElementUpdated(DomainEvent):
+    """PartialUpdateElement (issue 10): only the fields that changed, a subset of type, name,
+    polygon, image_id, confidence, rotation_angle, mirrored."""
+
+    element_id: str
+    changes: dict[str, Any] = field(default_factory=dict)
+    user_id: str = ""
+
+
 # --- Transcription entities (issue 10 B) ------------------------------------------------
 
 
@@ -340,6 +351,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ImageCreated,
         ImageStatusUpdated,
         ElementParentAdded,  # issue 10 B
+        ElementUpdated,
         EntityTypeCreated,  # issue 10 B
         TranscriptionEntityCreated,  # issue 10 B
     )

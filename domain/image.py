@@ -33,17 +33,9 @@ def image_server_stream(server_id: str) -> str:
     return f"image-server-{server_id}"
 
 
-def _digest(url: str) -> str:
-    # Aliases are at most 300 characters; URLs are longer. A digest keeps the key exact.
+def url_key(url: str) -> str:
+    """A fixed-length key of a URL, for aliases (at most 300 characters; URLs are longer)."""
     return hashlib.sha256(url.encode()).hexdigest()
-
-
-def image_alias(url: str) -> str:
-    return f"image-url:{_digest(url)}"
-
-
-def image_server_alias(url: str) -> str:
-    return f"image-server-url:{_digest(url)}"
 
 
 class ImageAlreadyExists(AlreadyExists):

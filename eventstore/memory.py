@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
+from eventstore.ports import in_batches
 from eventstore.records import (
     AppendResult,
     CommandRecord,
@@ -120,12 +121,7 @@ class InMemoryEventStore:
         return [e for e in candidates if wanted is None or e.event_type in wanted][:limit]
 
     def iter_all(self, after: int = 0, batch_size: int = 1000) -> Iterator[StoredEvent]:
-        while True:
-            batch = self.read_all(after, batch_size)
-            yield from batch
-            if len(batch) < batch_size:
-                return
-            after = batch[-1].global_position
+        return in_batches(self.read_all, after, batch_size)
 
     def head(self) -> int:
         with self._lock:

@@ -7,10 +7,22 @@ recorder.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from eventstore.records import AppendResult, CommandRecord, Metadata, StoredEvent, StreamAppend
+
+
+def in_batches(
+    read_all: Callable[[int, int], list[StoredEvent]], after: int, batch_size: int,
+) -> Iterator[StoredEvent]:
+    """Every event after `after`, `batch_size` at a time: `iter_all` of both stores."""
+    while True:
+        batch = read_all(after, batch_size)
+        yield from batch
+        if len(batch) < batch_size:
+            return
+        after = batch[-1].global_position
 
 
 class EventStore(Protocol):

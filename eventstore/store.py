@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eventstore.engine import writer
+from eventstore.ports import in_batches
 from eventstore.records import (
     AppendResult,
     CommandRecord,
@@ -194,12 +195,7 @@ class SqlEventStore:
 
     def iter_all(self, after: int = 0, batch_size: int = 1000) -> Iterator[StoredEvent]:
         """Every event after `after`, read in batches (constant memory)."""
-        while True:
-            batch = self.read_all(after, batch_size)
-            yield from batch
-            if len(batch) < batch_size:
-                return
-            after = batch[-1].global_position
+        return in_batches(self.read_all, after, batch_size)
 
     def head(self) -> int:
         """The position of the last committed event (0 when empty)."""

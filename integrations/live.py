@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from domain.actor import Actor
+from eventstore.outage import DB_UNAVAILABLE, is_db_unavailable
 from integrations.feed import read_page
 from integrations.stream_slots import StreamSlot
 
@@ -116,14 +117,27 @@ class EventStream:
         started = last_sent = last_checked = self.clock()
         # Sent at once: the client knows the stream is open and how long to wait to reconnect.
         yield f"retry: {opts.retry_ms}\n: stream open\n\n".encode()
+        outage = 0.0  # the current back-off while the database is away
         while not self._closed.is_set() and self.clock() - started < opts.max_seconds:
-            if self.still_authorized is not None and self.clock() - last_checked >= opts.recheck_interval:
-                # Checked before reading, so not one event is sent after a revocation is seen.
-                if not self.still_authorized():
-                    yield b": credentials revoked\n\n"
-                    return
-                last_checked = self.clock()
-            page = read_page(self.engine, self.actor, after=self.after, limit=PAGE, types=self.types)
+            try:
+                if self.still_authorized is not None and self.clock() - last_checked >= opts.recheck_interval:
+                    # Checked before reading, so not one event is sent after a revocation is seen.
+                    if not self.still_authorized():
+                        yield b": credentials revoked\n\n"
+                        return
+                    last_checked = self.clock()
+                page = read_page(self.engine, self.actor, after=self.after, limit=PAGE, types=self.types)
+            except DB_UNAVAILABLE as exc:
+                if not is_db_unavailable(exc):
+                    raise
+                # The database restarts or fails over: the stream stays open and retries (its
+                # cursor is unchanged, so nothing is skipped); the comment doubles as heartbeat.
+                outage = min(outage * 2, 5.0) if outage else opts.poll_interval
+                yield b": database unavailable, retrying\n\n"
+                last_sent = self.clock()
+                self._closed.wait(outage)
+                continue
+            outage = 0.0
             for event in page.events:
                 yield frame(event)
                 last_sent = self.clock()

@@ -55,9 +55,10 @@ SCOPES: dict[type[ev.DomainEvent], Scoper] = {
 ACTOR_SCOPED: frozenset[type[ev.DomainEvent]] = frozenset({
     ev.CorpusCreated, ev.ElementTypeCreated, ev.MLClassCreated, ev.ElementCreated,
     ev.TranscriptionCreated, ev.ClassificationCreated, ev.MetaDataCreated, ev.ElementParentAdded,
-    ev.EntityTypeCreated, ev.TranscriptionEntityCreated,  # issue 10 B
+    ev.ElementUpdated,
     # images and image servers: registered by a user for their documents
     ev.ImageServerCreated, ev.ImageCreated, ev.ImageStatusUpdated,
+    ev.EntityTypeCreated, ev.TranscriptionEntityCreated,  # issue 10 B
 })
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from eventstore.schema import BigInt, UTCDateTime, metadata
+from eventstore.schema import BigInt, UTCDateTime
+from eventstore.schema import metadata as metadata  # re-exported: worker_runs/table_models.py
 
 rm_image_servers = sa.Table(
     "rm_image_servers",

@@ -1,5 +1,6 @@
-"""Projectors of the image events (issue 10) into rm_image_servers / rm_images. Pure functions,
-one upsert or update per event, like projections/documents.py."""
+"""Projectors of the image events (issue 10) into rm_image_servers / rm_images, and of
+PartialUpdateElement's ElementUpdated (zones, orientation) into rm_elements. Pure functions, one
+upsert or update per event, like projections/documents.py."""
 
 from __future__ import annotations
 
@@ -50,10 +51,22 @@ def on_image_status_updated(e: StoredEvent) -> list[Op]:
     return [Update("rm_images", {"image_id": e.payload["image_id"]}, {"status": e.payload["status"]})]
 
 
+#: ElementUpdated change keys -> rm_elements columns (the same names)
+ELEMENT_COLUMNS = ("type", "name", "polygon", "image_id", "confidence", "rotation_angle", "mirrored")
+
+
+def on_element_updated(e: StoredEvent) -> list[Op]:
+    """PartialUpdateElement: the changed fields of the element's row (its zone included)."""
+    changes = e.payload.get("changes", {})
+    values = {column: changes[column] for column in ELEMENT_COLUMNS if column in changes}
+    return [Update("rm_elements", {"element_id": e.payload["element_id"]}, values)] if values else []
+
+
 PROJECTORS = {
     "ImageServerCreated": on_image_server_created,
     "ImageCreated": on_image_created,
     "ImageStatusUpdated": on_image_status_updated,
+    "ElementUpdated": on_element_updated,
 }
 
 # Importing the tables registers them in the read models' MetaData (projections/apply.py).

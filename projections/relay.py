@@ -57,6 +57,12 @@ class RelayLockUnavailable(RuntimeError):
 
 Waiter = Callable[[float], None]
 
+#: back-off between two attempts to reconnect after the database went away (doubling)
+RECONNECT_MIN = 0.5
+RECONNECT_MAX = 10.0
+#: seconds between two checks that the lock's connection (which LISTENs) is still alive
+LOCK_CHECK_INTERVAL = 5.0
+
 
 @dataclass
 class _Sent:
@@ -137,20 +143,46 @@ class Relay:
     # --- the loop -------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, *, wait_for_lock: bool = True) -> None:
-        """Relay until `stop` is set. Waits (as a standby) while another relay holds the lock."""
-        with self._exclusive(stop, wait_for_lock) as wait:
-            if wait is None:
-                return
-            log.info("relay: running (checkpoint %s)", self.checkpoint())
-            while not stop.is_set():
-                try:
-                    result = self.step()
-                except Exception:
-                    # The broker or the database is away: nothing was recorded, try again.
-                    log.exception("relay: publishing failed; retrying")
-                    stop.wait(1.0)
-                    continue
-                wait(self.busy_interval if result.waiting else self.poll_interval)
+        """Relay until `stop` is set. Waits (as a standby) while another relay holds the lock.
+
+        Survives the database and the broker going away: a failed step is retried; a lost
+        lock connection (PostgreSQL restarted, the backend terminated) ends the LISTEN and
+        the advisory lock with it, so the relay reconnects and takes the lock again (or
+        stands by if another relay took it meanwhile), with a capped back-off.
+        """
+        backoff = RECONNECT_MIN
+        while True:  # the lock is tried at least once, even with `stop` already set
+            try:
+                with self._exclusive(stop, wait_for_lock) as wait:
+                    if wait is None:
+                        return
+                    # What was announced before may have been lost with the connection: start
+                    # from what the database says, as a new relay does.
+                    self._sent.clear()
+                    log.info("relay: running (checkpoint %s)", self.checkpoint())
+                    backoff = RECONNECT_MIN
+                    self._relay(stop, wait)
+                    return
+            except RelayLockUnavailable:
+                raise
+            except Exception as exc:
+                log.warning("relay: lost the database (%s); reconnecting in %.1fs",
+                            type(exc).__name__, backoff)
+                if stop.wait(backoff):
+                    return
+                backoff = min(backoff * 2, RECONNECT_MAX)
+
+    def _relay(self, stop: threading.Event, wait: Waiter) -> None:
+        while not stop.is_set():
+            try:
+                result = self.step()
+            except Exception as exc:
+                # The broker or the database is away: nothing was recorded, try again. The
+                # wait below raises if the lock's own connection is gone (then: reconnect).
+                log.warning("relay: publishing failed (%s); retrying", type(exc).__name__)
+                wait(1.0)
+                continue
+            wait(self.busy_interval if result.waiting else self.poll_interval)
 
     @contextlib.contextmanager
     def _exclusive(self, stop: threading.Event, wait_for_lock: bool) -> Iterator[Waiter | None]:
@@ -182,10 +214,16 @@ class Relay:
             conn.exec_driver_sql(f"LISTEN {NOTIFY_CHANNEL}")
             driver: Any = conn.connection.driver_connection
 
+            checked = [time.monotonic()]
+
             def wait(timeout: float) -> None:
                 # Block until an append notifies or the poll interval passes (in short slices,
                 # so a stop is prompt), then drain the other notifications: one read covers
-                # them all.
+                # them all. A dead connection raises here (the relay then reconnects); one
+                # that died silently is found by a cheap query every LOCK_CHECK_INTERVAL.
+                if time.monotonic() - checked[0] >= LOCK_CHECK_INTERVAL:
+                    conn.exec_driver_sql("SELECT 1")
+                    checked[0] = time.monotonic()
                 deadline = time.monotonic() + timeout
                 while not stop.is_set():
                     remaining = deadline - time.monotonic()
@@ -197,9 +235,10 @@ class Relay:
 
             yield wait
         finally:
-            # Closing the connection releases the lock and the LISTEN.
-            conn.invalidate()
-            conn.close()
+            # Closing the connection releases the lock and the LISTEN (a dead one: nothing to do).
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+                conn.close()
 
     @contextlib.contextmanager
     def _file_lock(self, stop: threading.Event, wait_for_lock: bool) -> Iterator[bool]:

@@ -268,6 +268,9 @@ rm_elements = sa.Table(
     sa.Column("polygon", Json, nullable=True),
     sa.Column("image_id", sa.String(36), nullable=True),
     sa.Column("confidence", sa.Float, nullable=True),
+    # issue 10 (migration 0007): the orientation base-worker applies when it opens the image
+    sa.Column("rotation_angle", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("mirrored", sa.Boolean, nullable=False, server_default=sa.false()),
     *_signed_columns("rm_elements"),
     sa.Index("ix_rm_elements_parent", "generation", "parent_id", "created_position"),
     sa.Index("ix_rm_elements_corpus", "generation", "corpus_id", "created_position"),

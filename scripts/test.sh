@@ -12,5 +12,7 @@ python3 -m venv .venv
 if [ -x scripts/install-browser.sh ]; then
   bash scripts/install-browser.sh
 fi
+# Debian's nginx for tests/test_proxy.py (the production proxy, deploy/nginx.conf).
+bash scripts/install-nginx.sh
 
 .venv/bin/python -m pytest "$@"

@@ -48,6 +48,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_url": settings.broker_url,
         "broker_transport_options": transport,
         "broker_connection_retry_on_startup": True,
+        # A broker restart or outage of any length: the consumer reconnects for as long as it
+        # takes (Celery gives up, and the worker exits, after 100 attempts by default).
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
         # JSON only: messages carry a projection name and a position, never objects.
         "task_serializer": "json",
         "result_serializer": "json",

@@ -10,16 +10,21 @@ an endless body, `/loop/…` redirects to itself, `/moved/…` redirects once to
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
+from sqlalchemy.engine import Engine
+
+from worker_runs.bootstrap import Container, bootstrap
 
 PAGE_SIZE = (1200, 1600)
 #: IIIF 2 servers in the tests advertise no size limit; IIIF 3 ones a generous one
@@ -191,3 +196,12 @@ def iiif() -> Iterator[IIIFServer]:
     with IIIFServer() as server:
         yield server
 
+
+
+def loopback_container(engine: Engine, tmp_path: Path) -> Container:
+    """The app as `WORKER_RUNS_IIIF_ALLOW_PRIVATE=1` builds it: the test IIIF server is on
+    loopback. Test modules that create images override their `container` fixture with it."""
+    from tests.conftest import settings_for
+
+    settings = dataclasses.replace(settings_for(engine, tmp_path), iiif_allow_private=True)
+    return bootstrap(settings, engine=engine)

@@ -259,6 +259,9 @@ def _strategy_for(annotation: Any) -> st.SearchStrategy[Any]:
         dict[str, Any]: json_objects,
         list[str]: st.lists(st.text(max_size=5), max_size=3),
         list[list[float]] | None: st.none() | st.lists(st.lists(floats, min_size=2, max_size=2), max_size=4),
+        list[list[int]] | None: st.none() | st.lists(
+            st.lists(st.integers(0, 2**31), min_size=2, max_size=2), max_size=4,
+        ),
     }[annotation]
 
 

@@ -138,7 +138,6 @@ def test_elements_create_retrieve_and_children(api: Api, bob: ApiUser) -> None:
         "Line 1",
         parent=page["id"],
         worker_run_id=run["id"],
-        polygon=[[0, 0], [0, 10], [10, 10]],
         confidence=0.5,
     )
     assert line["worker_run"] == {"id": run["id"], "summary": run["summary"]}

@@ -4,7 +4,6 @@ every refusal leaves the event log untouched (TestClient; SQLite and PostgreSQL)
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +12,14 @@ from sqlalchemy.engine import Engine
 
 from tests.api_support import Api
 from tests.conftest import settings_for
-from tests.iiif_server import PAGE_SIZE, IIIFServer
+from tests.iiif_server import PAGE_SIZE, IIIFServer, loopback_container
 from tests.test_api_workers import assert_error
 from worker_runs.bootstrap import Container, bootstrap
 
 
 @pytest.fixture
 def container(engine: Engine, tmp_path: Path) -> Container:
-    """The app as `WORKER_RUNS_IIIF_ALLOW_PRIVATE=1` builds it: the test IIIF server is on loopback."""
-    settings = dataclasses.replace(settings_for(engine, tmp_path), iiif_allow_private=True)
-    return bootstrap(settings, engine=engine)
+    return loopback_container(engine, tmp_path)
 
 
 def head(container: Container) -> int:
@@ -47,7 +44,6 @@ def test_create_iiif_url_reads_info_json_and_finds_the_server(api: Api, iiif: II
         "status": "checked",
         "s3_url": None,
         "server": {
-            "id": image["server"]["id"],
             "url": f"{iiif.url}/iiif/2",
             "display_name": f"127.0.0.1:{iiif.port}",
             "version": 2,
@@ -58,12 +54,12 @@ def test_create_iiif_url_reads_info_json_and_finds_the_server(api: Api, iiif: II
     assert iiif.requests == ["/iiif/2/page-1/info.json"]
     # A second image on the same server reuses it; RetrieveImage reads it back.
     second = create_image(api, iiif.image_url("page-2", 2))
-    assert second["server"]["id"] == image["server"]["id"] and second["path"] == "page-2"
+    assert second["server"] == image["server"] and second["path"] == "page-2"
     assert api.get(f"/api/v1/image/{second['id']}/").json == second
     # IIIF 3: another prefix, another server, with the limits its info.json gives.
     v3 = create_image(api, iiif.image_url("page-1", 3))
     assert v3["server"]["version"] == 3 and v3["server"]["max_width"] == 4000
-    assert v3["server"]["id"] != image["server"]["id"]
+    assert v3["server"]["url"] == f"{iiif.url}/iiif/3"
 
 
 def test_a_known_url_answers_400_with_the_image_id(api: Api, iiif: IIIFServer, bob: Any) -> None:
@@ -144,3 +140,33 @@ def test_unknown_images_and_bad_urls(api: Api) -> None:
                      ["url"])
     assert_error(api.as_user(None).post("/api/v1/image/iiif/url/", {"url": "https://example.org/iiif/x"}),
                  401, "client_error", "not_authenticated")
+
+
+def test_the_official_client_recovers_a_known_image_like_the_cli(
+    container: Container, iiif: IIIFServer,
+) -> None:
+    """arkindex-cli 0.5's `create_iiif_image`, step by step, with the unmodified arkindex-client
+    over real HTTP: CreateIIIFURL; on a 400 whose body has `id`, RetrieveImage."""
+    from arkindex import ArkindexClient
+    from arkindex.exceptions import ErrorResponse
+
+    from api.app import create_app
+    from tests.api_support import BackgroundProjector, ServerThread, make_user
+
+    user = make_user(container, "alice")
+    projector = BackgroundProjector(container.engine).start()
+    try:
+        with ServerThread(create_app(container)) as server:
+            client = ArkindexClient(token=user.token, base_url=server.url)
+            url = iiif.image_url("page-1")
+            created = client.request("CreateIIIFURL", body={"url": url})
+            with pytest.raises(ErrorResponse) as known:
+                client.request("CreateIIIFURL", body={"url": url})
+            assert known.value.status_code == 400 and known.value.content["id"] == created["id"]
+            again = client.request("RetrieveImage", id=known.value.content["id"])
+            assert again == created and again["status"] == "checked"
+            with pytest.raises(ErrorResponse) as broken:
+                client.request("CreateIIIFURL", body={"url": f"{iiif.url}/html/page-1"})
+            assert broken.value.status_code == 400 and "id" not in broken.value.content
+    finally:
+        projector.stop()

@@ -76,3 +76,19 @@ def test_replicas_share_the_session_secret() -> None:
     # operator, never generated per container.
     for name in ("api", "worker", "relay"):
         assert "WORKER_RUNS_SECRET_KEY" in SERVICES[name]["environment"]
+
+
+def test_only_the_proxy_is_published_and_it_fronts_the_api() -> None:
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"proxy"}
+    proxy = SERVICES["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert proxy["depends_on"]["api"]["condition"] == "service_healthy"
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    # the upstream is the compose service, on the port the api command listens on
+    assert "server api:8000;" in conf
+    assert SERVICES["api"]["command"][-2:] == ["--port", "8000"]
+    assert proxy["ports"] == ["8000:8080"] and "listen 8080;" in conf
+    for directive in ("client_header_timeout 10s;", "client_body_timeout 10s;", "client_max_body_size 1m;"):
+        assert directive in conf

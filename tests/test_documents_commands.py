@@ -126,8 +126,9 @@ def _stored(event_type: str, payload: dict, position: int = 7, run: str | None =
 
 
 def test_projectors_write_one_row_per_event_with_the_creator() -> None:
-    expected = documents.TABLES + images.TABLES + paths.TABLES + entities.TABLES
-    assert PROJECTIONS["documents"].tables == expected
+    assert PROJECTIONS["documents"].tables == (
+        documents.TABLES + images.TABLES + paths.TABLES + entities.TABLES
+    )
     ops = documents.on_transcription_created(
         _stored(
             "TranscriptionCreated",

@@ -61,12 +61,12 @@ def _environment(home: Path) -> dict[str, str]:
 
 
 class Served:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, extra_args: list[str] | None = None) -> None:
         self.home = home
         self.port = free_port()
         self.log = (home / "serve.log").open("w+b")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(self.port), *(extra_args or [])],
             env=_environment(home), stdout=self.log, stderr=subprocess.STDOUT,
         )
 
@@ -96,15 +96,22 @@ class Served:
             self.log.close()
 
 
+    def terminate(self) -> None:
+        """Leave nothing running (a failed test included)."""
+        if self.process.poll() is None:
+            for pid in _children(self.process.pid):
+                os.kill(pid, signal.SIGKILL)
+            self.process.kill()
+            self.process.wait()
+        if not self.log.closed:
+            self.log.close()
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     server = Served(tmp_path)
     yield server
-    if server.process.poll() is None:  # a failed test: leave nothing running
-        for pid in _children(server.process.pid):
-            os.kill(pid, signal.SIGKILL)
-        server.process.kill()
-        server.process.wait()
+    server.terminate()
 
 
 def _create_a_run(home: Path) -> tuple[str, int]:

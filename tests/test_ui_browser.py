@@ -5,7 +5,7 @@ against `worker-runs serve` (embedded SQLite + broker, relay, Celery worker).
 A user signs in, opens "Create a worker run", filters the workers by type, searches them by
 name, creates a local worker with a new type, a version with only a Docker image tag,
 presses the green "+", reads the run's ID and sees the run in the list without reloading;
-pressing "+" again says the run already exists and shows the same ID. A second tab of the
+back in the modal the version shows the run's ID instead of "+". A second tab of the
 same user sees the run appear live (SSE). Another user sees none of it.
 
 Screenshots of every step: test-artifacts/ui/ (printed at the end of each test).
@@ -208,17 +208,14 @@ def test_the_seed_flow_in_a_browser(
         expect(row).to_contain_text("scripting")
         seen(page, "runs-list-with-new-run", full_page=True)
 
-        # --- "+" again on the same version: the existing run, same ID, and a way forward
+        # --- back in the modal: the version shows its run's ID (with Copy) instead of "+"
         opener.click()
         expect(modal).to_be_visible()
-        plus.click()
-        existing = modal.locator("#existing-run-id")
-        expect(existing).to_have_text(run_id)
-        expect(modal.locator(".notice.warning")).to_contain_text("already have a worker run for this version")
-        seen(page, "run-already-exists")
-        modal.get_by_role("button", name="Create a new version").click()
-        expect(detail.locator("#version-form")).to_be_visible()
-        seen(page, "offer-new-version")
+        expect(plus).to_have_count(0)
+        expect(versions.first.locator(".run-id")).to_have_text(run_id)
+        copy = versions.first.get_by_role("button", name="Copy the ID of your run of version 1")
+        expect(copy).to_be_visible()
+        seen(page, "version-shows-its-run")
 
         # --- the worker runs page at a phone's width
         phone = _context(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)

@@ -314,6 +314,14 @@ def test_two_tabs_of_the_same_user(
         modal1 = _open_modal(tab1)
         _plus(modal1).click()
         expect(modal1.locator("#existing-run-id")).to_have_text(run_id)
+        warning = modal1.locator(".notice.warning")
+        expect(warning).to_contain_text("already have a worker run for this version")
+        expect_accessible(tab1, "run already exists")
+        # "Create a new version": that worker's panel, with the form, and the run's ID on its version.
+        modal1.get_by_role("button", name="Create a new version").click()
+        _expect_panel_shows(modal1, first_name)
+        expect(modal1.locator("#version-form").get_by_label("Docker image tag")).to_be_focused()
+        expect(modal1.locator("#worker-detail .version .run-id")).to_have_text(run_id)
         shots(tab1, "two-tabs-run-shown-in-first-tab")
         watch.expect_clean()
     finally:

@@ -114,7 +114,7 @@ def test_a_tampered_or_foreign_cookie_is_not_a_session(api: Api, alice: ApiUser)
             "/ui/runs", headers={"Cookie": f"{COOKIE_NAME}={value}", "HX-Request": "true"},
         )
         assert fragment.status_code == 401
-        assert fragment.headers["hx-redirect"] == "/sign-in"
+        assert fragment.headers["hx-redirect"] == "/sign-in?reason=session-ended"
 
 
 def test_a_non_ascii_cookie_or_csrf_token_is_refused_not_an_error(api: Api, alice: ApiUser) -> None:
@@ -223,7 +223,7 @@ def test_sign_out_clears_the_cookie_and_needs_the_csrf_token(api: Api, alice: Ap
     assert refused.status_code == 403
     result = browser.post_form("/sign-out", f"csrf_token={browser.csrf}", csrf=False)
     assert result.status_code == 303
-    assert result.headers["location"] == "/sign-in"
+    assert result.headers["location"] == "/sign-in?reason=signed-out"
     morsel = SimpleCookie(_set_cookie(result))[COOKIE_NAME]
     assert morsel.value == ""
     assert morsel["expires"]  # in the past: the browser drops it
@@ -266,7 +266,7 @@ def test_sign_out_ends_the_session_on_the_server(api: Api, container: Container,
     assert page.headers["location"] == "/sign-in"
     fragment = api.client.simulate_get("/ui/runs", headers={**replay, "HX-Request": "true"})
     assert fragment.status_code == 401
-    assert fragment.headers["hx-redirect"] == "/sign-in"
+    assert fragment.headers["hx-redirect"] == "/sign-in?reason=session-ended"
     for path in ("/api/v1/user/", "/api/v1/events/stream"):
         refused = api.client.simulate_get(path, headers=replay)
         assert refused.status_code == 401, path
@@ -287,7 +287,7 @@ def test_signing_out_twice_is_fine(api: Api, container: Container, alice: ApiUse
         # cookie is still cleared, and the revocation is not recorded twice.
         result = browser.post_form("/sign-out", f"csrf_token={browser.csrf}", csrf=False)
         assert result.status_code == 303
-        assert result.headers["location"] == "/sign-in"
+        assert result.headers["location"] == "/sign-in?reason=signed-out"
         assert SimpleCookie(_set_cookie(result))[COOKIE_NAME].value == ""
     assert _revoked_rows(container.engine) == 1
     # An ended session still cannot be signed out by another site (no CSRF token).
@@ -476,3 +476,12 @@ def test_fragments_are_paginated(api: Api, alice: ApiUser) -> None:
     assert runs.text.count("<tr data-run-id=") == 12  # 20 a page
     names = re.findall(r'<td data-label="Worker">([^<]+)</td>', runs.text)
     assert names[0] == "Paged 11" and names[-1] == "Paged 00"  # newest first
+
+
+def test_the_sign_in_page_says_why_it_is_shown_without_echoing_the_url(api: Api) -> None:
+    signed_out = api.client.simulate_get("/sign-in", params={"reason": "signed-out"})
+    assert "You are signed out" in signed_out.text
+    ended = api.client.simulate_get("/sign-in", params={"reason": "session-ended"})
+    assert "Your session has ended" in ended.text
+    other = api.client.simulate_get("/sign-in", params={"reason": "<b>you were hacked</b>"})
+    assert other.status_code == 200 and "hacked" not in other.text and 'id="sign-in-notice"' not in other.text

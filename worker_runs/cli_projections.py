@@ -26,6 +26,7 @@ from projections.status import projection_statuses, relay_checkpoint
 from worker_runs.bootstrap import Container
 from worker_runs.cli_context import current_container
 from worker_runs.logging_config import configure_logging
+from worker_runs.root_notice import say_once_when_root
 
 
 class BrokerNotConfigured(click.ClickException):
@@ -232,6 +233,7 @@ def worker(
             "--without-gossip", "--without-mingle"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
+    say_once_when_root(container.celery.conf.accept_content)
     container.celery.worker_main(argv)
 
 
@@ -251,18 +253,21 @@ def _terminate_on_stdin_eof() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(min=0, max=65535))
 @click.option("--app", "app_spec", default="api.app:create_app", show_default=True,
               help="The WSGI application factory, MODULE:FUNCTION, called with the container.")
-def serve(host: str, port: int, app_spec: str) -> None:
+@click.option("--threads", default=32, show_default=True, type=click.IntRange(min=2),
+              help="HTTP threads (waitress). Requests waiting for a projection and live streams hold "
+                   "one; live streams may take half (WORKER_RUNS_SSE_MAX_STREAMS).")
+def serve(host: str, port: int, app_spec: str, threads: int) -> None:
     """Run everything in one command: HTTP API, relay and a Celery worker.
 
     With no WORKER_RUNS_DATABASE_URL / WORKER_RUNS_BROKER_URL it needs no service: SQLite
     under WORKER_RUNS_HOME and an embedded Redis-compatible broker. Applies the migrations
     first. Ctrl-C or SIGTERM stops everything.
     """
-    from worker_runs.serve import ApiUnavailable, Server, WorkerCrashLoop  # wsgiref, fakeredis: only here
+    from worker_runs.serve import ApiUnavailable, Server  # waitress, fakeredis: only here
 
     _configure_logging()
     try:
-        server = Server(host=host, port=port, app_spec=app_spec)
+        server = Server(host=host, port=port, app_spec=app_spec, threads=threads)
         sys.exit(server.run())
-    except (ApiUnavailable, WorkerCrashLoop) as exc:
+    except ApiUnavailable as exc:
         raise click.ClickException(str(exc)) from None

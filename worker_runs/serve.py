@@ -18,34 +18,35 @@ import logging
 import os
 import signal
 import socket
-import socketserver
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from eventstore.migrate import upgrade
 from integrations.kicker import WebhookKicker
 from projections.relay import Relay
 from tasks.webhooks import WebhookPublisher
+from worker_runs import health
 from worker_runs.bootstrap import Container, bootstrap
+from worker_runs.http_server import DEFAULT_THREADS, HttpServer
 from worker_runs.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 #: how long the Celery child gets for its warm shutdown before it is killed
 WORKER_STOP_TIMEOUT = 30.0
+#: this many starts within a minute is a crash loop: restarts then back off, up to the max
+CRASH_LOOP_STARTS = 5
+WORKER_BACKOFF_MAX = 60.0
+#: a worker alive this long is healthy again
+WORKER_STABLE_AFTER = 30.0
 
 
 class ApiUnavailable(RuntimeError):
     """The WSGI application factory could not be imported."""
-
-
-class WorkerCrashLoop(RuntimeError):
-    """The Celery worker keeps dying right after it starts."""
 
 
 def load_app_factory(spec: str) -> Callable[[Container], Any]:
@@ -124,18 +125,6 @@ class EmbeddedBroker:
         self._server.server_close()
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    # One thread per request (long polls and SSE must not block other requests); daemon
-    # threads so an open SSE stream cannot hold the shutdown.
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
-        log.info("%s - %s", self.address_string(), format % args)
-
-
 class WorkerProcess:
     """The Celery worker child: started, watched (restarted if it dies), stopped in order."""
 
@@ -144,6 +133,11 @@ class WorkerProcess:
         self.concurrency = concurrency
         self.process: subprocess.Popen[bytes] | None = None
         self._starts: list[float] = []
+        self._started_at: float | None = None
+        self.command = [sys.executable, "-m", "worker_runs.cli", "worker", "--pool=threads",
+                        f"--concurrency={concurrency}", "--stop-with-parent"]
+        #: when a crash-looping worker is started again (None: not waiting)
+        self._restart_at: float | None = None
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -159,19 +153,38 @@ class WorkerProcess:
     def start(self) -> None:
         now = time.monotonic()
         self._starts = [t for t in self._starts if now - t < 60] + [now]
-        if len(self._starts) > 5:
-            raise WorkerCrashLoop("the Celery worker died 5 times within a minute; see its log above")
-        command = [sys.executable, "-m", "worker_runs.cli", "worker", "--pool=threads",
-                   f"--concurrency={self.concurrency}", "--stop-with-parent"]
         self.process = subprocess.Popen(
-            command, env=self._env(), stdin=subprocess.PIPE, start_new_session=True,
+            self.command, env=self._env(), stdin=subprocess.PIPE, start_new_session=True,
         )
+        self._started_at = now
         log.info("serve: Celery worker started (pid %s)", self.process.pid)
 
     def check(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            log.error("serve: the Celery worker exited with %s; restarting it", self.process.returncode)
+        """Restart a dead worker. One that keeps dying is restarted with a growing back-off
+        (never given up: the API keeps serving) and reported to /readyz meanwhile."""
+        now = time.monotonic()
+        if self.process is None:
+            if self._restart_at is not None and now >= self._restart_at:
+                self._restart_at = None
+                self.start()
+            return
+        if self.process.poll() is None:
+            if self._started_at is not None and now - self._started_at > WORKER_STABLE_AFTER:
+                health.report("celery-worker", None)
+            return
+        log.error("serve: the Celery worker exited with %s; restarting it", self.process.returncode)
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process = None
+        recent = len([t for t in self._starts if now - t < 60])
+        if recent < CRASH_LOOP_STARTS:
             self.start()
+            return
+        delay = min(WORKER_BACKOFF_MAX, 2.0 ** (recent - CRASH_LOOP_STARTS + 1))
+        self._restart_at = now + delay
+        health.report("celery-worker",
+                      f"crash-looping ({recent} starts in a minute); next start in {delay:.0f}s")
+        log.error("serve: the Celery worker keeps dying; next start in %.0fs (the API keeps serving)", delay)
 
     def stop(self) -> None:
         process, self.process = self.process, None
@@ -190,12 +203,18 @@ class WorkerProcess:
 
 
 class Server:
-    def __init__(self, host: str, port: int, app_spec: str, settings: Settings | None = None) -> None:
+    def __init__(self, host: str, port: int, app_spec: str, settings: Settings | None = None,
+                 threads: int = DEFAULT_THREADS) -> None:
         self.host = host
         self.port = port
+        self.threads = threads
         # Fail fast, before anything starts, when the API cannot be imported.
         self.factory = load_app_factory(app_spec)
         self.settings = settings or load_settings()
+        if "WORKER_RUNS_SSE_MAX_STREAMS" not in os.environ:
+            # Live streams hold a server thread each: by default they may take half of them,
+            # the other half always serves requests (as `worker-runs api` does).
+            self.settings = dataclasses.replace(self.settings, sse_max_streams=max(1, threads // 2))
         self.stop_event = threading.Event()
 
     def _signal(self, signum: int, _frame: Any) -> None:
@@ -220,34 +239,44 @@ class Server:
             upgrade(container.engine)
             worker.start()
             relay = Relay(container.engine, container.publisher, container.runner.names)
-            threads.append(threading.Thread(target=relay.run, args=(self.stop_event,), name="relay"))
             # Integrations (issue 7): announces subscriptions with due webhooks to the worker.
             kicker = WebhookKicker(container.engine, WebhookPublisher(container.celery))
-            threads.append(threading.Thread(target=kicker.run, args=(self.stop_event,),
-                                            name="webhook-kicker"))
-            httpd = make_server(self.host, self.port, self.factory(container),
-                                server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
-            threads.append(threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                            name="http"))
+            # The loops survive database and broker outages themselves; should one still die,
+            # it is started again: the API never goes down with it.
+            loops: dict[str, Callable[[threading.Event], None]] = {
+                "relay": relay.run, "webhook-kicker": kicker.run,
+            }
+            for name, target in loops.items():
+                threads.append(threading.Thread(target=target, args=(self.stop_event,), name=name))
+            httpd = HttpServer(self.factory(container), self.host, self.port, threads=self.threads)
+            threads.append(threading.Thread(target=httpd.serve_until, args=(self.stop_event,), name="http"))
             for thread in threads:
                 thread.start()
-            host, port = str(httpd.server_address[0]), httpd.server_address[1]
+            host, port = httpd.address
             database = container.engine.url.render_as_string()  # password hidden
             print(f"worker-runs serving on http://{host}:{port} (database {database}, "
                   f"broker {settings.broker_url})", flush=True)
             while not self.stop_event.wait(0.5):
                 worker.check()
-                stopped = [t.name for t in threads if not t.is_alive()]
-                if stopped:
-                    log.error("serve: the %s thread stopped unexpectedly; shutting down", ", ".join(stopped))
-                    exit_code = 1
+                for index, thread in enumerate(threads):
+                    if thread.is_alive() or self.stop_event.is_set():
+                        continue
+                    if thread.name not in loops:
+                        log.error("serve: the %s thread stopped unexpectedly; shutting down", thread.name)
+                        exit_code = 1
+                        break
+                    log.error("serve: the %s loop stopped unexpectedly; starting it again", thread.name)
+                    threads[index] = threading.Thread(target=loops[thread.name], args=(self.stop_event,),
+                                                      name=thread.name)
+                    threads[index].start()
+                if exit_code:
                     break
         finally:
             self.stop_event.set()
-            if httpd is not None:
-                if any(t.name == "http" and t.is_alive() for t in threads):
-                    httpd.shutdown()  # waits for serve_forever: only when it runs
-                httpd.server_close()
+            # The http thread sees the stop and closes its sockets itself; one never started
+            # still holds its listening socket.
+            if httpd is not None and not any(t.name == "http" and t.ident is not None for t in threads):
+                httpd.close()
             worker.stop()
             for thread in threads:
                 thread.join(timeout=10)

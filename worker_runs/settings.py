@@ -64,6 +64,11 @@ class Settings:
     #: loopback or a private network (refused by default: the fetch is a server-side request)
     iiif_allow_private: bool = False
 
+    # --- reliability (issue 12) --------------------------------------------------------------
+    #: WORKER_RUNS_READY_MAX_LAG: /readyz says "degraded" when a projection's oldest unapplied
+    #: event is older than this many seconds (its lag keeps growing)
+    ready_max_lag_seconds: float = 30.0
+
     @property
     def is_embedded(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -81,6 +86,7 @@ def load_settings() -> Settings:
         broker_prefix = env.str("BROKER_PREFIX", "")
         secret_key = env.str("SECRET_KEY", "")
         integrations = _integration_settings(env)
+        ready_max_lag = env.float("READY_MAX_LAG", 30.0, validate=POSITIVE)
     env.seal()
     home = Path(home).resolve()
     return Settings(
@@ -91,6 +97,7 @@ def load_settings() -> Settings:
         celery_queue=celery_queue,
         broker_prefix=broker_prefix,
         secret_key=secret_key or None,
+        ready_max_lag_seconds=ready_max_lag,
         **integrations,  # type: ignore[arg-type]
     )
 

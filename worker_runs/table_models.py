@@ -15,7 +15,6 @@ from api.ui import tables as ui_tables
 from eventstore import schema as event_store
 from integrations import tables as integration_tables
 from projections import element_tree_tables, image_tables, tables  # noqa: F401
-from projections import element_tree_tables as _element_tree  # noqa: F401 - registers rm_element_paths
 
 LAYERS: tuple[sa.MetaData, ...] = (event_store.metadata, integration_tables.metadata, ui_tables.metadata)
 

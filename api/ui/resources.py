@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import falcon
@@ -32,6 +33,7 @@ from api.errors import ApiError, error_entry, flatten_messages
 from api.gateway import CommandGateway
 from api.reads import ReadModels
 from api.resources import _slug_from
+from api.ui.queries import user_runs_by_version
 from api.ui.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec
 from commands import messages as m
 from commands.tokens import hash_token
@@ -49,6 +51,12 @@ SIGN_IN = "/sign-in"
 #: 200, so the browser does not log it as an error in the console (the browser tests fail on any).
 FORM_AGAIN = 200
 HOME = "/worker-runs"
+#: why the sign-in page is shown (`?reason=`): a fixed text per reason, never text from the URL
+SIGN_IN_NOTICES = {
+    "signed-out": "You are signed out. Sign in again with your API token to come back.",
+    "session-ended": "Your session has ended (signed out in another tab, expired, or the token was revoked): "
+                     "sign in again.",
+}
 
 # No inline script or style anywhere: the CSP forbids both, which turns most injection bugs
 # into harmless text.
@@ -140,7 +148,7 @@ def _handle_sign_in_required(
 ) -> None:
     if req.get_header("HX-Request"):
         resp.status = falcon.HTTP_401
-        resp.set_header("HX-Redirect", SIGN_IN)
+        resp.set_header("HX-Redirect", f"{SIGN_IN}?reason=session-ended")
         resp.content_type = falcon.MEDIA_HTML
         resp.text = "Your session has ended: sign in again."
         return
@@ -244,15 +252,19 @@ class _Ui:
         return [presenters.worker_type(row) for row in result.rows]
 
     def worker_detail(self, viewer: Viewer, worker_id: str, page: int) -> tuple[dict[str, Any], Pager] | None:
+        """A worker and a page of its versions, each with `my_run_id` (the viewer's run of it)."""
         with self.reads.connection() as conn:
             row = q.get_worker(conn, viewer.identity.actor, worker_id)
             versions = q.list_worker_versions(
                 conn, viewer.identity.actor, worker_id,
                 offset=(page - 1) * VERSIONS_PAGE_SIZE, limit=VERSIONS_PAGE_SIZE,
             )
+            items = [presenters.worker_version(version) for version in versions.rows] if versions else []
+            runs = user_runs_by_version(conn, viewer.user_id, [item["id"] for item in items])
         if row is None or versions is None:
             return None
-        items = [presenters.worker_version(version) for version in versions.rows]
+        for item in items:  # a version that has the user's run shows its ID instead of "+"
+            item["my_run_id"] = runs.get(str(item["id"]))
         return presenters.worker(row), Pager(items, page, VERSIONS_PAGE_SIZE, versions.count)
 
     def run_command(
@@ -337,7 +349,8 @@ class SignInResource(_Ui):
             resp.status = falcon.HTTP_303
             resp.set_header("Location", HOME)
             return
-        self.render(resp, "sign_in.html", error=None, viewer=None)
+        reason = req.get_param("reason")
+        self.render(resp, "sign_in.html", error=None, viewer=None, notice=SIGN_IN_NOTICES.get(reason or ""))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         # Login CSRF: another site must not sign the browser in as someone else. There is
@@ -349,7 +362,7 @@ class SignInResource(_Ui):
         token = str(_form(req).get("token", "")).strip()
         identity = self.authenticator.authenticate(f"Token {token}") if token else None
         if identity is None:
-            self.render(resp, "sign_in.html", status=FORM_AGAIN, viewer=None,
+            self.render(resp, "sign_in.html", status=FORM_AGAIN, viewer=None, notice=None,
                         error="This API token is unknown or has been revoked.")
             return
         value, _session = self.sessions.issue(hash_token(token))
@@ -381,7 +394,7 @@ class SignOutResource(_Ui):
             self.authenticator.end_session(session)
         self.sessions.clear_cookie(req, resp)
         resp.status = falcon.HTTP_303
-        resp.set_header("Location", SIGN_IN)
+        resp.set_header("Location", f"{SIGN_IN}?reason=signed-out")
 
 
 class WorkerRunsPage(_Ui):
@@ -429,8 +442,9 @@ class RunsFragment(_Ui):
         run_id = result.data["run_id"]
         self.render_many(resp, [
             ("run_notice.html", {"viewer": viewer, "kind": "created", "run_id": run_id,
-                                 "worker_id": worker_id,
+                                 "worker_id": worker_id, "version_id": str(body["worker_version_id"]),
                                  "message": ""}),
+
             # The new run is the newest: page 1 of the list, swapped in place (out of band).
             ("runs_list.html", {"viewer": viewer, "runs": self.runs_page(viewer, 1), "oob": True}),
         ])
@@ -472,14 +486,20 @@ class WorkersFragment(_Ui):
             return
         worker_id = result.data["worker_id"]
         filters = _filters(form)
+        if not result.data.get("created"):
+            # Get-or-create by slug (the API's contract): nothing was created, and the name and
+            # type typed were not used. Say so, keep the form, offer the existing worker.
+            existing = self.worker_detail(viewer, worker_id, 1)
+            self.render(resp, "worker_form.html", status=FORM_AGAIN, viewer=viewer, values=values, errors={},
+                        types=self.worker_types(), existing=existing[0] if existing else {"id": worker_id})
+            return
         detail = self.worker_detail(viewer, worker_id, 1)
         if detail is None:  # projections past the bounded wait: say so, and never invite a second press
             _retarget(resp)
             self.render(resp, "saved_not_shown.html", viewer=viewer, what="The worker was created")
             return
         worker, versions = detail
-        notice = ("Worker created. Now create a version for it." if result.data.get("created")
-                  else "A worker with this slug already exists: here it is.")
+        notice = "Worker created. Now create a version for it."
         _retarget(resp)
         self.render_many(resp, [
             ("worker_detail.html", {"viewer": viewer, "worker": worker, "versions": versions,
@@ -493,7 +513,7 @@ class WorkersFragment(_Ui):
     def _form_again(self, resp: falcon.Response, viewer: Viewer, values: dict[str, str],
                     errors: dict[str, str]) -> None:
         self.render(resp, "worker_form.html", status=FORM_AGAIN, viewer=viewer, values=values, errors=errors,
-                    types=self.worker_types())
+                    types=self.worker_types(), existing=None)
 
 
 def _filters(params: Mapping[str, Any]) -> dict[str, str]:
@@ -507,7 +527,8 @@ def _filters(params: Mapping[str, Any]) -> dict[str, str]:
 class NewWorkerFragment(_Ui):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         viewer = self.require(req)
-        self.render(resp, "worker_form.html", viewer=viewer, values={}, errors={}, types=self.worker_types())
+        self.render(resp, "worker_form.html", viewer=viewer, values={}, errors={}, types=self.worker_types(),
+                    existing=None)
 
 
 class WorkerFragment(_Ui):
@@ -559,6 +580,12 @@ class VersionsFragment(_Ui):
                 })
                 return
             fields["configuration"] = configuration
+        if values["revision_url"] and not _is_web_url(values["revision_url"]):
+            self._form_again(resp, viewer, worker_id, values, {"revision_url": (
+                "Enter the full address of the revision, starting with https:// "
+                "(for example https://gitlab.com/me/my-worker/-/commit/0a1b2c3)."
+            )})
+            return
         try:
             body = s.create_worker_version_body.load(fields)
             command = m.CreateWorkerVersion(worker_id=worker_id, fields=dict(body))
@@ -594,6 +621,11 @@ def _retarget(resp: falcon.Response) -> None:
     on success: tell htmx where the success goes."""
     resp.set_header("HX-Retarget", "#worker-detail")
     resp.set_header("HX-Reswap", "innerHTML")
+
+
+def _is_web_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
 
 
 def _no_constant(name: str) -> Any:

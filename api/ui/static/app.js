@@ -166,12 +166,86 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
     if (target && (target.id === "worker-detail" || target.id === "workers")) showSelection();
+    if (target && target.id === "run-notice") showNewRun(target);
     if (!target || target.id !== "worker-detail") return;
     // A new panel: move focus to it (or to what it asks for), so keyboard users follow.
     if (!target.querySelector("[autofocus]")) {
       const title = target.querySelector("#worker-title");
       if (title) title.focus();
     }
+  });
+
+  // A new run: the version's "+" becomes the run's ID (one run per version), when the panel
+  // still shows that version; the focus goes to the notice's Copy button (the "+" is gone).
+  function showNewRun(notice) {
+    const fresh = notice.querySelector("template[data-version-run-for]");
+    if (!fresh) return;
+    const id = fresh.getAttribute("data-version-run-for");
+    document.querySelectorAll("[data-version-run]").forEach(function (slot) {
+      const plus = slot.querySelector(".plus");
+      // (htmx may report the swap more than once: a slot already showing the run stays.)
+      if (slot.getAttribute("data-version-run") !== id || !plus) return;
+      const replacement = fresh.content.firstElementChild.cloneNode(true);
+      // Name the version as its "+" did ("… from version 2" -> "… of your run of version 2").
+      const copy = replacement.querySelector(".copy");
+      const label = plus && plus.getAttribute("aria-label");
+      if (copy && label && label.indexOf(" from ") > 0) {
+        copy.setAttribute("aria-label", "Copy the ID of your run of " + label.slice(label.indexOf(" from ") + 6));
+      }
+      slot.replaceWith(replacement);
+    });
+    const copy = notice.querySelector(".copy");
+    if (copy) copy.focus();
+  }
+
+  // --- the account menu: opens on hover (and on click or tap, natively); Escape and a click
+  // outside close it ----------------------------------------------------------------------------
+
+  function accountMenu() {
+    return document.querySelector("details.user-menu");
+  }
+
+  let menuTimer = null;
+  document.addEventListener("mouseover", function (event) {
+    const menu = accountMenu();
+    if (!menu || !(event.target instanceof Element)) return;
+    if (menu.contains(event.target)) {
+      clearTimeout(menuTimer);
+      if (!menu.open) {
+        menu.open = true;
+        menu.setAttribute("data-hover-opened", "");
+      }
+    } else if (menu.open && menu.hasAttribute("data-hover-opened")) {
+      // Left the menu: close after a moment (a pointer crossing the gap keeps it open).
+      clearTimeout(menuTimer);
+      menuTimer = setTimeout(function () {
+        menu.open = false;
+        menu.removeAttribute("data-hover-opened");
+      }, 300);
+    }
+  });
+  document.addEventListener("click", function (event) {
+    const menu = accountMenu();
+    if (!menu || !(event.target instanceof Element)) return;
+    const summary = menu.querySelector("summary");
+    if (summary && summary.contains(event.target) && menu.hasAttribute("data-hover-opened")) {
+      // Opened by hover, then clicked: keep it open (a click means "I want this menu").
+      event.preventDefault();
+      menu.removeAttribute("data-hover-opened");
+      return;
+    }
+    if (menu.open && !menu.contains(event.target)) {
+      menu.open = false;
+      menu.removeAttribute("data-hover-opened");
+    }
+  }, true);
+  document.addEventListener("keydown", function (event) {
+    const menu = accountMenu();
+    if (event.key !== "Escape" || !menu || !menu.open) return;
+    menu.open = false;
+    menu.removeAttribute("data-hover-opened");
+    const summary = menu.querySelector("summary");
+    if (summary && menu.contains(document.activeElement)) summary.focus();
   });
 
   // --- when a request fails: say what happened, never leave a silent page -----------------------

@@ -1,12 +1,14 @@
-"""IIIF images and image servers read models (issue 10).
+"""IIIF images and image servers (issue 10), and the orientation of elements.
 
 Revision ID: 0007
 Revises: 0005
 
-Derived data like 0003 (models in projections/image_tables.py), filled by the `documents`
-projection (a rebuild re-fills them from the events).
+Derived data like 0003, filled by the `documents` projection (a rebuild re-fills them):
+rm_image_servers and rm_images (projections/image_tables.py), and rm_elements' rotation_angle
+and mirrored (set by PartialUpdateElement; base-worker applies them when it opens an image).
 
-Frozen like the others: written out with `op.create_table`, importing no model.
+Frozen like the other revisions: written out with `op.create_table` / `op.add_column`, so later
+model changes never change what this revision creates.
 """
 
 import sqlalchemy as sa
@@ -47,8 +49,14 @@ def upgrade() -> None:
         sa.Column("created_position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.PrimaryKeyConstraint("generation", "image_id", name=op.f("pk_rm_images")),
     )
+    with op.batch_alter_table("rm_elements") as batch:
+        batch.add_column(sa.Column("rotation_angle", sa.Integer(), server_default="0", nullable=False))
+        batch.add_column(sa.Column("mirrored", sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("rm_elements") as batch:
+        batch.drop_column("mirrored")
+        batch.drop_column("rotation_angle")
     op.drop_table("rm_images")
     op.drop_table("rm_image_servers")

@@ -1,0 +1,209 @@
+"""`worker-runs serve` on PostgreSQL and a real Redis survives both restarting (issue 12, item 2).
+
+Real processes: `serve` (API, relay, kicker, a Celery worker child) against a throwaway schema
+and a `redis-server` this test starts on a free port. Faults: every PostgreSQL backend of the
+serve process tree is terminated (what a PostgreSQL restart does to its clients), twice;
+then Redis is killed and started again on the same port while clients keep writing. After
+each fault: serve is still running with its worker, every write was answered and recorded,
+and the read models catch up (commands sent = workers recorded = workers projected).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from commands import messages as m
+from commands.tokens import generate_token, hash_token
+from domain.actor import Actor
+from eventstore.migrate import upgrade
+from projections.consistency import wait_for_position
+from projections.tables import rm_workers
+from tests.broker import database_url
+from tests.conftest import PG_URL, PostgresSchema
+from worker_runs.bootstrap import bootstrap
+from worker_runs.serve import free_port
+from worker_runs.settings import Settings
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+
+class RedisServer:
+    """A throwaway redis-server on a free port (no persistence): stop it, start it again."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                import socket
+
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class Client:
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.token = token
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers={
+            "Authorization": f"Token {self.token}", "Content-Type": "application/json",
+        })
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                return response.status, headers, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            headers = {k.lower(): v for k, v in error.headers.items()}
+            return error.code, headers, json.loads(error.read() or b"null")
+
+
+@pytest.fixture
+def stack(pg_schema: PostgresSchema, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is needed for the fault tests")
+    engine = pg_schema.engine()
+    upgrade(engine)
+    redis = RedisServer(tmp_path)
+    redis.start()
+    app_name = f"serve-{uuid.uuid4().hex[:10]}"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_RUNS_")}
+    env.update({
+        "WORKER_RUNS_HOME": str(tmp_path), "WORKER_RUNS_DATABASE_URL": database_url(engine),
+        "WORKER_RUNS_BROKER_URL": redis.url, "PGAPPNAME": app_name,  # libpq names every backend
+    })
+    log = (tmp_path / "serve.log").open("w+b")
+    process = subprocess.Popen([sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    container = bootstrap(Settings(home=tmp_path, database_url=PG_URL), engine=engine)
+    user = container.bus.handle(m.RegisterUser("alice", "alice@example.org", False)).data["user_id"]
+    token = generate_token()
+    container.bus.handle(m.IssueToken(user_id=user, token_hash=hash_token(token), label="t"),
+                         actor=Actor(user))
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+    def terminate() -> int:
+        with admin.connect() as conn:
+            return int(conn.execute(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :n"),
+                {"n": app_name}).scalar())
+
+    def output() -> str:
+        log.flush()
+        return (tmp_path / "serve.log").read_text(errors="replace")
+
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, output()
+        try:
+            with urllib.request.urlopen(base + "/livez", timeout=2):
+                break
+        except OSError:
+            assert time.monotonic() < deadline, output()
+            time.sleep(0.2)
+    try:
+        yield {"client": Client(base, token), "engine": engine, "terminate": terminate, "redis": redis,
+               "process": process, "output": output, "base": base}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        redis.kill()
+        admin.dispose()
+        engine.dispose()
+
+
+def _create_workers(client: Client, count: int, prefix: str) -> int:
+    """Create `count` workers, retrying a 503 (the only acceptable answer to an outage);
+    returns the last event position."""
+    position = 0
+    for i in range(count):
+        slug = f"{prefix}-{i}"
+        for _ in range(60):
+            status, headers, body = client.call("POST", "/api/v1/workers/",
+                                                {"name": slug, "slug": slug, "type": "ocr"})
+            if status != 503:
+                break
+            assert "retry-after" in headers
+            time.sleep(0.5)
+        assert status == 201, (status, body)
+        position = max(position, int(headers["x-event-position"]))
+    return position
+
+
+def _projected(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(rm_workers)).scalar() or 0)
+
+
+def test_serve_survives_postgres_and_redis_restarts(stack: dict[str, Any]) -> None:
+    client, engine, output = stack["client"], stack["engine"], stack["output"]
+    sent = 0
+    position = _create_workers(client, 3, "before")
+    sent += 3
+    assert wait_for_position(engine, position, timeout=30), output()
+
+    for round_ in range(2):  # PostgreSQL "restarts": every backend of serve and its worker dies
+        assert stack["terminate"]() >= 1
+        position = _create_workers(client, 3, f"pg{round_}")
+        sent += 3
+        assert wait_for_position(engine, position, timeout=30), f"projections froze:\n{output()}"
+        assert stack["process"].poll() is None, output()
+
+    redis = stack["redis"]  # Redis goes away for a while; clients keep writing
+    redis.kill()
+    position = _create_workers(client, 3, "redis-down")
+    sent += 3
+    time.sleep(2)
+    redis.start()
+    assert wait_for_position(engine, position, timeout=60), f"projections froze after Redis:\n{output()}"
+
+    assert stack["process"].poll() is None, output()
+    assert _projected(engine) == sent
+    status, _, ready = client.call("GET", "/readyz")
+    assert status == 200 and ready["database"] == "ok", ready
+    assert "stopped unexpectedly" not in output()
