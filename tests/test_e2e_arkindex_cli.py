@@ -179,3 +179,57 @@ def test_login_then_upload_alto_signed_by_a_user_run(
     assert {k: sorted(str(x["id"]) for x in v) for k, v in second.items()} == {
         k: sorted(str(x["id"]) for x in v) for k, v in first.items()
     }
+
+
+def _setup(service: Service, token: str, types: tuple[tuple[str, bool], ...]) -> tuple[dict[str, Any], ...]:
+    """A corpus with these element types, a folder in it, and a user worker run."""
+    corpus = service.ok("POST", "/api/v1/corpus/", token, {"name": "Registers"})
+    for slug, is_folder in (("folder", True), *types):
+        body = {"corpus": corpus["id"], "slug": slug, "display_name": slug.title(), "folder": is_folder}
+        service.ok("POST", "/api/v1/elements/type/", token, body)
+    folder = service.ok("POST", "/api/v1/elements/create/", token,
+                        {"corpus": corpus["id"], "type": "folder", "name": "Import"})
+    worker = service.ok("POST", "/api/v1/workers/", token,
+                        {"name": "Import", "slug": "import", "type": "import"})
+    version = service.ok("POST", f"/api/v1/workers/{worker['id']}/versions/", token, {})
+    run = service.ok("POST", "/api/v1/process/workers/", token, {"worker_version_id": version["id"]})
+    return corpus, folder, run
+
+
+def test_upload_pagexml_with_only_the_environment(
+    arkindex_cli: Path, service: Service, iiif_server: IIIFServer, tmp_path: Path,  # noqa: F811
+) -> None:
+    token = service.cli("users", "create", "alice").strip().splitlines()[-1]
+    types = (("page", False), ("paragraph", False), ("text_line", False))
+    corpus, folder, run = _setup(service, token, types)
+    # PAGE-XML goes onto an existing page, found by its image's file name (ListElementChildren
+    # with type, name and recursive), which lies on a IIIF image.
+    iiif_server.add_page("register-p2")
+    url = iiif_server.image_url("register-p2")
+    image = service.ok("POST", "/api/v1/image/iiif/url/", token, {"url": url})
+    page = service.ok("POST", "/api/v1/elements/create/", token, {
+        "corpus": corpus["id"], "type": "page", "name": "register-p2.jpg", "parent": folder["id"],
+        "image": image["id"], "polygon": [[0, 0], [0, 1600], [1200, 1600], [1200, 0]],
+    })
+    home = tmp_path / "cli-user"
+    home.mkdir()
+    shutil.copytree(FIXTURES / "pagexml", home / "pagexml")
+    env = {"ARKINDEX_API_URL": service.url, "ARKINDEX_API_TOKEN": token}
+    code, output = run_cli(arkindex_cli, home, "upload-pagexml", "-v", "upload", "pagexml",
+                           "--xml-path", str(home / "pagexml"), "--parent", folder["id"],
+                           "--worker-run-id", run["id"], env=env)
+    assert code == 0 and "ERROR" not in output and "Traceback" not in output, output
+
+    made = _snapshot(service, token, page["id"])
+    assert sorted((e["type"], e["name"]) for e in made["elements"]) == [
+        ("paragraph", "0"), ("text_line", "1"), ("text_line", "2"),
+    ]
+    texts = sorted((t["element"]["type"], t["text"]) for t in made["transcriptions"])
+    assert texts == [("paragraph", "Baptême de Jean\nfils de Pierre"),
+                     ("text_line", "Baptême de Jean"), ("text_line", "fils de Pierre")]
+    assert {e["worker_run"]["id"] for e in made["elements"]} == {run["id"]}
+    assert {t["worker_run"]["id"] for t in made["transcriptions"]} == {run["id"]}
+    # PAGE attributes become metadata, signed too (the region's `type`, here).
+    metadata = {(m["name"], m["value"], m["worker_run_id"]) for m in made["metadata"]}
+    assert metadata == {("type", "paragraph", run["id"])}
+    assert all(e["zone"]["image"]["id"] == image["id"] for e in made["elements"])
