@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -233,3 +234,49 @@ def test_upload_pagexml_with_only_the_environment(
     metadata = {(m["name"], m["value"], m["worker_run_id"]) for m in made["metadata"]}
     assert metadata == {("type", "paragraph", run["id"])}
     assert all(e["zone"]["image"]["id"] == image["id"] for e in made["elements"])
+
+
+def test_upload_alto_into_an_export_database_then_export_docx(
+    arkindex_cli: Path, service: Service, iiif_server: IIIFServer, tmp_path: Path,  # noqa: F811
+) -> None:
+    """`--db`: the CLI calls only RetrieveWorkerRun and CreateIIIFURL, writes everything into an
+    Arkindex export database with the run, then `export … docx --worker-run-id` filters by it."""
+    token = service.cli("users", "create", "alice").strip().splitlines()[-1]
+    _, _, run = _setup(service, token, ())
+    iiif_server.add_page("register-p1")
+    home = tmp_path / "cli-user"
+    home.mkdir()
+    shutil.copytree(FIXTURES / "alto", home / "alto")
+    env = {"ARKINDEX_API_URL": service.url, "ARKINDEX_API_TOKEN": token}
+    database = home / "out.sqlite"
+    code, output = run_cli(arkindex_cli, home, "upload-alto-db", "-v", "upload", "alto", str(home / "alto"),
+                           "--db", str(database), "--iiif-base-url", f"{iiif_server.url}/iiif/2/",
+                           "--worker-run-id", run["id"], "--create-types", env=env)
+    assert code == 0 and "ERROR" not in output and "Traceback" not in output, output
+
+    with sqlite3.connect(database) as db:
+        runs = db.execute("SELECT id, worker_version_id FROM worker_run").fetchall()
+        versions = db.execute("SELECT version, revision FROM worker_version").fetchall()
+        signed = db.execute("SELECT COUNT(*) FROM element WHERE worker_run_id = ?", (run["id"],)).fetchone()
+        unsigned = db.execute("SELECT COUNT(*) FROM element WHERE worker_run_id IS NULL").fetchone()
+        images = db.execute("SELECT url, width, height FROM image").fetchall()
+    assert runs == [(run["id"], run["worker_version"]["id"])]
+    assert versions == [(1, None)]  # a numbered version, no Git revision
+    # Every element is signed: the folder the CLI makes for the upload (--parent-name), the page,
+    # its print space, block and two lines.
+    assert signed[0] == 6 and unsigned[0] == 0
+    assert images == [(iiif_server.image_url("register-p1"), 1200, 1600)]
+
+    out = home / "docx"
+    code, output = run_cli(arkindex_cli, home, "export-docx", "export", str(database), "docx",
+                           "--worker-run-id", run["id"], "--line-type", "textline", "-o", str(out))
+    assert code == 0 and "Traceback" not in output, output
+    documents = list(out.glob("**/*.docx"))
+    assert documents, output
+    text = subprocess.run(
+        [str(arkindex_cli.parent / "python"), "-c",
+         "import docx, sys; print('\\n'.join(p.text for p in docx.Document(sys.argv[1]).paragraphs))",
+         str(documents[0])],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "Paris, le 3" in text and "mai 1789" in text, text
