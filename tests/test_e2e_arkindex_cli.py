@@ -280,3 +280,48 @@ def test_upload_alto_into_an_export_database_then_export_docx(
         capture_output=True, text=True, check=True,
     ).stdout
     assert "Paris, le 3" in text and "mai 1789" in text, text
+
+
+def test_upload_mets_with_alto(
+    arkindex_cli: Path, service: Service, iiif_server: IIIFServer, tmp_path: Path,  # noqa: F811
+) -> None:
+    """`upload mets --alto`: the ALTO pages first, then the METS structure (each element with a
+    `METS ID` reference metadata); an ALTO page already uploaded is linked under its METS
+    element with CreateElementParent. The same upload again adds nothing."""
+    token = service.cli("users", "create", "alice").strip().splitlines()[-1]
+    _, folder, run = _setup(service, token, ())
+    iiif_server.add_page("register-p1")
+    home = tmp_path / "cli-user"
+    home.mkdir()
+    shutil.copytree(FIXTURES / "mets", home / "mets")
+    env = {"ARKINDEX_API_URL": service.url, "ARKINDEX_API_TOKEN": token}
+    upload = ("-v", "upload", "mets", str(home / "mets" / "register.mets.xml"), "--alto",
+              "--parent-id", folder["id"], "--iiif-base-url", f"{iiif_server.url}/iiif/2/",
+              "--worker-run-id", run["id"])
+    code, output = run_cli(arkindex_cli, home, "upload-mets", *upload, env=env)
+    assert code == 0 and "ERROR" not in output and "Traceback" not in output, output
+
+    first = _snapshot(service, token, folder["id"])
+    assert {e["worker_run"]["id"] for e in first["elements"]} == {run["id"]}
+    by_name = {(e["type"], e["name"]): e for e in first["elements"]}
+    volume, act = by_name[("volume", "Register 1789")], by_name[("act", "Act 1")]
+    page = by_name[("page", "PAGE1")]
+    # Each METS element carries its reference, the volume its Dublin Core metadata too.
+    described = {(e["name"], m["name"], str(m["value"]))
+                 for e in (volume, act) for m in e["metadata"]}
+    assert described == {
+        ("Register 1789", "METS ID", "DIV_VOLUME"), ("Act 1", "METS ID", "DIV_ACT"),
+        ("Register 1789", "Title", "Register of baptisms"), ("Register 1789", "Date", "1789"),
+    }
+    # The ALTO page is under the folder (ALTO upload) and under its METS act (CreateElementParent).
+    parents = {p["id"] for p in _all(service, token, f"/api/v1/elements/{page['id']}/parents/")}
+    assert parents == {folder["id"], act["id"]}
+    ancestors = {p["id"] for p in _all(service, token, f"/api/v1/elements/{page['id']}/parents/?recursive=1")}
+    assert ancestors == {folder["id"], act["id"], volume["id"]}
+
+    code, output = run_cli(arkindex_cli, home, "upload-mets-again", *upload, env=env)
+    assert code == 0 and "ERROR" not in output and "Traceback" not in output, output
+    second = _snapshot(service, token, folder["id"])
+    assert {k: sorted(str(x["id"]) for x in v) for k, v in second.items()} == {
+        k: sorted(str(x["id"]) for x in v) for k, v in first.items()
+    }
