@@ -15,6 +15,7 @@ from typing import Any
 
 from marshmallow import Schema
 
+from api import corpus_run_resources as crr  # issue 10: runs that produced data in a corpus
 from api import document_resources as dr  # issue 5: documents
 from api import document_schemas as ds  # issue 5: documents
 from api import element_tree_resources as tr  # issue 10 B: element tree
@@ -295,6 +296,12 @@ ROUTES: tuple[Route, ...] = (
         Operation("POST", "CreateMetaDataBulk", "Add many metadata to an element at once",
                   body=ds.create_metadata_bulk_body, response=ds.create_metadata_bulk_response, status=201,
                   tag="documents", errors=(403, 404)),
+    )),
+    Route("/api/v1/corpus/{id}/worker-runs/", crr.CorpusWorkerRunsResource, (
+        _list("ListCorpusWorkerRuns", "List the worker runs that produced data in a corpus, newest first",
+              s.worker_run_schema, reads=DOCS, tag="worker runs", errors=(404,),
+              description="Runs that signed an element of the corpus or anything on one (transcription, "
+                          "classification, metadata, entity), for those who may read the corpus."),
     )),
     # --- transcription entities (issue 10 B), as base-worker 0.6 calls them
     Route("/api/v1/corpus/{id}/entity-types/", er.CorpusEntityTypesResource, (
