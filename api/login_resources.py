@@ -9,6 +9,7 @@ client address in the database (api/login_throttle.py), whatever API process ans
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import falcon
@@ -45,6 +46,21 @@ login_body = LoginBody()
 login_answer = LoginAnswer()
 
 
+def client_address(req: falcon.Request) -> str:
+    """The address failures are counted against. Behind the reverse proxy (deploy/nginx.conf) the
+    peer is the proxy, on a loopback or private address, and the client is the last address it
+    appended to X-Forwarded-For; from any other peer the header is the client's own claim and is
+    ignored (or a client could pick a fresh address for every guess)."""
+    peer = req.remote_addr or ""
+    header = req.get_header("X-Forwarded-For") or ""
+    forwarded = [part.strip() for part in header.split(",") if part.strip()]
+    try:
+        behind_proxy = ipaddress.ip_address(peer).is_private  # loopback included
+    except ValueError:
+        behind_proxy = False
+    return forwarded[-1] if behind_proxy and forwarded else peer
+
+
 def find_user(conn: sa.Connection, login: str) -> dict[str, Any] | None:
     """The one user with this email (or username), case-insensitively; None when there is none
     or several (emails are not unique: an ambiguous email cannot sign in)."""
@@ -66,7 +82,7 @@ class LoginResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = req.context.body
         login = body["email"].strip()
-        keys: dict[str, Limit] = {f"email:{login.lower()}": EMAIL, f"ip:{req.remote_addr}": ADDRESS}
+        keys: dict[str, Limit] = {f"email:{login.lower()}": EMAIL, f"ip:{client_address(req)}": ADDRESS}
         wait = self.throttle.retry_after(keys)
         if wait is not None:
             raise ApiError(

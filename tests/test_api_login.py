@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import falcon.testing
 import pytest
 import requests
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from arkindex.exceptions import ErrorResponse
 from click.testing import CliRunner
 
 from api.app import create_app
+from api.login_resources import client_address
 from api.passwords import PasswordStore
 from api.sign_in_tables import user_passwords
 from commands.sign_in_messages import RecordPasswordSet
@@ -124,3 +126,18 @@ def test_set_password_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     result = runner.invoke(main, ["users", "set-password", "nobody", "--password-stdin"],
                            input=f"{PASSWORD}\n")
     assert result.exit_code == 1 and "No user named 'nobody'" in result.output
+
+
+@pytest.mark.parametrize("peer, forwarded, counted", [
+    ("8.8.4.4", None, "8.8.4.4"),
+    ("8.8.4.4", "198.51.100.1", "8.8.4.4"),  # a client's own claim is ignored
+    ("127.0.0.1", "198.51.100.1", "198.51.100.1"),  # behind the proxy: the address it appended
+    ("10.0.0.5", "192.0.2.9, 198.51.100.1", "198.51.100.1"),  # only the proxy's own entry counts
+    ("127.0.0.1", None, "127.0.0.1"),
+])
+def test_failures_are_counted_against_the_client_address(
+    peer: str, forwarded: str | None, counted: str,
+) -> None:
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    req = falcon.testing.create_req(remote_addr=peer, headers=headers)
+    assert client_address(req) == counted
