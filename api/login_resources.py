@@ -10,6 +10,7 @@ client address in the database (api/login_throttle.py), whatever API process ans
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Any
 
 import falcon
@@ -23,6 +24,7 @@ from api.errors import CLIENT, VALIDATION, ApiError, error_entry
 from api.gateway import CommandGateway
 from api.login_throttle import ADDRESS, EMAIL, Limit, LoginThrottle
 from api.passwords import MAX_LENGTH, PasswordStore
+from commands.bus import CommandBus
 from commands.messages import IssueToken
 from commands.tokens import generate_token, hash_token
 from projections.generations import live_generation
@@ -72,17 +74,26 @@ def find_user(conn: sa.Connection, login: str) -> dict[str, Any] | None:
     return dict(rows[0]) if len(rows) == 1 else None
 
 
-class LoginResource:
-    def __init__(self, engine: Engine, commands: CommandGateway) -> None:
+@dataclass(frozen=True)
+class SignedIn:
+    user: dict[str, Any]
+    token: str
+
+
+class PasswordSignIn:
+    """Email (or username) and password -> a new API token; shared by Login and the web UI's
+    sign-in form, so both are throttled and answered alike."""
+
+    def __init__(self, engine: Engine, bus: CommandBus) -> None:
         self.engine = engine
-        self.commands = commands
+        self.bus = bus
         self.passwords = PasswordStore(engine)
         self.throttle = LoginThrottle(engine)
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        login = body["email"].strip()
-        keys: dict[str, Limit] = {f"email:{login.lower()}": EMAIL, f"ip:{client_address(req)}": ADDRESS}
+    def sign_in(self, login: str, password: str, address: str, label: str) -> SignedIn:
+        """Raises ApiError: 429 (throttled, with Retry-After), 400 (wrong email or password)."""
+        login = login.strip()
+        keys: dict[str, Limit] = {f"email:{login.lower()}": EMAIL, f"ip:{address}": ADDRESS}
         wait = self.throttle.retry_after(keys)
         if wait is not None:
             raise ApiError(
@@ -91,17 +102,26 @@ class LoginResource:
             )
         with self.engine.connect() as conn:
             user = find_user(conn, login)
-        if not self.passwords.verify(user["user_id"] if user else None, body["password"]):
+        if not self.passwords.verify(user["user_id"] if user else None, password):
             self.throttle.failed(keys)
             raise ApiError(status=400, type=VALIDATION, errors=[error_entry("invalid", WRONG)],
                            extra={"non_field_errors": [WRONG]})
         assert user is not None
         self.throttle.succeeded(f"email:{login.lower()}")
         token = generate_token()
-        self.commands.bus.handle(
-            IssueToken(user_id=user["user_id"], token_hash=hash_token(token), label="arkindex login")
-        )
+        self.bus.handle(IssueToken(user_id=user["user_id"], token_hash=hash_token(token), label=label))
+        return SignedIn(user, token)
+
+
+class LoginResource:
+    def __init__(self, engine: Engine, commands: CommandGateway) -> None:
+        self.signer = PasswordSignIn(engine, commands.bus)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        signed = self.signer.sign_in(body["email"], body["password"], client_address(req), "arkindex login")
+        user = signed.user
         resp.media = login_answer.dump({
             **presenters.user(user["user_id"], user["username"], user["email"], user["is_admin"]),
-            "auth_token": token,
+            "auth_token": signed.token,
         })
