@@ -99,9 +99,11 @@ def not_found(detail: str = "Not found.") -> ApiError:
 
 def not_authenticated(detail: str) -> ApiError:
     # `WWW-Authenticate` tells generic HTTP clients which scheme to use.
+    # `features` as Arkindex sends it: `arkindex login` reads `features.oidc` from this body to
+    # choose between password sign-in (Login) and pasting a token.
     return ApiError(
         status=401, type=CLIENT, errors=[error_entry("not_authenticated", detail)],
-        headers={"WWW-Authenticate": "Token"},
+        headers={"WWW-Authenticate": "Token"}, extra={"features": {"oidc": False}},
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from marshmallow import Schema
 
+from api import corpus_run_resources as crr  # issue 10: runs that produced data in a corpus
 from api import document_resources as dr  # issue 5: documents
 from api import document_schemas as ds  # issue 5: documents
 from api import element_tree_resources as tr  # issue 10 B: element tree
@@ -25,6 +26,7 @@ from api import image_resources as imr  # issue 10: images
 from api import image_schemas as ims  # issue 10: images
 from api import integration_resources as ir  # issue 7: integrations
 from api import integration_schemas as xs  # issue 7: integrations
+from api import login_resources as lr  # issue 10 B: password sign-in
 from api import resources as r
 from api import schemas as s
 from api import system
@@ -297,6 +299,12 @@ ROUTES: tuple[Route, ...] = (
                   body=ds.create_metadata_bulk_body, response=ds.create_metadata_bulk_response, status=201,
                   tag="documents", errors=(403, 404)),
     )),
+    Route("/api/v1/corpus/{id}/worker-runs/", crr.CorpusWorkerRunsResource, (
+        _list("ListCorpusWorkerRuns", "List the worker runs that produced data in a corpus, newest first",
+              s.worker_run_schema, reads=DOCS, tag="worker runs", errors=(404,),
+              description="Runs that signed an element of the corpus or anything on one (transcription, "
+                          "classification, metadata, entity), for those who may read the corpus."),
+    )),
     # --- transcription entities (issue 10 B), as base-worker 0.6 calls them
     Route("/api/v1/corpus/{id}/entity-types/", er.CorpusEntityTypesResource, (
         _list("ListCorpusEntityTypes", "List the entity types of a corpus, by name", es.entity_type_schema,
@@ -379,7 +387,16 @@ ROUTES: tuple[Route, ...] = (
     # --- users
     Route("/api/v1/user/", r.UserResource, (
         Operation("GET", "RetrieveUser", "Retrieve the authenticated user", response=s.user_schema,
-                  tag="users"),
+                  tag="users",
+                  description="Without a token: 401, whose body also says `features: {oidc: false}` "
+                              "(`arkindex login` reads it to choose password sign-in)."),
+    )),
+    Route("/api/v1/user/login/", lr.LoginResource, (
+        Operation("POST", "Login", "Sign in with an email (or username) and a password: a new API token",
+                  body=lr.login_body, response=lr.login_answer, public=True, tag="users", errors=(429,),
+                  description="A wrong email or password: 400, without saying which. Repeated failures "
+                              "for an account (5) or a client address (50) within 15 minutes: 429 with "
+                              "`Retry-After`. Set a password with `worker-runs users set-password NAME`."),
     )),
     # --- public: the document itself, its docs, health
     Route("/api/v1/openapi/", system.SchemaResource, (

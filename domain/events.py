@@ -51,6 +51,14 @@ class TokenRevoked(DomainEvent):
     token_id: str
 
 
+@dataclass(frozen=True)
+class UserPasswordSet(DomainEvent):
+    """The user's password was set or changed (issue 10 B). The hash itself is not an event:
+    it lives in `user_passwords` (api/sign_in_tables.py), out of the append-only log."""
+
+    user_id: str
+
+
 # --- Worker types and workers -------------------------------------------------------------
 
 
@@ -320,6 +328,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         UserRegistered,
         TokenIssued,
         TokenRevoked,
+        UserPasswordSet,
         WorkerTypeCreated,
         WorkerCreated,
         WorkerUpdated,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.aggregate import Aggregate
 from domain.errors import InvalidValue, NotFound
-from domain.events import TokenIssued, TokenRevoked, UserRegistered
+from domain.events import TokenIssued, TokenRevoked, UserPasswordSet, UserRegistered
 
 
 def user_stream(user_id: str) -> str:
@@ -39,6 +39,11 @@ class User(Aggregate):
             return  # already revoked or never issued: nothing to decide
         self._record(TokenRevoked(user_id=self.user_id, token_id=token_id))
 
+    def password_set(self) -> None:
+        """Record that the password changed (the hash is stored apart, see UserPasswordSet)."""
+        self._require_exists()
+        self._record(UserPasswordSet(user_id=self.user_id))
+
     def has_active_token(self, token_hash: str) -> bool:
         return token_hash in self.tokens.values()
 
@@ -56,3 +61,6 @@ class User(Aggregate):
 
     def when_TokenRevoked(self, e: TokenRevoked) -> None:
         self.tokens.pop(e.token_id, None)
+
+    def when_UserPasswordSet(self, e: UserPasswordSet) -> None:
+        pass  # nothing to decide on later: the hash is checked by api/passwords.py

@@ -35,6 +35,7 @@ SCOPES: dict[type[ev.DomainEvent], Scoper] = {
     ev.UserRegistered: _scope_with_reader("user_id", "user_id"),
     ev.TokenIssued: _scope("user_id"),
     ev.TokenRevoked: _scope("user_id"),
+    ev.UserPasswordSet: _scope("user_id"),
     ev.WorkerTypeCreated: lambda e: (PUBLIC_SCOPE, ()),
     # a worker and everything under it (versions, configurations): whoever may use the worker
     ev.WorkerCreated: _scope_with_reader("worker_id", "owner_id"),

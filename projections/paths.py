@@ -71,6 +71,6 @@ def apply_links(conn: sa.Connection, ops: Sequence[LinkPaths], generation: int) 
     params: list[dict[str, Any]] = [
         {"generation": generation, "parent": op.parent_id, "child": op.child_id} for op in ops
     ]
-    for row in params:
-        # One statement per link, never an executemany: a link must see the rows of the one before.
-        conn.execute(statement, row)
+    # One executemany: the driver runs the statements in order in this transaction, so each link
+    # sees the paths the ones before it wrote (a child created under a parent of the same batch).
+    conn.execute(statement, params)

@@ -181,3 +181,33 @@ def test_other_users_and_other_corpora(
     with pytest.raises(ErrorResponse) as refused:
         cli.request("CreateElementParent", child=tree["page"], parent=elsewhere)
     assert refused.value.status_code == 400 and refused.value.content["errors"][0]["attr"] == ["parent"]
+
+
+def _new_run(cli: ArkindexClient, slug: str) -> str:
+    worker = cli.request("CreateWorker", body={"name": slug, "slug": slug, "type": "htr"})
+    version = cli.request("CreateWorkerVersion", id=worker["id"], body={})
+    return str(cli.request("CreateUserWorkerRun", body={"worker_version_id": version["id"]})["id"])
+
+
+def test_list_corpus_worker_runs(
+    cli: ArkindexClient, tree: dict[str, Any], server: ServerThread, container: Container,
+) -> None:
+    # The tree's run signed an element; another signs only a transcription on a manual element;
+    # a third signs in another corpus only.
+    htr = _new_run(cli, "htr")
+    cli.request("CreateTranscription", id=tree["page"], body={"text": "x", "worker_run_id": htr})
+    elsewhere = _new_run(cli, "elsewhere")
+    other = cli.request("CreateCorpus", body={"name": "Other"})["id"]
+    cli.request("CreateElementType", body={"corpus": other, "slug": "page", "display_name": "Page"})
+    cli.request("CreateElement",
+                body={"corpus": other, "type": "page", "name": "x", "worker_run_id": elsewhere})
+
+    runs = list(cli.paginate("ListCorpusWorkerRuns", id=tree["corpus"]))
+    assert [r["id"] for r in runs] == [htr, tree["run"]]  # newest first
+    assert {r["summary"] for r in runs} == {"Worker htr @ version 1", "Worker Segmenter @ version 1"}
+    assert all(r["worker_version"]["worker"]["slug"] in ("htr", "segmenter") for r in runs)
+    assert [r["id"] for r in cli.paginate("ListCorpusWorkerRuns", id=other)] == [elsewhere]
+    bob = ArkindexClient(token=make_user(container, "bob").token, base_url=server.url)
+    with pytest.raises(ErrorResponse) as hidden:
+        bob.request("ListCorpusWorkerRuns", id=tree["corpus"])
+    assert hidden.value.status_code == 404

@@ -121,7 +121,7 @@ def test_public_and_authenticated_operations(spec: dict[str, Any]) -> None:
     public = {op["operationId"] for _, _, op in _operations(spec) if op.get("security") == []}
     assert public == {
         "RetrieveOpenAPISchema", "RetrieveAPIDocs", "RetrieveLiveness", "RetrieveReadiness",
-        "RetrieveMetrics",
+        "RetrieveMetrics", "Login",
     }
 
 

@@ -41,14 +41,24 @@ pytestmark = pytest.mark.slow
 # base-worker needs to look up ML classes (arkindex-api.md §5.4).
 WORKER_SCRIPT = """
 from arkindex_worker import logger
+from arkindex_worker.models import Transcription
 from arkindex_worker.worker import ElementsWorker
 
 
 class SignedDemo(ElementsWorker):
     def process_element(self, element):
         self._corpus_id = element.corpus.id
-        self.create_transcription(element, f"Text of {element.name}", 0.93)
+        transcription = self.create_transcription(element, f"Text of {element.name}", 0.93)
         self.create_classification(element, "handwritten", 0.81, high_confidence=True)
+        # Twice: the service answers Arkindex's "must make a unique set", base-worker only warns.
+        self.create_classification(element, "handwritten", 0.81, high_confidence=True)
+        # An entity on the transcription ("Text"), its type created in the corpus if missing
+        # (base-worker creates types even in read-only mode: only when publishing here).
+        if not self.is_read_only:
+            self.check_required_entity_types(["keyword"])
+            keyword = self.entity_types["keyword"]
+            self.create_transcription_entity(
+                Transcription(transcription), keyword, offset=0, length=4, confidence=0.7)
         # Read back through base-worker's own helper (and the client's query encoding):
         # read-your-writes, and the Arkindex worker_run filter (a run id, or False).
         signed = list(self.list_transcriptions(element, worker_run=self.worker_run_id))
@@ -296,6 +306,11 @@ def test_real_base_worker_publishes_results_signed_by_the_user_worker_run(
             ("handwritten", signed)
         ]
         assert element["worker_run"] is None  # the page itself was created by the user
+        (transcription,) = transcriptions["results"]
+        entities = service.ok("GET", f"/api/v1/transcription/{transcription['id']}/entities/", scene.token)
+        spans = [(e["type"]["name"], e["offset"], e["length"], e["worker_run"]) for e in entities["results"]]
+        assert spans == [("keyword", 0, 4, signed)]
+    assert log.count("This worker run has already set handwritten") == 3, log
 
     results = service.ok(
         "GET", f"/api/v1/process/workers/{scene.run['id']}/results/?with_count=true", scene.token

@@ -3,12 +3,17 @@ projections/paths.py writes it, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy.engine import Engine
 
+from eventstore.migrate import alembic_config, upgrade
 from projections.apply import apply_ops
 from projections.element_tree_tables import rm_element_paths
 from projections.ops import LinkPaths
+from projections.tables import rm_elements
 
 TABLE = rm_element_paths.name
 
@@ -49,3 +54,23 @@ def test_a_cycle_never_makes_an_element_its_own_ancestor(engine: Engine) -> None
     # The domain refuses cycles; should one slip through a race, listings stay finite.
     _link(engine, ("a", "b"), ("b", "a"))
     assert _closure(engine) == {("a", "b"): 1, ("b", "a"): 1}
+
+
+def test_migration_0008_fills_the_paths_of_existing_trees(engine: Engine) -> None:
+    """Elements projected before 0008 had one parent each: upgrading fills their closure."""
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+    now = datetime.now(UTC)
+    rows = [("root", None), ("a", "root"), ("b", "a"), ("c", "b"), ("other", None)]
+    with engine.begin() as conn:
+        conn.execute(rm_elements.insert(), [
+            {"generation": 1, "element_id": element, "corpus_id": "k", "type": "t", "name": element,
+             "parent_id": parent, "user_id": "u", "created_at": now, "created_position": n}
+            for n, (element, parent) in enumerate(rows, start=1)
+        ])
+    upgrade(engine)
+    assert _closure(engine) == {
+        ("root", "a"): 1, ("root", "b"): 2, ("root", "c"): 3, ("a", "b"): 1, ("a", "c"): 2, ("b", "c"): 1,
+    }

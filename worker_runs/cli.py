@@ -8,7 +8,10 @@ import time
 
 import click
 
+from api.passwords import PasswordStore, WeakPassword
+from commands.aliases import USERNAME
 from commands.messages import IssueToken, RegisterUser
+from commands.sign_in_messages import RecordPasswordSet
 from commands.tokens import generate_token, hash_token
 from domain.errors import DomainError
 from eventstore.migrate import upgrade
@@ -64,6 +67,33 @@ def users_create(username: str, email: str | None, admin: bool) -> None:
         raise click.ClickException(exc.message) from None
     click.echo(f"Created {'admin ' if admin else ''}user {username} ({user_id}). API token:", err=False)
     click.echo(token)
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input (scripts), instead of asking.")
+def users_set_password(username: str, password_stdin: bool) -> None:
+    """Set USERNAME's password, for `arkindex login` and the Login operation.
+
+    Asked twice without echo (or read from stdin); stored as an argon2 hash, never shown or logged.
+    """
+    container = current_container()
+    upgrade(container.engine)
+    stream_id = container.store.resolve(USERNAME.format(username.lower()))
+    if stream_id is None:
+        raise click.ClickException(f"No user named {username!r}.")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user_id = stream_id.removeprefix("user-")
+    try:
+        PasswordStore(container.engine).set(user_id, password)
+    except WeakPassword as exc:
+        raise click.ClickException(str(exc)) from None
+    container.bus.handle(RecordPasswordSet(user_id=user_id))
+    click.echo(f"Password set for {username}.")
 
 
 @main.group()

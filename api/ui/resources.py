@@ -31,6 +31,7 @@ from api import schemas as s
 from api.auth import Authenticator, Identity
 from api.errors import ApiError, error_entry, flatten_messages
 from api.gateway import CommandGateway
+from api.login_resources import PasswordSignIn, client_address
 from api.reads import ReadModels
 from api.resources import _slug_from
 from api.ui.queries import run_choices, user_runs_by_version
@@ -370,6 +371,37 @@ class SignInResource(_Ui):
                         error="This API token is unknown or has been revoked.")
             return
         value, _session = self.sessions.issue(hash_token(token))
+        self.sessions.set_cookie(req, resp, value)
+        resp.status = falcon.HTTP_303
+        resp.set_header("Location", HOME)
+
+
+class PasswordSignInResource(_Ui):
+    """The sign-in page's email and password form (issue 10 B): the API's Login, throttled the
+    same way (api/login_resources.py); the session is bound to a new token issued for it."""
+
+    _signer: PasswordSignIn | None = None
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if not _same_origin(req):
+            raise ApiError(status=403, type="client_error", errors=[error_entry(
+                "csrf_failed", "Sign in from this site's own sign-in page.",
+            )])
+        form = _form(req)
+        if self._signer is None:
+            self._signer = PasswordSignIn(self.reads.engine, self.commands.bus)
+        try:
+            signed = self._signer.sign_in(
+                str(form.get("email", "")), str(form.get("password", "")), client_address(req), "web sign-in",
+            )
+        except ApiError as exc:
+            status = 429 if exc.status_code == 429 else FORM_AGAIN
+            self.render(resp, "sign_in.html", status=status, viewer=None, notice=None,
+                        error=exc.errors[0]["detail"], email=str(form.get("email", "")))
+            for name, value in dict(exc.headers or {}).items():
+                resp.set_header(name, value)
+            return
+        value, _session = self.sessions.issue(hash_token(signed.token))
         self.sessions.set_cookie(req, resp, value)
         resp.status = falcon.HTTP_303
         resp.set_header("Location", HOME)
@@ -724,6 +756,7 @@ def _json_error(exc: ValueError) -> str:
 UI_ROUTES: tuple[tuple[str, type[_Ui]], ...] = (
     ("/", HomeResource),
     (SIGN_IN, SignInResource),
+    ("/sign-in/password", PasswordSignInResource),  # issue 10 B
     ("/sign-out", SignOutResource),
     (HOME, WorkerRunsPage),
     ("/ui/runs", RunsFragment),

@@ -75,6 +75,21 @@ def upgrade() -> None:
         ("ix_rm_transcription_entities_user", ["generation", "user_id", "created_position"]),
     ):
         op.create_index(name, "rm_transcription_entities", columns, unique=False)
+    # password sign-in (api/sign_in_tables.py): operational state, not read models
+    op.create_table(
+        "user_passwords",
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("password_hash", sa.Text(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_passwords")),
+    )
+    op.create_table(
+        "login_failures",
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("window_started_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_login_failures")),
+    )
     op.execute(
         """
         INSERT INTO rm_element_paths (generation, ancestor_id, descendant_id, depth)
@@ -92,6 +107,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("login_failures")
+    op.drop_table("user_passwords")
     op.drop_table("rm_transcription_entities")
     op.drop_table("rm_entity_types")
     op.drop_index("ix_rm_element_paths_descendant", table_name="rm_element_paths")
