@@ -84,7 +84,9 @@ def test_bulk_script_imports_signed_transcriptions(
         head = container.store.head()
         with pytest.raises(ErrorResponse) as refused:
             import_transcriptions(other, run_id, items[:10], progress=False)
-        assert refused.value.status_code in (403, 404)
+        # Answered like an unknown run (issue 12: no existence oracle for other users' runs).
+        assert refused.value.status_code == 400
+        assert refused.value.content["errors"][0]["code"] == "does_not_exist"
         assert container.store.head() == head
 
 
