@@ -13,7 +13,7 @@ from commands import messages as m
 from commands.unit_of_work import UnitOfWork
 from domain.actor import Actor
 from domain.documents import Element, element_stream
-from domain.errors import NotFound, PermissionDenied, VersionNotUsable
+from domain.errors import NotFound, VersionNotUsable
 from eventstore import Metadata, NewEvent, StoredEvent, StreamAppend
 from eventstore.schema import events
 from projections import documents, entities, images, paths
@@ -90,8 +90,10 @@ def test_signing_rules_through_the_bus(container: Container) -> None:
     alice, element_id, run_id, version_id = _signed_setup(container)
     bob = make_user(container, "bob").actor
     item = m.TranscriptionItem(element_id=element_id, text="x")
-    with pytest.raises(PermissionDenied):
+    # Another user's run is answered like an unknown one (issue 12: no existence oracle).
+    with pytest.raises(NotFound) as others:
         container.bus.handle(m.CreateTranscriptions(items=(item,), worker_run_id=run_id), actor=bob)
+    assert others.value.field == "worker_run_id"
     with pytest.raises(NotFound) as unknown:
         container.bus.handle(
             m.CreateTranscriptions(items=(item,), worker_run_id=str(uuid.uuid4())), actor=alice
