@@ -404,6 +404,20 @@ def list_signed(
     return dataclasses.replace(page, count=count)
 
 
+def count_signed(conn: sa.Connection, worker_run_id: str) -> dict[str, int]:
+    """How many objects of each type `worker_run_id` signed (a run's page, the retraction's
+    confirmation): one indexed count per object table."""
+    g = live_generation(conn, DOCUMENTS)
+    counts = {}
+    for kind, (table, _id_column) in SIGNED_TABLES.items():
+        counts[kind] = conn.execute(
+            sa.select(sa.func.count()).select_from(table).where(
+                table.c.generation == g, table.c.worker_run_id == worker_run_id
+            )
+        ).scalar_one()
+    return counts
+
+
 @dataclass(frozen=True)
 class SignedObject:
     type: str
