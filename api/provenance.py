@@ -33,4 +33,5 @@ def object_provenance(conn: sa.Connection, actor: Actor, object_id: str) -> dict
         "creator_id": found.row["user_id"],
         "created": found.row["created_at"].isoformat(),
         "worker_run": worker_run,
+        "retracted": bool(found.row["run_retracted"]),
     }

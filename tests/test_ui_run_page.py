@@ -109,7 +109,8 @@ def test_the_object_search_says_who_created_an_object(api: Api, alice: ApiUser, 
     assert 'action="/worker-runs/objects"' in browser.get("/worker-runs").text  # the header's search box
     found = browser.get(f"/worker-runs/objects?id={data['transcription']['id']}")
     assert found.status_code == 200
-    assert "A transcription" in found.text and f'href="/worker-runs/runs/{data["run"]["id"]}"' in found.text
+    assert "Transcription <code>" in found.text
+    assert f'href="/worker-runs/runs/{data["run"]["id"]}"' in found.text
     manual = browser.get(f"/worker-runs/objects?id={data['manual']['id']}")
     assert "no worker run: created by a user directly" in manual.text
     assert "Created by</dt><dd>you" in manual.text
@@ -120,3 +121,38 @@ def test_the_object_search_says_who_created_an_object(api: Api, alice: ApiUser, 
     # Bob may not read Alice's corpus: the same answer as an unknown ID.
     hidden = Browser(api.client, bob).get(f"/worker-runs/objects?id={data['transcription']['id']}")
     assert hidden.status_code == 404 and "No object with this ID" in hidden.text
+
+
+def test_retract_from_the_run_page(api: Api, alice: ApiUser, bob: ApiUser) -> None:
+    data = signed_by_run(api)
+    run_id = data["run"]["id"]
+    browser = Browser(api.client, alice)
+    page = browser.get(f"/worker-runs/runs/{run_id}")
+    assert "Retract this run" in page.text
+    # The confirmation states the counts before anything happens.
+    assert ("It signed <strong>2 elements, 1 transcription, 1 classification and 1 metadata</strong>"
+            in page.text)
+
+    path = f"/worker-runs/runs/{run_id}/retract"
+    assert browser.post_form(path, "", csrf=False).status_code == 403  # another site cannot make it happen
+    other = Browser(api.client, bob)
+    refused = other.post_form(path, "")
+    assert refused.status_code == 404 and "does not exist or is not yours" in refused.text
+    assert data["lines"][0]["id"] in _children(api, data)
+
+    done = browser.post_form(path, "")
+    assert done.status_code == 303 and done.headers["Location"] == f"/worker-runs/runs/{run_id}?retracted=1"
+    after = browser.get(done.headers["Location"])
+    assert "Run retracted." in after.text and "no longer appear in the listings" in after.text
+    assert 'id="retracted-banner"' in after.text and "Retract this run" not in after.text
+    assert "WorkerRunRetracted" in after.text  # in its audit trail
+    assert data["lines"][0]["id"] not in _children(api, data)
+
+    again = browser.post_form(path, "")
+    assert again.headers["Location"] == f"/worker-runs/runs/{run_id}?refused=already"
+    assert "already retracted" in browser.get(again.headers["Location"]).text
+
+
+def _children(api: Api, data: dict[str, Any]) -> set[str]:
+    listing = api.get(f"/api/v1/elements/{data['page']['id']}/children/")
+    return {item["id"] for item in listing.json["results"]}

@@ -35,11 +35,13 @@ from api.login_resources import PasswordSignIn, client_address
 from api.provenance import object_provenance
 from api.reads import ReadModels
 from api.resources import _slug_from
+from api.retraction import RETRACTION_READS, counts_sentence
 from api.ui.queries import run_choices, user_runs_by_version
 from api.ui.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec
 from commands import messages as m
+from commands.retraction_messages import RetractRun
 from commands.tokens import hash_token
-from domain.errors import AlreadyExists, DomainError, UserRunAlreadyExists
+from domain.errors import AlreadyExists, DomainError, NotFound, RunAlreadyRetracted, UserRunAlreadyExists
 from integrations import audit
 from projections import document_queries as dq
 from projections import queries as q
@@ -469,6 +471,7 @@ class RunPage(_Ui):
             if row is not None:
                 counts = dq.count_signed(conn, run_id)
                 signed = dq.list_signed(conn, worker_run_id=run_id, type=kind, keyset=_signed_keyset(req))
+                retraction = dq.get_retraction(conn, run_id)
         if row is None:
             self.render(resp, "run_missing.html", status=404, viewer=viewer)
             return
@@ -481,12 +484,44 @@ class RunPage(_Ui):
         last = signed.key(signed.rows[-1]) if signed.rows else None
         self.render(
             resp, "run_page.html", viewer=viewer, run=_run_view(row), counts=counts, kind=kind,
+            counts_text=counts_sentence(counts), retraction=retraction,
+            just_retracted=req.get_param_as_bool("retracted", default=False),
+            refusal=REFUSALS.get(req.get_param("refused") or ""),
             objects=[_signed_view(item) for item in signed.rows],
             next_cursor=_cursor(last) if last and signed.has_next else None,
             previous_cursor=_cursor(first) if first and signed.has_previous else None,
             trail=[_event_view(event.as_dict()) for event in events], trail_after=trail_after,
             trail_next=trail_next,
         )
+
+
+#: why a retraction was refused (`?refused=`): a fixed text per reason, never text from the URL
+REFUSALS = {"already": "This run was already retracted: nothing it signed is listed any more."}
+
+
+class RetractRunForm(_Ui):
+    """The run page's "Retract" (issue 14), after its confirmation dialog: the API's command
+    (same rules: owner or admin, once), then back to the run's page, which says what happened."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        viewer = self.require_unsafe(req, _form(req))
+        page = f"{HOME}/runs/{id}"
+        try:
+            result = self.commands.run(req, resp, RetractRun(run_id=str(id)))
+        except RunAlreadyRetracted:
+            _see_other(resp, f"{page}?refused=already")
+            return
+        except NotFound:  # not the viewer's run (or none): the answer of an unknown run
+            self.render(resp, "run_missing.html", status=404, viewer=viewer)
+            return
+        # The page must show the objects hidden: wait for the listings to have the retraction.
+        self.reads.wait(resp, result.position, RETRACTION_READS)
+        _see_other(resp, f"{page}?retracted=1")
+
+
+def _see_other(resp: falcon.Response, location: str) -> None:
+    resp.status = falcon.HTTP_303
+    resp.set_header("Location", location)
 
 
 def _cursor(key: tuple[Any, ...]) -> str:
@@ -862,6 +897,7 @@ UI_ROUTES: tuple[tuple[str, type[_Ui]], ...] = (
     ("/sign-out", SignOutResource),
     (HOME, WorkerRunsPage),
     (f"{HOME}/runs/{{id:uuid}}", RunPage),  # issue 14: what did this run sign?
+    (f"{HOME}/runs/{{id:uuid}}/retract", RetractRunForm),  # issue 14: retract it
     (f"{HOME}/objects", ObjectSearchPage),  # issue 14: who created this object?
     ("/ui/runs", RunsFragment),
     ("/ui/workers", WorkersFragment),
