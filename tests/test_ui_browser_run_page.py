@@ -122,7 +122,9 @@ def test_a_run_page_then_retract_it(
             "Run retracted. 2 elements, 1 transcription, 0 classifications and 1 metadata no longer appear "
             "in the listings"
         )
-        expect(page.locator("#retracted-banner")).to_contain_text(re.compile(r"Retracted\s+on .* by you"))
+        expect(page.locator("#retracted-banner")).to_contain_text(
+            re.compile(r"Retracted\s+on \d{4}-\d\d-\d\d \d\d:\d\d UTC\s+by you:")
+        )
         expect(page.get_by_role("button", name="Retract this run")).to_have_count(0)
         expect(trail.get_by_text("WorkerRunRetracted")).to_be_visible()
         expect_accessible(page, "retracted")

@@ -473,7 +473,7 @@ class RunPage(_Ui):
                 signed = dq.list_signed(conn, worker_run_id=run_id, type=kind, keyset=_signed_keyset(req))
                 retraction = dq.get_retraction(conn, run_id)
         if row is None:
-            self.render(resp, "run_missing.html", status=404, viewer=viewer)
+            self.render(resp, "run_missing.html", status=404, viewer=viewer, live=False)
             return
         trail_after = _int(req.get_param("trail_after"), 0) or 0
         events, trail_next = audit.search(
@@ -483,7 +483,7 @@ class RunPage(_Ui):
         first = signed.key(signed.rows[0]) if signed.rows else None
         last = signed.key(signed.rows[-1]) if signed.rows else None
         self.render(
-            resp, "run_page.html", viewer=viewer, run=_run_view(row), counts=counts, kind=kind,
+            resp, "run_page.html", viewer=viewer, live=False, run=_run_view(row), counts=counts, kind=kind,
             counts_text=counts_sentence(counts), retraction=retraction,
             just_retracted=req.get_param_as_bool("retracted", default=False),
             refusal=REFUSALS.get(req.get_param("refused") or ""),
@@ -512,7 +512,7 @@ class RetractRunForm(_Ui):
             _see_other(resp, f"{page}?refused=already")
             return
         except NotFound:  # not the viewer's run (or none): the answer of an unknown run
-            self.render(resp, "run_missing.html", status=404, viewer=viewer)
+            self.render(resp, "run_missing.html", status=404, viewer=viewer, live=False)
             return
         # The page must show the objects hidden: wait for the listings to have the retraction.
         self.reads.wait(resp, result.position, RETRACTION_READS)
@@ -578,8 +578,8 @@ class ObjectSearchPage(_Ui):
                     found = object_provenance(conn, viewer.identity.actor, object_id)
                 if found is None:
                     error, status = "No object with this ID, or not one you may read.", 404
-        self.render(resp, "object_page.html", status=status, viewer=viewer, query=text, found=found,
-                    error=error)
+        self.render(resp, "object_page.html", status=status, viewer=viewer, live=False, query=text,
+                    found=found, error=error)
 
 
 # --- fragments -------------------------------------------------------------------------------
