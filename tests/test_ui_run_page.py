@@ -147,6 +147,8 @@ def test_retract_from_the_run_page(api: Api, alice: ApiUser, bob: ApiUser) -> No
     assert 'id="retracted-banner"' in after.text and "Retract this run" not in after.text
     assert "WorkerRunRetracted" in after.text  # in its audit trail
     assert data["lines"][0]["id"] not in _children(api, data)
+    runs = browser.get("/worker-runs").text  # the runs list marks it
+    assert re.search(rf'{run_id}</code></a> <span class="badge retracted">retracted</span>', runs)
 
     again = browser.post_form(path, "")
     assert again.headers["Location"] == f"/worker-runs/runs/{run_id}?refused=already"

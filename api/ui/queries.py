@@ -9,9 +9,10 @@ import sqlalchemy as sa
 
 from domain.actor import Actor
 from projections import queries as q
+from projections.document_queries import DOCUMENTS
 from projections.generations import live_generation
 from projections.queries import USER_RUNS
-from projections.tables import rm_user_runs
+from projections.tables import rm_retracted_runs, rm_user_runs
 
 
 def user_runs_by_version(conn: sa.Connection, user_id: str, version_ids: Iterable[str]) -> dict[str, str]:
@@ -55,3 +56,17 @@ def run_choices(conn: sa.Connection, actor: Actor, worker_id: str) -> dict[str, 
         ],
         "models": models,
     }
+
+
+def retracted_among(conn: sa.Connection, run_ids: Iterable[str]) -> set[str]:
+    """Which of these runs are retracted (issue 14): the runs list marks them."""
+    ids = list(run_ids)
+    if not ids:
+        return set()
+    rows = conn.execute(
+        sa.select(rm_retracted_runs.c.run_id).where(
+            rm_retracted_runs.c.generation == live_generation(conn, DOCUMENTS),
+            rm_retracted_runs.c.run_id.in_(ids),
+        )
+    )
+    return set(rows.scalars())

@@ -36,7 +36,7 @@ from api.provenance import object_provenance
 from api.reads import ReadModels
 from api.resources import _slug_from
 from api.retraction import RETRACTION_READS, counts_sentence
-from api.ui.queries import run_choices, user_runs_by_version
+from api.ui.queries import retracted_among, run_choices, user_runs_by_version
 from api.ui.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec
 from commands import messages as m
 from commands.retraction_messages import RetractRun
@@ -245,7 +245,11 @@ class _Ui:
             result = q.list_user_runs(
                 conn, viewer.user_id, offset=(page - 1) * RUNS_PAGE_SIZE, limit=RUNS_PAGE_SIZE,
             )
-        return Pager([_run_view(row) for row in result.rows], page, RUNS_PAGE_SIZE, result.count)
+            retracted = retracted_among(conn, [str(row["run_id"]) for row in result.rows])
+        runs = [_run_view(row) for row in result.rows]
+        for run in runs:
+            run["retracted"] = str(run["id"]) in retracted
+        return Pager(runs, page, RUNS_PAGE_SIZE, result.count)
 
     def workers_page(self, viewer: Viewer, filters: Mapping[str, Any], page: int) -> Pager:
         with self.reads.connection() as conn:
