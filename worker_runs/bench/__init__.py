@@ -1,0 +1,19 @@
+"""`worker-runs bench`: our figures beside baselines measured in the same run (issue 11).
+
+The scenarios, in one explicit registry: each module's run(ctx) returns its figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from worker_runs.bench import command
+from worker_runs.bench.report import Figure
+from worker_runs.bench.runner import BenchContext
+
+Scenario = Callable[[BenchContext], list[Figure]]
+
+SCENARIOS: dict[str, Scenario] = {
+    "command": command.run,
+}
+#: scenarios that need no PostgreSQL server
+EMBEDDED_ONLY: frozenset[str] = frozenset()
