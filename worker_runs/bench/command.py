@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
+from collections.abc import Callable
 
 from commands import messages as m
 from domain.actor import Actor
@@ -39,13 +40,32 @@ def run(ctx: BenchContext) -> list[Figure]:
 
 def _width(ctx: BenchContext, container: Container, raw: RawInserts, es: EventsourcingRecorder,
            writers: int, ops: int) -> list[Figure]:
-    bus = container.bus
     per = max(1, ops // writers)
+    cases = bus_cases(ctx, container, writers, per)
+
+    def raw_insert() -> float:
+        return writers * per / run_writers(writers, per, lambda w, i: raw.insert_one())
+
+    def eventsourcing() -> float:
+        return writers * per / run_writers(writers, per, lambda w, i: es.insert_one())
+
+    got = interleave(ctx.repetitions, {**cases, "raw": raw_insert, "eventsourcing": eventsourcing})
+    baselines = [got.baseline("raw", "raw INSERT+COMMIT per op"),
+                 got.baseline("eventsourcing", "pyeventsourcing 9.5 PostgreSQL recorder")]
+    return [Figure("command", f"{name} through the bus, {writers} writer(s)", "cmd/s", got[name], baselines,
+                   {"ops_per_sample": writers * per}) for name in cases]
+
+
+def bus_cases(ctx: BenchContext, container: Container, writers: int,
+              per: int) -> dict[str, Callable[[], float]]:
+    """RegisterUser and CreateUserRun through the container's bus: `writers` threads of `per`
+    commands each, in commands per second; one call per repetition."""
+    bus = container.bus
     tag = uuid.uuid4().hex[:6]
     # Set-up, not timed: every CreateUserRun needs a version of its own (one run per user and
     # version), owned by the writer's users.
     versions = _versions_for_runs(ctx, container.store, writers, per)
-    rounds = iter(range(ctx.repetitions))
+    rounds = iter(versions)
     names = itertools.count()
 
     def register() -> float:
@@ -55,23 +75,12 @@ def _width(ctx: BenchContext, container: Container, raw: RawInserts, es: Eventso
         return writers * per / seconds
 
     def create_run() -> float:
-        plan = versions[next(rounds)]
+        plan = next(rounds)
         seconds = run_writers(writers, per, lambda w, i: bus.handle(
             m.CreateUserRun(plan[w][i][1]), actor=Actor(plan[w][i][0])))
         return writers * per / seconds
 
-    def raw_insert() -> float:
-        return writers * per / run_writers(writers, per, lambda w, i: raw.insert_one())
-
-    def eventsourcing() -> float:
-        return writers * per / run_writers(writers, per, lambda w, i: es.insert_one())
-
-    got = interleave(ctx.repetitions, {"RegisterUser": register, "CreateUserRun": create_run,
-                                       "raw": raw_insert, "eventsourcing": eventsourcing})
-    baselines = [got.baseline("raw", "raw INSERT+COMMIT per op"),
-                 got.baseline("eventsourcing", "pyeventsourcing 9.5 PostgreSQL recorder")]
-    return [Figure("command", f"{name} through the bus, {writers} writer(s)", "cmd/s", got[name], baselines,
-                   {"ops_per_sample": writers * per}) for name in ("RegisterUser", "CreateUserRun")]
+    return {"RegisterUser": register, "CreateUserRun": create_run}
 
 
 def _versions_for_runs(ctx: BenchContext, store: EventStore, writers: int,

@@ -108,12 +108,6 @@ def print_report(environment: Environment, figures: list[Figure]) -> None:
     click.echo(environment.header())
     click.echo("")
     click.echo(render_table(figures))
-    notes = [f"{f.scenario} / {f.case}: " + ", ".join(f"{k}={v}" for k, v in f.extra.items())
-             for f in figures if f.extra]
-    if notes:
-        click.echo("")
-        for note in notes:
-            click.echo(note)
 
 
 def write_json(path: Path, environment: Environment, figures: list[Figure]) -> None:

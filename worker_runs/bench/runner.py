@@ -96,7 +96,8 @@ class BenchContext:
         url = database_url or self.postgres_url()
         home = self.home / f"home-{len(self._containers)}"
         home.mkdir(parents=True, exist_ok=True)
-        container = bootstrap(Settings(home=home, database_url=url))
+        # A fixed key: the web UI's key file would otherwise be generated (and warned about).
+        container = bootstrap(Settings(home=home, database_url=url, secret_key=uuid.uuid4().hex))
         upgrade(container.engine)
         self._containers.append(container)
         return container
