@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker_runs.bench import bulk, command, sqlite
+from worker_runs.bench import bulk, command, rebuild, sqlite
 from worker_runs.bench.report import Figure
 from worker_runs.bench.runner import BenchContext
 
@@ -16,6 +16,7 @@ SCENARIOS: dict[str, Scenario] = {
     "command": command.run,
     "sqlite": sqlite.run,
     "bulk": bulk.run,
+    "rebuild": rebuild.run,
 }
 #: scenarios that need no PostgreSQL server
 EMBEDDED_ONLY: frozenset[str] = frozenset({"sqlite"})

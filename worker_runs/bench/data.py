@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -150,47 +149,43 @@ def runs(batch: Batch, user_id: str, expected_version: int,
     return run_ids
 
 
-@dataclass
 class Population:
-    users: list[str]
-    heavy_users: list[str]
-    workers: list[WorkerSeed]
-    runs: dict[str, list[str]]
-    events: int
+    """A realistic log, grown on demand: many users with a few workers and runs each, and a few
+    heavy users (about a third of the log between them) with many workers, versions and runs."""
 
+    def __init__(self, store: EventStore, seed: int = 11) -> None:
+        self.store = store
+        self.rng = random.Random(seed)
+        self.users: list[str] = []
+        self.heavy_users: list[str] = []
+        self.workers: list[WorkerSeed] = []
+        self.runs: dict[str, list[str]] = {}
+        self._process_versions: dict[str, int] = {}
 
-def population(store: EventStore, events: int, seed: int = 11) -> Population:
-    """About `events` events of a realistic shape: many users with a few workers and runs each,
-    and a few heavy users (a tenth of the log each) with many workers, versions and runs."""
-    rng = random.Random(seed)
-    batch = Batch(store, size=1000)
-    worker_types(batch)
-    heavy = users(batch, 3, prefix="heavy")
-    people: list[str] = []
-    workers: list[WorkerSeed] = []
-    user_runs: dict[str, list[str]] = {}
-    run_versions: dict[str, int] = {}
-    for owner in _owners(rng, heavy, people, batch):
-        if batch.written + batch.events >= events:
-            break
-        heavy_owner = owner in heavy
-        made = worker(batch, owner, rng.randint(20, 120) if heavy_owner else rng.randint(1, 12), rng)
-        workers.append(made)
-        # The owner runs most of its versions; heavy users run every one.
-        chosen = (made.version_ids if heavy_owner
-                  else rng.sample(made.version_ids, k=max(1, len(made.version_ids) // 2)))
-        version = run_versions.get(owner, 0)
-        user_runs.setdefault(owner, []).extend(runs(batch, owner, version, [(made, v) for v in chosen]))
-        run_versions[owner] = version + len(chosen)
-    batch.flush()
-    return Population(people, heavy, workers, user_runs, batch.written)
+    def grow(self, events: int) -> int:
+        """Append about `events` more events (whole workers with their runs); the count."""
+        rng = self.rng
+        batch = Batch(self.store, size=1000)
+        if not self.heavy_users:
+            worker_types(batch)
+            self.heavy_users = users(batch, 3, prefix="heavy")
+        while batch.written + batch.events < events:
+            owner = self._owner(batch)
+            heavy = owner in self.heavy_users
+            made = worker(batch, owner, rng.randint(20, 120) if heavy else rng.randint(1, 12), rng)
+            self.workers.append(made)
+            # Heavy users run every version of theirs, the others about half.
+            chosen = (made.version_ids if heavy
+                      else rng.sample(made.version_ids, k=max(1, len(made.version_ids) // 2)))
+            version = self._process_versions.get(owner, 0)
+            self.runs.setdefault(owner, []).extend(runs(batch, owner, version, [(made, v) for v in chosen]))
+            self._process_versions[owner] = version + len(chosen)
+        batch.flush()
+        return batch.written
 
-
-def _owners(rng: random.Random, heavy: list[str], people: list[str], batch: Batch) -> Iterator[str]:
-    while True:
-        if rng.random() < 0.3:
-            yield rng.choice(heavy)
-        else:
-            if not people or rng.random() < 0.3:
-                people.extend(users(batch, 1))
-            yield rng.choice(people)
+    def _owner(self, batch: Batch) -> str:
+        if self.rng.random() < 0.3:
+            return self.rng.choice(self.heavy_users)
+        if not self.users or self.rng.random() < 0.3:
+            self.users.extend(users(batch, 1))
+        return self.rng.choice(self.users)
