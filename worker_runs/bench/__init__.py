@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker_runs.bench import bulk, command, rebuild, sqlite
+from worker_runs.bench import bulk, command, history, rebuild, sqlite
 from worker_runs.bench.report import Figure
 from worker_runs.bench.runner import BenchContext
 
@@ -17,6 +17,7 @@ SCENARIOS: dict[str, Scenario] = {
     "sqlite": sqlite.run,
     "bulk": bulk.run,
     "rebuild": rebuild.run,
+    "history": history.run,
 }
 #: scenarios that need no PostgreSQL server
 EMBEDDED_ONLY: frozenset[str] = frozenset({"sqlite"})

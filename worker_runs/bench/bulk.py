@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from commands import messages as m
-from domain.documents import element_stream
-from domain.events import DomainEvent, ElementCreated
 from eventstore import NewEvent, StreamAppend
 from worker_runs.bench import data
 from worker_runs.bench.baselines import RAW_TABLE
@@ -36,7 +34,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     user = api_user(container, f"bulk-{uuid.uuid4().hex[:8]}")
     corpus_id, run_id = _corpus_and_run(container, user)
     needed = ctx.repetitions * (transactions * PER_TRANSACTION + http_total)
-    elements = iter(_elements(container, user.user_id, corpus_id, needed))
+    elements = iter(data.elements(container.store, user.user_id, corpus_id, needed, "line"))
     with ctx.connect(autocommit=True) as conn:
         conn.execute(RAW_TABLE)
     raw = ctx.connect()
@@ -127,17 +125,3 @@ def _corpus_and_run(container: Container, user: ApiUser) -> tuple[str, str]:
     version_id = bus.handle(m.CreateWorkerVersion(worker_id=worker_id), actor=user.actor).data["version_id"]
     run_id = bus.handle(m.CreateUserRun(worker_version_id=version_id), actor=user.actor).data["run_id"]
     return corpus_id, run_id
-
-
-def _elements(container: Container, user_id: str, corpus_id: str, count: int) -> list[str]:
-    """`count` line elements of the corpus, appended straight to the store (set-up)."""
-    batch = data.Batch(container.store, size=2000)
-    ids = []
-    for n in range(count):
-        element_id = str(uuid.uuid4())
-        ids.append(element_id)
-        events: list[DomainEvent] = [ElementCreated(element_id=element_id, corpus_id=corpus_id, type="line",
-                                                    name=f"Line {n}", user_id=user_id)]
-        batch.add(element_stream(element_id), 0, events)
-    batch.flush()
-    return ids

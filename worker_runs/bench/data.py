@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from commands.aliases import USERNAME, WORKER_RUN, WORKER_SLUG, WORKER_VERSION
+from domain.documents import element_stream
 from domain.events import (
     DomainEvent,
+    ElementCreated,
     UserRegistered,
     UserWorkerRunCreated,
     WorkerAccessGranted,
@@ -68,6 +70,19 @@ class Batch:
             self.store.append(self.appends, metadata=metadata(), aliases=self.aliases)
             self.written += self.events
         self.appends, self.aliases, self.events = [], {}, 0
+
+
+def elements(store: EventStore, owner_id: str, corpus_id: str, count: int, type: str) -> list[str]:
+    """`count` elements of type `type` (the corpus's own slug) in the corpus, by its owner."""
+    batch = Batch(store, size=2000)
+    ids = []
+    for n in range(count):
+        element_id = str(uuid.uuid4())
+        ids.append(element_id)
+        batch.add(element_stream(element_id), 0, [ElementCreated(
+            element_id=element_id, corpus_id=corpus_id, type=type, name=f"{type} {n}", user_id=owner_id)])
+    batch.flush()
+    return ids
 
 
 @dataclass
