@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker_runs.bench import bulk, command, history, rebuild, sqlite
+from worker_runs.bench import bulk, command, history, listing, rebuild, sqlite
 from worker_runs.bench.report import Figure
 from worker_runs.bench.runner import BenchContext
 
@@ -18,6 +18,7 @@ SCENARIOS: dict[str, Scenario] = {
     "bulk": bulk.run,
     "rebuild": rebuild.run,
     "history": history.run,
+    "list": listing.run,
 }
 #: scenarios that need no PostgreSQL server
 EMBEDDED_ONLY: frozenset[str] = frozenset({"sqlite"})

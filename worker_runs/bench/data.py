@@ -165,8 +165,8 @@ def runs(batch: Batch, user_id: str, expected_version: int,
 
 
 class Population:
-    """A realistic log, grown on demand: many users with a few workers and runs each, and a few
-    heavy users (about a third of the log between them) with many workers, versions and runs."""
+    """A realistic log, grown on demand: many users with a few workers and runs each, and three
+    heavy users (one worker in 20) with many workers, versions and runs each."""
 
     def __init__(self, store: EventStore, seed: int = 11) -> None:
         self.store = store
@@ -199,7 +199,7 @@ class Population:
         return batch.written
 
     def _owner(self, batch: Batch) -> str:
-        if self.rng.random() < 0.3:
+        if self.rng.random() < 0.05:
             return self.rng.choice(self.heavy_users)
         if not self.users or self.rng.random() < 0.3:
             self.users.extend(users(batch, 1))
