@@ -18,7 +18,9 @@ from domain.actor import Actor
 from domain.errors import AlreadyExists, InvalidValue, NotFound, PermissionDenied, VersionNotUsable
 from domain.local_process import LocalProcess
 from eventstore.migrate import upgrade
+from tests.api_support import Api, ApiUser, grant
 from tests.conftest import PostgresSchema, settings_for
+from tests.test_api_workers import assert_error
 from tests.test_races import BIG_POOL, run_concurrently
 from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.cli import main
@@ -295,3 +297,50 @@ def test_cli_domain_errors_are_one_line(cli: CliRunner) -> None:
 ])
 def test_remotes_read_as_web_addresses(remote: str, url: str) -> None:
     assert web_url(remote) == url
+
+
+# --- the HTTP operation (CreateQuickUserWorkerRun) ------------------------------------------------
+
+QUICK = "/api/v1/process/workers/quick/"
+
+
+def test_api_quick_run_answers_the_run_then_the_same_run(api: Api) -> None:
+    created = api.post(QUICK, {"name": "Line OCR", "type": "ocr", "docker_image_iid": "ocr:1"})
+    assert created.status_code == 201, created.json
+    run = created.json
+    assert run["worker_version"]["worker"]["slug"] == "line-ocr"
+    assert run["worker_version"]["worker"]["type"] == "ocr"
+    assert run["worker_version"]["docker_image_iid"] == "ocr:1"
+    assert run["summary"] == "Worker Line OCR @ version 1"
+    assert api.get(f"/api/v1/process/workers/{run['id']}/").json == run
+    again = api.post(QUICK, {"name": "Line OCR", "docker_image_iid": "ocr:1"})
+    assert (again.status_code, again.json["id"]) == (200, run["id"])
+    # The worker made by CreateWorker is the same one: CreateWorker's get-or-create answers it.
+    worker = api.post("/api/v1/workers/", {"name": "Line OCR", "type": "ocr"})
+    assert (worker.status_code, worker.json["id"]) == (200, run["worker_version"]["worker"]["id"])
+
+
+def test_api_quick_run_with_a_revision(api: Api) -> None:
+    body = {"name": "Line OCR", "revision_url": "https://git.example/ocr/commit/0123456789abcdef",
+            "repository_url": "https://git.example/ocr"}
+    run = api.post(QUICK, body).json
+    assert run["worker_version"]["revision_url"] == body["revision_url"]
+    assert run["summary"] == "Worker Line OCR @ 01234567"
+    assert api.post(QUICK, body).json["id"] == run["id"]
+
+
+def test_api_quick_run_refusals(api: Api, alice: ApiUser, bob: ApiUser, container: Container) -> None:
+    def refused(result: Any, code: str, attr: list[str]) -> None:
+        assert_error(result, 400, "validation_error", code, attr)
+
+    refused(api.post(QUICK, {"type": "ocr"}), "required", ["name"])
+    refused(api.post(QUICK, {"name": "!!!"}), "invalid", ["name"])
+    refused(api.post(QUICK, {"name": "x", "slug": "not a slug"}), "invalid", ["slug"])
+    api.post(QUICK, {"name": "Line OCR"})
+    # Bob may not use Alice's private worker: its slug is taken for him.
+    refused(api.as_user(bob).post(QUICK, {"name": "Line OCR"}), "unique", ["slug"])
+    # Shared with him but without a version he could use: only its owner may create one.
+    shared = api.create_worker("Shared OCR")
+    grant(container, alice, shared["id"], bob)
+    as_bob = api.as_user(bob).post(QUICK, {"name": "Shared OCR"})
+    assert_error(as_bob, 403, "client_error", "permission_denied")
