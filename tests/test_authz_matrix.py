@@ -168,6 +168,8 @@ ROWS: dict[str, Row] = {
     "ListUserWorkerRuns": row(),
     "CreateUserWorkerRun": row(body=lambda w: {"worker_version_id": w["spare_version"]}),
     "RetrieveWorkerRun": row({"id": "run"}),
+    "CreateQuickUserWorkerRun": row(body=lambda w: {"name": "Matrix HTR", "slug": "matrix-htr"}),
+    "RetractWorkerRun": row({"id": "run"}),
     "RetrieveWorkerRunConfiguration": row({"id": "run"}),
     "CreateCorpus": row(body=lambda w: {"name": "Another corpus"}),
     "RetrieveCorpus": row({"id": "corpus"}),
