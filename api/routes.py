@@ -184,6 +184,18 @@ ROUTES: tuple[Route, ...] = (
                               "(`validation_error`, code `unique` on `worker_version_id`) with the "
                               "existing run's id as `existing_id`."),
     )),
+    # issue 14: the one-step run
+    Route("/api/v1/process/workers/quick/", r.QuickUserWorkerRunResource, (
+        Operation("POST", "CreateQuickUserWorkerRun",
+                  "Get or create a worker and a version of it, and your run on that version, in one step",
+                  body=s.quick_user_worker_run_body, response=s.worker_run_schema, status=201, also=(200,),
+                  tag="worker runs", errors=(403,),
+                  description="One transaction: the worker (by slug, as CreateWorker), the version (the one "
+                              "of `revision_url`, else the newest usable one with `docker_image_iid` if "
+                              "given; created when there is none) and your run on it. 201 for a new run, "
+                              "200 with the run the version already had. Using another user's worker "
+                              "without a version answers 403: only its owner may create one."),
+    )),
     Route("/api/v1/process/workers/{id}/", r.WorkerRunResource, (
         _get("RetrieveWorkerRun", "Retrieve a worker run", s.worker_run_schema, reads=RUNS,
              tag="worker runs"),

@@ -66,23 +66,34 @@ def _ensure_worker_type(uow: UnitOfWork, text: str) -> str:
 
 
 def create_worker(cmd: m.CreateWorker, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
-    slug = cmd.slug.strip()
-    existing_stream = uow.store.resolve(WORKER_SLUG.format(slug))
+    worker, created = get_or_create_worker(
+        uow, actor, name=cmd.name, slug=cmd.slug.strip(), type=cmd.type, description=cmd.description,
+        repository_url=cmd.repository_url,
+    )
+    return {"worker_id": worker.worker_id, "created": created}
+
+
+def get_or_create_worker(
+    uow: UnitOfWork, actor: Actor, *, name: str, slug: str, type: str, description: str = "",
+    repository_url: str | None = None,
+) -> tuple[Worker, bool]:
+    """The worker with this slug, or a new one (True): CreateWorker and QuickUserRun."""
+    existing_stream = uow.resolve(WORKER_SLUG.format(slug))
     if existing_stream is not None:
         # Get-or-create by slug: the CLI relies on it. Only for workers the caller may use.
         worker = uow.get(Worker, existing_stream, "No such worker.")
         if not worker.can_use(actor):
             raise AlreadyExists("A worker with this slug already exists.", existing_id="", field="slug")
-        return {"worker_id": worker.worker_id, "created": False}
-    type_slug = _ensure_worker_type(uow, cmd.type)
+        return worker, False
+    type_slug = _ensure_worker_type(uow, type)
     worker_id = uow.new_id()
     worker = uow.load(Worker, worker_stream(worker_id))
     worker.create(
-        worker_id=worker_id, name=cmd.name, slug=slug, type=type_slug, owner_id=actor.user_id,
-        description=cmd.description, repository_url=cmd.repository_url,
+        worker_id=worker_id, name=name, slug=slug, type=type_slug, owner_id=actor.user_id,
+        description=description, repository_url=repository_url,
     )
     uow.claim(WORKER_SLUG.format(slug), worker.stream_id)
-    return {"worker_id": worker_id, "created": True}
+    return worker, True
 
 
 def update_worker(cmd: m.UpdateWorker, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
