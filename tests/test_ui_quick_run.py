@@ -14,7 +14,7 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from tests.ui_fixtures import browser, home, new_context, service, shots_for, users  # noqa: F401
 from tests.ui_support import CliUser, Service, Shots, Watch, expect_accessible, sign_in
@@ -164,6 +164,43 @@ def test_quick_run_with_another_users_worker_name_says_what_to_do(
         expect(page.locator("#runs .empty")).to_be_visible()  # nothing was created
         shots(page, "quick-run-name-taken")
         expect_accessible(page, "quick-run-name-taken")
+        watch.expect_clean()
+    finally:
+        context.close()
+
+
+def test_quick_run_cannot_be_sent_twice_while_in_flight(
+    browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
+) -> None:
+    user = users["dave"]
+    name = _unique("Patient OCR")
+    watch = Watch()
+    context = new_context(browser)
+    try:
+        page = watch.page(context.new_page())
+        sign_in(page, service, user)
+        held: list[Route] = []
+
+        def hold_posts(route: Route) -> None:
+            if route.request.method == "POST":
+                held.append(route)
+            else:
+                route.continue_()
+
+        page.route("**/ui/quick-run", hold_posts)
+        modal, form = _open_quick_run(page)
+        form.get_by_label("Worker name").fill(name)
+        submit = form.get_by_role("button", name="Get my run")
+        submit.click()
+        expect(submit).to_be_disabled()  # while the request is in flight
+        form.get_by_label("Worker name").press("Enter")  # a second try: nothing is sent
+        page.wait_for_timeout(300)
+        assert len(held) == 1
+        held[0].continue_()
+        run_id = _run_id_shown(modal)
+        status, runs = service.api(user, "GET", "/api/v1/process/workers/")
+        assert status == 200 and [run["id"] for run in runs["results"]] == [run_id], runs
+        shots(page, "quick-run-sent-once")
         watch.expect_clean()
     finally:
         context.close()
