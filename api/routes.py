@@ -28,6 +28,7 @@ from api import integration_resources as ir  # issue 7: integrations
 from api import integration_schemas as xs  # issue 7: integrations
 from api import login_resources as lr  # issue 10 B: password sign-in
 from api import resources as r
+from api import retraction_resources as rr  # issue 14: retract a run
 from api import schemas as s
 from api import system
 from projections.document_queries import DOCUMENTS  # issue 5: documents
@@ -355,6 +356,16 @@ ROUTES: tuple[Route, ...] = (
         _list("ListWorkerRunResults", "List the objects signed by one of your worker runs, in creation order",
               ds.signed_object_schema, query=ds.list_run_results_query, reads=DOCS, tag="provenance",
               errors=(404,)),
+    )),
+    Route("/api/v1/process/workers/{id}/retract/", rr.RetractRunResource, (
+        Operation("POST", "RetractWorkerRun", "Retract everything one of your worker runs signed",
+                  response=ds.retraction_schema, tag="provenance", errors=(404, 409),
+                  description="Every element, transcription, classification and metadata (and entity) the "
+                              "run signed disappears from the listings; the run signs nothing more. Stored "
+                              "as an event: the audit trail keeps what the run published and who retracted "
+                              "it, and RetrieveObjectProvenance still answers (`retracted: true`). The "
+                              "run's owner or an administrator; anyone else gets 404, as for an unknown "
+                              "run. A second retraction: 409 (code `already_retracted`)."),
     )),
     Route("/api/v1/user/results/", dr.UserResultsResource, (
         _list("ListUserResults", "List the objects you created without a worker run, in creation order",

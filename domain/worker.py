@@ -211,7 +211,8 @@ class Worker(Aggregate):
         ))
 
     def update_version(self, actor: Actor, version_id: str, changes: dict[str, Any]) -> None:
-        self._require_manager(actor)
+        # A hidden worker's version answers like an unknown version: no existence oracle.
+        self._require_manager(actor, hidden="No such worker version.")
         current = self.get_version(version_id)
         unknown = set(changes) - set(VERSION_UPDATABLE)
         if unknown:
@@ -241,13 +242,13 @@ class Worker(Aggregate):
                         existing_id=existing.version_id, field=key,
                     )
 
-    def _require_manager(self, actor: Actor) -> None:
+    def _require_manager(self, actor: Actor, hidden: str = "No such worker.") -> None:
         if not self.exists:
-            raise NotFound("No such worker.")
+            raise NotFound(hidden)
         if not self.can_manage(actor):
             if self.can_use(actor):
                 raise PermissionDenied("Only the owner of this worker may change it.")
-            raise NotFound("No such worker.")
+            raise NotFound(hidden)
 
     # --- evolution --------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from commands.tokens import generate_token, hash_token
 from domain.errors import DomainError
 from eventstore.migrate import upgrade
 from worker_runs import cli_api, cli_integrations, cli_projections, cli_provenance, cli_runs
+from worker_runs.bench.cli import bench
 from worker_runs.cli_context import CliGroup, current_container
 
 
@@ -132,6 +133,7 @@ for command in (
     cli_api.openapi, cli_api.api,
     cli_integrations.audit, cli_integrations.webhooks,
     cli_provenance.provenance,
+    bench,
     cli_runs.runs,  # issue 14: the one-step run
 ):
     main.add_command(command)

@@ -19,6 +19,7 @@ from domain.actor import Actor, slugify
 from domain.errors import DomainError
 from domain.user import User
 from eventstore.migrate import upgrade
+from worker_runs import cli_retract
 from worker_runs.cli_context import current_container
 from worker_runs.git_checkout import GitError, read_checkout
 
@@ -124,3 +125,6 @@ def _story(data: dict[str, Any], worker_type: str | None, from_git: bool) -> lis
     else:
         lines.append("This version already has your run. Run ID:")
     return lines
+
+
+runs.add_command(cli_retract.retract)

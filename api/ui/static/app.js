@@ -44,6 +44,19 @@
       openModal();
       return;
     }
+    // Confirmation dialogs (a run's "Retract", issue 14): native <dialog>, opened and closed here.
+    const opener = target.closest("[data-open-dialog]");
+    if (opener) {
+      const box = document.getElementById(opener.getAttribute("data-open-dialog"));
+      if (box && !box.open) box.showModal();
+      return;
+    }
+    const closer = target.closest("[data-close-dialog]");
+    if (closer) {
+      const box = closer.closest("dialog");
+      if (box) box.close();
+      return;
+    }
     if (target.closest("[data-close]")) {
       closeModal();
       return;
@@ -95,6 +108,18 @@
       el.setAttribute("aria-current", selected ? "true" : "false");
     });
   }
+
+  // A plain form marked data-submit-once cannot be sent twice (a second press would only be refused).
+  document.addEventListener("submit", function (event) {
+    const form = event.target instanceof HTMLFormElement ? event.target : null;
+    if (!form || !form.hasAttribute("data-submit-once")) return;
+    if (form.dataset.sent) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "true";
+    form.querySelectorAll("button[type=submit]").forEach(function (button) { button.setAttribute("aria-disabled", "true"); });
+  });
 
   // A click on the backdrop (outside the dialog's box) closes it, as users expect.
   document.addEventListener("mousedown", function (event) {

@@ -1,0 +1,107 @@
+"""Baselines shared by the scenarios: what PostgreSQL, SQLite and pyeventsourcing do with the
+same work and no application around it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from typing import Any
+
+import psycopg
+
+from worker_runs.bench.runner import BenchContext, Unavailable
+
+#: a table shaped like `events`: what a raw INSERT+COMMIT per operation writes into
+RAW_TABLE = """
+CREATE TABLE IF NOT EXISTS raw_events (
+    id bigserial PRIMARY KEY,
+    stream_id text NOT NULL,
+    stream_version integer NOT NULL,
+    event_id uuid NOT NULL UNIQUE,
+    event_type text NOT NULL,
+    payload jsonb NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    actor_id text NOT NULL,
+    UNIQUE (stream_id, stream_version)
+)
+"""
+RAW_INSERT = ("INSERT INTO raw_events (stream_id, stream_version, event_id, event_type, payload, actor_id) "
+              "VALUES (%s, %s, %s, %s, %s, %s)")
+
+
+def user_payload() -> dict[str, Any]:
+    user_id = str(uuid.uuid4())
+    return {"user_id": user_id, "username": f"raw-{user_id[:8]}", "email": None, "is_admin": False}
+
+
+class RawInserts:
+    """One connection per writer thread; each operation is one INSERT and a COMMIT (the two
+    round trips any durable append needs)."""
+
+    def __init__(self, ctx: BenchContext) -> None:
+        self.ctx = ctx
+        with ctx.connect(autocommit=True) as conn:
+            conn.execute(RAW_TABLE)
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self.ctx.connect()
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def insert_one(self, event_type: str = "UserRegistered") -> None:
+        conn = self._connection()
+        payload = user_payload()
+        conn.execute(RAW_INSERT, (f"user-{payload['user_id']}", 1, uuid.uuid4(), event_type,
+                                  json.dumps(payload), "system"))
+        conn.commit()
+
+    def close(self) -> None:
+        for conn in self._connections:
+            conn.close()
+
+
+class EventsourcingRecorder:
+    """pyeventsourcing's PostgreSQL application recorder (the `bench` extra), one event per
+    insert_events call: the nearest library doing what our append does."""
+
+    def __init__(self, ctx: BenchContext, pool_size: int) -> None:
+        try:
+            from eventsourcing.persistence import StoredEvent
+            from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+        except ImportError as exc:
+            self.problem = (f"eventsourcing[postgres] is not installed ({exc}); "
+                            "pip install 'worker-runs[bench]'")
+            return
+        self.problem = ""
+        import sqlalchemy as sa
+
+        u = sa.make_url(ctx.postgres_url())
+        self._stored_event = StoredEvent
+        self.datastore = PostgresDatastore(
+            dbname=u.database or "", host=u.host or "127.0.0.1", port=u.port or 5432,
+            user=u.username or "postgres", password=u.password or "", pool_size=pool_size,
+            max_overflow=pool_size,
+        )
+        self.recorder = PostgresApplicationRecorder(self.datastore, events_table_name="es_stored_events")
+        self.recorder.create_table()
+
+    def insert_one(self) -> None:
+        if self.problem:
+            raise Unavailable(self.problem)
+        payload = user_payload()
+        self.recorder.insert_events([self._stored_event(
+            originator_id=uuid.UUID(payload["user_id"]), originator_version=1,
+            topic="worker_runs.bench:UserRegistered", state=json.dumps(payload).encode(),
+        )])
+
+    def close(self) -> None:
+        if not self.problem:
+            self.datastore.close()

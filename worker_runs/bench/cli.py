@@ -1,0 +1,84 @@
+"""The `worker-runs bench` command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+
+from worker_runs.bench import EMBEDDED_ONLY, SCENARIOS
+from worker_runs.bench.report import Environment, Figure, print_report, write_json
+from worker_runs.bench.runner import DEFAULT_DATABASE_URL, SCALES, BenchContext, throwaway_database
+
+
+def _postgres_facts(url: str) -> tuple[str, dict[str, str]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            version = str(conn.exec_driver_sql("SHOW server_version").scalar())
+            settings = {name: str(conn.exec_driver_sql(f"SHOW {name}").scalar())
+                        for name in ("fsync", "synchronous_commit", "shared_buffers")}
+    finally:
+        engine.dispose()
+    return version, settings
+
+
+@click.command("bench")
+@click.argument("scenarios", nargs=-1, type=click.Choice(list(SCENARIOS)))
+@click.option("--scale", type=click.Choice(SCALES), default="small", show_default=True,
+              help="small: a smoke run of seconds (CI); full: the sizes of issue 11, for measuring.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write every figure, baseline and ratio to this JSON file.")
+@click.option("--database-url", default=None,
+              help="A PostgreSQL server to measure on (default: WORKER_RUNS_DATABASE_URL, else "
+                   f"{DEFAULT_DATABASE_URL}). The bench creates its own database there and drops it.")
+@click.option("--repetitions", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Interleaved repetitions of each case; medians are reported.")
+def bench(scenarios: tuple[str, ...], scale: str, json_file: Path | None, database_url: str | None,
+          repetitions: int) -> None:
+    """Measure SCENARIOS (default: all) beside their baselines, in the same run.
+
+    Every figure is printed with its baseline(s), measured interleaved with it, and the ratio
+    ours / baseline. User data is never touched: PostgreSQL scenarios run in a database
+    bench_<random> created for this run and dropped at the end.
+    """
+    chosen = list(scenarios) or list(SCENARIOS)
+    url = database_url or os.environ.get("WORKER_RUNS_DATABASE_URL") or DEFAULT_DATABASE_URL
+    needs_postgres = any(name not in EMBEDDED_ONLY for name in chosen)
+    if needs_postgres and not url.startswith("postgresql"):
+        raise click.UsageError(
+            f"scenarios {', '.join(n for n in chosen if n not in EMBEDDED_ONLY)} measure PostgreSQL: "
+            "give --database-url postgresql+psycopg://...")
+    figures: list[Figure] = []
+    if needs_postgres:
+        try:
+            version, settings = _postgres_facts(url)
+        except sa.exc.OperationalError as exc:
+            where = sa.make_url(url).render_as_string(hide_password=True)
+            raise click.ClickException(f"Cannot reach PostgreSQL at {where}: {exc.orig}") from None
+        environment = Environment.probe(scale=scale, repetitions=repetitions, postgresql=version,
+                                        postgresql_settings=settings)
+        with throwaway_database(url) as bench_url:
+            figures = _run(chosen, scale, repetitions, bench_url)
+    else:
+        environment = Environment.probe(scale=scale, repetitions=repetitions, postgresql=None,
+                                        postgresql_settings={})
+        figures = _run(chosen, scale, repetitions, None)
+    print_report(environment, figures)
+    if json_file is not None:
+        write_json(json_file, environment, figures)
+        click.echo(f"\nWrote {json_file}")
+
+
+def _run(chosen: list[str], scale: str, repetitions: int, url: str | None) -> list[Figure]:
+    figures: list[Figure] = []
+    for name in chosen:
+        click.echo(f"running {name} ...", err=True)
+        ctx = BenchContext(scale=scale, repetitions=repetitions, database_url=url)
+        try:
+            figures += SCENARIOS[name](ctx)
+        finally:
+            ctx.close()
+    return figures

@@ -1,0 +1,67 @@
+"""The API over real HTTP on loopback for the bench: the app of api/app.py served by `serve`'s
+own server (worker_runs/http_server.py), and a user with an API token to call it as."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import requests
+
+from api.app import create_app
+from commands.messages import IssueToken, RegisterUser
+from commands.tokens import generate_token, hash_token
+from domain.actor import Actor
+from worker_runs.bootstrap import Container
+from worker_runs.http_server import HttpServer
+
+
+@dataclass(frozen=True)
+class ApiUser:
+    user_id: str
+    token: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user_id)
+
+
+def api_user(container: Container, username: str) -> ApiUser:
+    """A user and an API token, through the bus (set-up, not timed)."""
+    user_id = container.bus.handle(RegisterUser(username)).data["user_id"]
+    token = generate_token()
+    container.bus.handle(IssueToken(user_id=user_id, token_hash=hash_token(token), label="bench"))
+    return ApiUser(user_id, token)
+
+
+class LoopbackServer:
+    """create_app(container) served on 127.0.0.1:<free port> from a background thread."""
+
+    def __init__(self, container: Container, threads: int = 16) -> None:
+        self.server = HttpServer(create_app(container), "127.0.0.1", 0, threads=threads)
+        host, port = self.server.address
+        self.url = f"http://{host}:{port}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.server.serve_until, args=(self._stop,), daemon=True)
+
+    def __enter__(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def session(self, user: ApiUser) -> requests.Session:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {user.token}"
+        return session
+
+    def call(self, session: requests.Session, method: str, path: str, **kwargs: Any) -> Any:
+        response = session.request(method, self.url + path, timeout=120, **kwargs)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
+        return response.json() if response.content else None
