@@ -14,7 +14,7 @@ from commands.bus import Handler
 from commands.handlers import get_or_create_worker
 from commands.unit_of_work import UnitOfWork
 from domain.actor import Actor, slugify
-from domain.errors import InvalidValue
+from domain.errors import InvalidValue, PermissionDenied
 from domain.local_process import LocalProcess, default_summary, local_process_stream
 
 
@@ -35,6 +35,11 @@ def quick_user_run(cmd: m.QuickUserRun, uow: UnitOfWork, actor: Actor) -> dict[s
     )
     version_created = version is None
     if version is None:
+        if not worker.can_manage(actor):
+            # A worker shared with the caller: its versions are its owner's to make.
+            raise PermissionDenied(
+                "This worker has no version you can use, and only its owner may create one.",
+            )
         version_id = uow.new_id()
         fields = {"revision_url": cmd.revision_url, "docker_image_iid": cmd.docker_image_iid}
         worker.create_version(actor, version_id, {k: v for k, v in fields.items() if v})

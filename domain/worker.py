@@ -141,17 +141,22 @@ class Worker(Aggregate):
         if not self.can_use(actor):
             raise NotFound("No such worker.")
         if self.archived:
-            raise VersionNotUsable("This worker is archived: no run may be created from it.")
+            raise VersionNotUsable("This worker is archived: no run may be created from it.", field="name")
         if revision_url:
             for version in self.versions.values():
-                if version.revision_url == revision_url:
-                    usable = self.usable_version(version.version_id, actor)
-                    if docker_image_iid and usable.docker_image_iid != docker_image_iid:
-                        raise InvalidValue(
-                            f"The version of this revision has docker image {usable.docker_image_iid!r}, "
-                            f"not {docker_image_iid!r}.", field="docker_image_iid",
-                        )
-                    return usable
+                if version.revision_url != revision_url:
+                    continue
+                if version.archived or version.state == "error":
+                    raise VersionNotUsable(
+                        "The version of this revision is archived or in error: no run may use it.",
+                        field="revision_url",
+                    )
+                if docker_image_iid and version.docker_image_iid != docker_image_iid:
+                    raise InvalidValue(
+                        f"The version of this revision has docker image {version.docker_image_iid!r}, "
+                        f"not {docker_image_iid!r}.", field="docker_image_iid",
+                    )
+                return version
             return None
         candidates = [
             v for v in self.versions.values()

@@ -114,9 +114,26 @@ def test_the_version_of_an_archived_commit_is_refused_by_name(container: Contain
     data = quick(container, alice, revision_url="https://git.example/ocr/commit/aaaa")
     container.bus.handle(m.UpdateWorkerVersion(data["worker_version_id"], {"archived": True}), actor=alice)
     head = container.store.head()
-    with pytest.raises(VersionNotUsable):
+    with pytest.raises(VersionNotUsable, match="revision is archived") as refused:
         quick(container, alice, revision_url="https://git.example/ocr/commit/aaaa")
+    assert refused.value.field == "revision_url"
     assert container.store.head() == head
+
+
+def test_an_archived_worker_is_refused_by_name(container: Container) -> None:
+    alice = user(container.bus, "alice")
+    data = quick(container, alice)
+    container.bus.handle(m.UpdateWorker(data["worker_id"], {"archived": True}), actor=alice)
+    with pytest.raises(VersionNotUsable, match="worker is archived") as refused:
+        quick(container, alice)
+    assert refused.value.field == "name"
+
+
+def test_a_revision_with_another_docker_image_is_refused(container: Container) -> None:
+    alice = user(container.bus, "alice")
+    quick(container, alice, revision_url="https://git.example/ocr/commit/aaaa", docker_image_iid="ocr:1")
+    with pytest.raises(InvalidValue, match="has docker image 'ocr:1', not 'ocr:2'"):
+        quick(container, alice, revision_url="https://git.example/ocr/commit/aaaa", docker_image_iid="ocr:2")
 
 
 def test_another_users_private_worker_slug_is_refused(container: Container) -> None:

@@ -700,6 +700,86 @@ class WorkersFragment(_Ui):
                     types=self.worker_types(), existing=None)
 
 
+class QuickRunFragment(_Ui):
+    """Issue 14, the one-step run: "Quick run" in the modal. The answer is the worker's panel
+    (its versions, the one used showing the run's ID), the run's ID with Copy in the modal's
+    status line, and the runs and workers lists brought up to date, all out of band."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        viewer = self.require(req)
+        self._form_again(resp, viewer, {}, {}, status=200)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = _form(req)
+        viewer = self.require_unsafe(req, form)
+        values = {key: str(form.get(key, "")).strip() for key in ("name", "type", "docker_image_iid")}
+        if not values["name"]:
+            self._form_again(resp, viewer, values, {"name": "Enter a worker's name: yours, or a new one."})
+            return
+        try:
+            body = s.quick_user_worker_run_body.load({key: value for key, value in values.items() if value})
+            result = self.run_command(req, resp, m.QuickUserRun(
+                name=body["name"], type=body.get("type") or "worker",
+                docker_image_iid=body.get("docker_image_iid"),
+            ), (CATALOG, USER_RUNS))
+        except marshmallow.ValidationError as exc:
+            self._form_again(resp, viewer, values, _field_errors(exc))
+            return
+        except DomainError as exc:
+            # The slug is derived from the name: a taken slug is the name's problem.
+            field = {"slug": "name"}.get(exc.field or "", exc.field or "__all__")
+            if field not in values:
+                field = "__all__"
+            message = exc.message
+            if exc.field == "slug":
+                message = ("Another user's worker already has this name's slug: choose another name "
+                           "(or ask its owner to share it with you).")
+            self._form_again(resp, viewer, values, {field: message})
+            return
+        data = result.data
+        filters = _filters(form)
+        parts: list[tuple[str, dict[str, Any]]] = []
+        detail = self.worker_detail(viewer, data["worker_id"], 1)
+        if detail is None:  # past the bounded wait: the ID is known all the same (see the notice)
+            parts.append(("saved_not_shown.html", {"viewer": viewer, "what": "Your run is ready"}))
+        else:
+            worker, versions = detail
+            parts.append(("worker_detail.html", {
+                "viewer": viewer, "worker": worker, "versions": versions, "notice": None,
+                "focus_version": data["worker_version_id"],
+            }))
+        parts += [
+            ("quick_run_notice.html", {"run_id": data["run_id"], "run_created": data["run_created"],
+                                       "story": _quick_run_story(data)}),
+            ("runs_list.html", {"viewer": viewer, "runs": self.runs_page(viewer, 1), "oob": True}),
+            ("workers_list.html", {
+                "viewer": viewer, "filters": filters, "oob": True, "selected": data["worker_id"],
+                "workers": self.workers_page(viewer, filters, 1),
+            }),
+            ("type_options.html", {"types": self.worker_types(), "filters": filters, "oob": True}),
+        ]
+        _retarget(resp)
+        self.render_many(resp, parts)
+
+    def _form_again(self, resp: falcon.Response, viewer: Viewer, values: dict[str, str],
+                    errors: dict[str, str], status: int = FORM_AGAIN) -> None:
+        self.render(resp, "quick_run_form.html", status=status, viewer=viewer, values=values, errors=errors,
+                    types=self.worker_types())
+
+
+def _quick_run_story(data: Mapping[str, Any]) -> str:
+    """What a quick run did, in one sentence."""
+    worker = f"“{data['worker_name']}” ({data['worker_type']})"
+    version = f"version {data['version_number']}"
+    if data["worker_created"]:
+        return f"Created the local worker {worker}, its {version} and your run of it."
+    if data["version_created"]:
+        return f"Created {version} of your worker {worker}, and your run of it."
+    if data["run_created"]:
+        return f"Used {version} of the worker {worker}: created your run of it."
+    return f"The worker {worker} and its {version} already existed, with your run."
+
+
 def _filters(params: Mapping[str, Any]) -> dict[str, str]:
     """The workers list filters: the modal's filter fields (`filter_name`, `filter_type`, named
     apart from the worker form's own `name` and `type`, which a creation includes them with)."""
@@ -911,6 +991,7 @@ UI_ROUTES: tuple[tuple[str, type[_Ui]], ...] = (
     ("/ui/workers/{id:uuid}/versions/new", NewVersionFragment),
     ("/ui/workers/{id:uuid}/configurations", ConfigurationsFragment),
     ("/ui/workers/{id:uuid}/configurations/new", NewConfigurationFragment),
+    ("/ui/quick-run", QuickRunFragment),  # issue 14: the one-step run
 )
 STATIC_PREFIX = "/static/ui"
 

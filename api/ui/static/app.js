@@ -34,7 +34,8 @@
     if (modal && modal.open) modal.close();
   }
 
-  const DETAIL_HINT = "Choose a worker to see its versions, or create a local worker with “Create”.";
+  const DETAIL_HINT = "Choose a worker to see its versions, or create a local worker with “Create”. " +
+    "“Quick run” does worker, version and run in one step.";
 
   document.addEventListener("click", function (event) {
     const target = event.target instanceof Element ? event.target : null;
@@ -77,7 +78,8 @@
         panel.appendChild(hint);
       }
       const openers = {"worker-detail": "create-worker", "configuration-slot": "new-configuration"};
-      const opener = document.getElementById((panel && openers[panel.id]) || "create-version");
+      const opener = document.getElementById(
+        form && form.id === "quick-run-form" ? "quick-run" : (panel && openers[panel.id]) || "create-version");
       if (opener) opener.focus();
       return;
     }
@@ -194,6 +196,15 @@
     if (target && (target.id === "worker-detail" || target.id === "workers")) showSelection();
     if (target && target.id === "run-notice") showNewRun(target);
     if (!target || target.id !== "worker-detail") return;
+    // A quick run's answer: the run's ID is what the person came for; focus its Copy button.
+    // (htmx reports one response's swap once per swapped element: the mark is dropped after
+    // all of them, so none of them moves the focus elsewhere.)
+    const quick = document.querySelector("#run-notice [data-focus-copy]");
+    if (quick) {
+      setTimeout(function () { quick.removeAttribute("data-focus-copy"); }, 0);
+      const copy = quick.querySelector(".copy");
+      if (copy) { copy.focus(); return; }
+    }
     // A new panel: move focus to it (or to what it asks for), so keyboard users follow.
     if (!target.querySelector("[autofocus]")) {
       const title = target.querySelector("#worker-title");
