@@ -413,6 +413,13 @@ class ErrorSchema(Schema):
     type = fields.String(validate=validate.OneOf(["validation_error", "client_error", "server_error"]))
     errors = fields.List(fields.Nested(ErrorEntrySchema))
     existing_id = fields.UUID(metadata={"description": "Duplicates only: the object that already exists."})
+    non_field_errors = fields.List(fields.String(), metadata={
+        "description": "Arkindex's spelling of the message, where its clients look for it "
+                       "(a refused sign-in, a run that already exists).",
+    })
+    features = fields.Dict(metadata={
+        "description": "401 only: the sign-in features this server offers (Arkindex's clients read it).",
+    })
 
 
 # --- module-level instances (one per use; marshmallow schemas are reusable and thread-safe) ---
