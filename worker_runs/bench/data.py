@@ -164,6 +164,20 @@ def runs(batch: Batch, user_id: str, expected_version: int,
     return run_ids
 
 
+def run_plan(batch: Batch, owners: list[str], count: int, rng: random.Random) -> list[tuple[str, str]]:
+    """`count` (user, version) pairs for CreateUserRun, cycling over `owners` so consecutive
+    runs go to different local-process streams: each version is new (one run per user and
+    version) and owned by its user, on workers of at most 50 versions."""
+    needed = {owner: len(range(k, count, len(owners))) for k, owner in enumerate(owners)}
+    pools: dict[str, list[str]] = {}
+    for owner, n in needed.items():
+        versions: list[str] = []
+        while len(versions) < n:
+            versions += worker(batch, owner, min(n - len(versions), 50), rng).version_ids
+        pools[owner] = versions
+    return [(owners[i % len(owners)], pools[owners[i % len(owners)]].pop()) for i in range(count)]
+
+
 class Population:
     """A realistic log, grown on demand: many users with a few workers and runs each, and three
     heavy users (one worker in 20) with many workers, versions and runs each."""

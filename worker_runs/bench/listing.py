@@ -24,8 +24,8 @@ SEARCH = "kraken"
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    events = ctx.pick(small=5_000, full=1_000_000)
-    requests_per_sample = ctx.pick(small=20, full=300)
+    events = ctx.pick(small=2_000, full=1_000_000)
+    requests_per_sample = ctx.pick(small=10, full=300)
     container = ctx.container()
     population = data.Population(container.store)
     population.grow(events)
