@@ -5,15 +5,21 @@ does not rot."""
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from tests.broker import REDIS_URL
 from tests.conftest import PG_URL, require_postgres
 from worker_runs.bench import EMBEDDED_ONLY, SCENARIOS
+from worker_runs.bench.report import Baseline, Figure, render_table
+from worker_runs.bench.runner import Unavailable, interleave
 from worker_runs.cli import main
 
 ROW = re.compile(r"^\| (?P<scenario>\w+) \| (?P<case>[^|]+) \| (?P<unit>[^|]+) \| (?P<ours>[\d,.]+) \| "
@@ -30,16 +36,33 @@ def _bench_databases() -> set[str]:
         engine.dispose()
 
 
+#: scenarios that also run the read side as deployed, on the Redis of the tests
+WITH_REDIS = {"lag"}
+
+
+def require_redis() -> None:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        message = f"Redis at {REDIS_URL} is unreachable: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize("scenario", [
+    pytest.param(name, marks=[pytest.mark.redis] if name in WITH_REDIS else []) for name in sorted(SCENARIOS)
+])
 def test_each_scenario_prints_figures_baselines_and_ratios(scenario: str, tmp_path: Path) -> None:
     if scenario not in EMBEDDED_ONLY:
         require_postgres()
-    before = _bench_databases()
+    if scenario in WITH_REDIS:
+        require_redis()
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(
-        main, ["bench", scenario, "--scale", "small", "--repetitions", "2", "--database-url", PG_URL,
-               "--json", str(out)],
+        main, ["bench", scenario, "--scale", "small", "--repetitions", "1", "--database-url", PG_URL,
+               "--broker-url", REDIS_URL, "--json", str(out)],
     )
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert "CPUs" in result.output and "SQLite" in result.output and "Python" in result.output
@@ -58,7 +81,34 @@ def test_each_scenario_prints_figures_baselines_and_ratios(scenario: str, tmp_pa
         assert figure["ours"] > 0 and figure["baselines"]
         assert any(r is not None and r > 0 for r in figure["ratios"].values()), figure
     # The run's own database is gone: nothing is left behind on the server.
-    assert _bench_databases() <= before
+    if scenario not in EMBEDDED_ONLY:
+        used = re.search(r"database (bench_\w+) was created for this run and dropped", result.output)
+        assert used is not None, result.output
+        assert used.group(1) not in _bench_databases()
+
+
+def test_interleave_alternates_cases_and_keeps_medians_and_reasons() -> None:
+    order: list[str] = []
+    values = {"a": iter([3.0, 1.0, 2.0]), "b": iter([10.0, 30.0, 20.0])}
+
+    def case(name: str) -> Callable[[], float]:
+        def sample() -> float:
+            order.append(name)
+            return next(values[name])
+        return sample
+
+    def missing() -> float:
+        order.append("c")
+        raise Unavailable("not installed")
+
+    got = interleave(3, {"a": case("a"), "b": case("b"), "c": missing})
+    # Each repetition starts with another case; an unavailable one is tried once.
+    assert order == ["a", "b", "c", "b", "a", "a", "b"]
+    assert got["a"] == 2.0 and got["b"] == 20.0
+    assert got.baseline("c", "C") == Baseline("C", None, "not installed")
+    figure = Figure("s", "case", "ops/s", 5.0, [got.baseline("b"), got.baseline("c")])
+    assert figure.ratio(figure.baselines[0]) == 0.25 and figure.ratio(figure.baselines[1]) is None
+    assert "unavailable: not installed" in render_table([figure])
 
 
 def test_an_unknown_scenario_is_a_usage_error() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker_runs.bench import bulk, command, history, listing, rebuild, sqlite
+from worker_runs.bench import bulk, command, history, lag, listing, rebuild, sqlite
 from worker_runs.bench.report import Figure
 from worker_runs.bench.runner import BenchContext
 
@@ -19,6 +19,7 @@ SCENARIOS: dict[str, Scenario] = {
     "rebuild": rebuild.run,
     "history": history.run,
     "list": listing.run,
+    "lag": lag.run,
 }
 #: scenarios that need no PostgreSQL server
 EMBEDDED_ONLY: frozenset[str] = frozenset({"sqlite"})

@@ -10,7 +10,13 @@ import sqlalchemy as sa
 
 from worker_runs.bench import EMBEDDED_ONLY, SCENARIOS
 from worker_runs.bench.report import Environment, Figure, print_report, write_json
-from worker_runs.bench.runner import DEFAULT_DATABASE_URL, SCALES, BenchContext, throwaway_database
+from worker_runs.bench.runner import (
+    DEFAULT_BROKER_URL,
+    DEFAULT_DATABASE_URL,
+    SCALES,
+    BenchContext,
+    throwaway_database,
+)
 
 
 def _postgres_facts(url: str) -> tuple[str, dict[str, str]]:
@@ -34,10 +40,13 @@ def _postgres_facts(url: str) -> tuple[str, dict[str, str]]:
 @click.option("--database-url", default=None,
               help="A PostgreSQL server to measure on (default: WORKER_RUNS_DATABASE_URL, else "
                    f"{DEFAULT_DATABASE_URL}). The bench creates its own database there and drops it.")
+@click.option("--broker-url", default=None,
+              help="The Redis of the lag scenario (default: WORKER_RUNS_BROKER_URL, else "
+                   f"{DEFAULT_BROKER_URL}); it uses its own queue and key prefix and deletes its keys.")
 @click.option("--repetitions", default=3, show_default=True, type=click.IntRange(min=1),
               help="Interleaved repetitions of each case; medians are reported.")
 def bench(scenarios: tuple[str, ...], scale: str, json_file: Path | None, database_url: str | None,
-          repetitions: int) -> None:
+          broker_url: str | None, repetitions: int) -> None:
     """Measure SCENARIOS (default: all) beside their baselines, in the same run.
 
     Every figure is printed with its baseline(s), measured interleaved with it, and the ratio
@@ -45,6 +54,7 @@ def bench(scenarios: tuple[str, ...], scale: str, json_file: Path | None, databa
     bench_<random> created for this run and dropped at the end.
     """
     chosen = list(scenarios) or list(SCENARIOS)
+    broker = broker_url or os.environ.get("WORKER_RUNS_BROKER_URL") or DEFAULT_BROKER_URL
     url = database_url or os.environ.get("WORKER_RUNS_DATABASE_URL") or DEFAULT_DATABASE_URL
     needs_postgres = any(name not in EMBEDDED_ONLY for name in chosen)
     if needs_postgres and not url.startswith("postgresql"):
@@ -61,22 +71,24 @@ def bench(scenarios: tuple[str, ...], scale: str, json_file: Path | None, databa
         environment = Environment.probe(scale=scale, repetitions=repetitions, postgresql=version,
                                         postgresql_settings=settings)
         with throwaway_database(url) as bench_url:
-            figures = _run(chosen, scale, repetitions, bench_url)
+            figures = _run(chosen, scale, repetitions, bench_url, broker)
+        click.echo(f"(database {sa.make_url(bench_url).database} was created for this run and dropped)",
+                   err=True)
     else:
         environment = Environment.probe(scale=scale, repetitions=repetitions, postgresql=None,
                                         postgresql_settings={})
-        figures = _run(chosen, scale, repetitions, None)
+        figures = _run(chosen, scale, repetitions, None, broker)
     print_report(environment, figures)
     if json_file is not None:
         write_json(json_file, environment, figures)
         click.echo(f"\nWrote {json_file}")
 
 
-def _run(chosen: list[str], scale: str, repetitions: int, url: str | None) -> list[Figure]:
+def _run(chosen: list[str], scale: str, repetitions: int, url: str | None, broker: str) -> list[Figure]:
     figures: list[Figure] = []
     for name in chosen:
         click.echo(f"running {name} ...", err=True)
-        ctx = BenchContext(scale=scale, repetitions=repetitions, database_url=url)
+        ctx = BenchContext(scale=scale, repetitions=repetitions, database_url=url, broker_url=broker)
         try:
             figures += SCENARIOS[name](ctx)
         finally:

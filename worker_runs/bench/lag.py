@@ -1,0 +1,216 @@
+"""`lag`: a command accepted -> visible, at a steady rate, through the read side as deployed
+(relay + Celery worker + Redis, and the webhook kicker), PostgreSQL.
+
+Open loop: CreateUserRun commands start on schedule (`rate` per second) whatever the previous
+one took, cycling over many users. An observer polls every millisecond; lag is the time from the
+command's return (its events committed) to:
+- the `user_runs` projection's live checkpoint reaching the command's position (the listing
+  shows the run: what read-your-writes waits for);
+- the webhook receiver (a local HTTP server) getting the run's `worker_run.created` delivery.
+Baseline in the same run: the measurement floor, a raw INSERT+COMMIT at the same rate seen by
+the same 1 ms poll."""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+
+from commands import messages as m
+from domain.actor import Actor
+from integrations import subscriptions as subs
+from projections.consistency import projection_position, wait_for_position
+from worker_runs.bench import data
+from worker_runs.bench.processes import ReadSide
+from worker_runs.bench.report import Baseline, Figure
+from worker_runs.bench.runner import BenchContext, interleave, percentile
+from worker_runs.bootstrap import utc_now
+
+POLL = 0.001
+
+
+def run(ctx: BenchContext) -> list[Figure]:
+    rate = ctx.pick(small=20, full=200)
+    seconds = ctx.pick(small=1, full=30)
+    users = ctx.pick(small=4, full=64)
+    count = int(rate * seconds)
+    container = ctx.container()
+    engine = container.engine
+    broker = ctx.broker_url
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        raise RuntimeError(f"the lag scenario needs Redis at {broker}: {exc}") from None
+    tag = uuid.uuid4().hex[:10]
+    prefix = f"bench-{tag}:"
+    received: dict[str, float] = {}
+    receiver = _receiver(received)
+    rng = random.Random(rate)
+    batch = data.Batch(container.store)
+    owners = data.users(batch, users, prefix="lag")
+    # One plan more than repetitions: the first warms the read side up (processes, connections).
+    plans = [data.run_plan(batch, owners, count, rng) for _ in range(ctx.repetitions + 1)]
+    batch.flush()
+    admin = container.bus.handle(m.RegisterUser(f"lag-admin-{tag}", is_admin=True)).data["user_id"]
+    subs.create(engine, subs.Caller(Actor(admin, is_admin=True)),
+                url=f"http://127.0.0.1:{receiver.server_address[1]}/", event_types=["worker_run.created"],
+                secret=None, allow_private=True, now=utc_now())
+    with ctx.connect(autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS raw_lag (id bigserial PRIMARY KEY, at timestamptz)")
+    env = ctx.environment(broker_url=broker, celery_queue=f"bench-{tag}", broker_prefix=prefix,
+                          webhook_allow_private=True)
+    webhook: dict[str, list[float]] = {"p50": [], "p99": [], "missing": []}
+    listing_p50: list[float] = []
+    floor_p50: list[float] = []
+    try:
+        with ReadSide(env, ctx.home / "read-side.log") as side:
+            if not wait_for_position(engine, container.store.head(), timeout=120):
+                side.check()
+                raise RuntimeError("the projections never caught up with the set-up")
+            plan_iter = iter(plans)
+            warm_up = next(plan_iter)
+            _steady(rate, warm_up, lambda i: _command(container, warm_up[i]),
+                    lambda conn: projection_position(conn, "user_runs"), engine)
+
+            def listing() -> float:
+                plan = next(plan_iter)
+                before = set(received)
+                lags, committed = _steady(rate, plan, lambda i: _command(container, plan[i]),
+                                          lambda conn: projection_position(conn, "user_runs"), engine)
+                side.check()
+                listing_p50.append(percentile(lags, 50))
+                deadline = time.monotonic() + 30
+                runs = {run_id: at for run_id, at in committed}
+                while any(r not in received for r in runs) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                hooks = [(received[r] - at) * 1000 for r, at in runs.items()
+                         if r in received and r not in before]
+                webhook["missing"].append(len(runs) - len(hooks))
+                if hooks:
+                    webhook["p50"].append(percentile(hooks, 50))
+                    webhook["p99"].append(percentile(hooks, 99))
+                return percentile(lags, 99)
+
+            def floor() -> float:
+                with ctx.connect(autocommit=True) as writer:
+                    def insert(i: int) -> tuple[int, str]:
+                        row = writer.execute("INSERT INTO raw_lag DEFAULT VALUES RETURNING id").fetchone()
+                        assert row is not None
+                        return int(row[0]), ""
+                    lags, _ = _steady(rate, plans[0], insert, _raw_position, engine)
+                floor_p50.append(percentile(lags, 50))
+                return percentile(lags, 99)
+
+            got = interleave(ctx.repetitions, {"listing": listing, "floor": floor})
+    finally:
+        receiver.shutdown()
+        keys = list(redis.Redis.from_url(broker).scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            redis.Redis.from_url(broker).delete(*keys)
+    sizes = {"rate_per_s": rate, "commands_per_sample": count, "users": users}
+    floor_p99 = got.baseline("floor", "measurement floor p99: raw INSERT+COMMIT seen by the same poll")
+    figures = [
+        Figure("lag", f"command -> listing (user_runs checkpoint), {rate}/s, p50", "ms",
+               statistics.median(listing_p50),
+               [Baseline("measurement floor p50: raw INSERT+COMMIT seen by the same poll",
+                         statistics.median(floor_p50))], sizes),
+        Figure("lag", f"command -> listing (user_runs checkpoint), {rate}/s, p99", "ms", got["listing"],
+               [floor_p99], sizes),
+    ]
+    if webhook["p99"]:
+        figures.append(Figure(
+            "lag", f"command -> webhook received (kicker poll 0.05 s), {rate}/s, p99", "ms",
+            statistics.median(webhook["p99"]), [floor_p99],
+            {**sizes, "webhook_p50_ms": statistics.median(webhook["p50"]),
+             "not_delivered_within_30s": max(webhook["missing"])},
+        ))
+    return figures
+
+
+def _raw_position(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM raw_lag")).scalar_one())
+
+
+def _command(container: Any, item: tuple[str, str]) -> tuple[int, str]:
+    owner, version_id = item
+    result = container.bus.handle(m.CreateUserRun(version_id), actor=Actor(owner))
+    assert result.position is not None
+    return result.position, result.data["run_id"]
+
+
+def _steady(rate: float, plan: list[Any], issue: Callable[[int], tuple[int, str]],
+            read_position: Callable[[sa.Connection], int],
+            engine: sa.Engine) -> tuple[list[float], list[tuple[str, float]]]:
+    """Issue len(plan) operations at `rate`/s (open loop) while a thread polls
+    read_position; each operation's lag (ms) from its return to the position being reached,
+    and the (id, return time) of each."""
+    committed: list[tuple[int, float]] = []
+    ids: list[tuple[str, float]] = []
+    seen: dict[int, float] = {}
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def observe() -> None:
+        with engine.connect() as conn:
+            while True:
+                finished = done.is_set()
+                position = read_position(conn)
+                conn.rollback()
+                now = time.monotonic()
+                with lock:
+                    for pos, _ in committed:
+                        if pos <= position and pos not in seen:
+                            seen[pos] = now
+                    if finished and len(seen) == len(committed):
+                        return
+                if finished and now > deadline[0]:
+                    return
+                time.sleep(POLL)
+
+    deadline = [float("inf")]
+    observer = threading.Thread(target=observe, daemon=True)
+    observer.start()
+    interval = 1.0 / rate
+    started = time.monotonic()
+    for i in range(len(plan)):
+        delay = started + i * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        position, op_id = issue(i)
+        at = time.monotonic()
+        with lock:
+            committed.append((position, at))
+        ids.append((op_id, at))
+    deadline[0] = time.monotonic() + 60
+    done.set()
+    observer.join(70)
+    lags = [(seen[pos] - at) * 1000 for pos, at in committed if pos in seen]
+    if len(lags) < len(committed):
+        raise RuntimeError(f"{len(committed) - len(lags)} of {len(committed)} never became visible in 60 s")
+    return lags, ids
+
+
+def _receiver(received: dict[str, float]) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.setdefault(json.loads(body)["data"]["id"], time.monotonic())
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
