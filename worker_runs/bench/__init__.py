@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker_runs.bench import bulk, command, history, lag, listing, rebuild, sqlite
+from worker_runs.bench import audit, bulk, command, history, lag, listing, rebuild, sqlite
 from worker_runs.bench.report import Figure
 from worker_runs.bench.runner import BenchContext
 
@@ -20,6 +20,7 @@ SCENARIOS: dict[str, Scenario] = {
     "history": history.run,
     "list": listing.run,
     "lag": lag.run,
+    "audit": audit.run,
 }
 #: scenarios that need no PostgreSQL server
 EMBEDDED_ONLY: frozenset[str] = frozenset({"sqlite"})

@@ -29,6 +29,7 @@ from domain.user import user_stream
 from domain.worker import worker_stream, worker_type_stream
 from eventstore import EventStore, Metadata, NewEvent, StreamAppend
 
+SYSTEM_ACTOR = "system"
 WORKER_TYPES = ("ocr", "layout", "classifier", "ner", "htr")
 NAME_WORDS = ("tesseract", "kraken", "pylaia", "doctr", "yolo", "dla", "ner", "spacy", "trocr", "loghi",
               "escriptorium", "calamari", "pero", "transkribus", "segmenter", "classifier", "dating")
@@ -38,14 +39,16 @@ def _new_events(events: list[DomainEvent]) -> list[NewEvent]:
     return [NewEvent(e.event_type, e.to_payload(), e.schema_version) for e in events]
 
 
-def metadata(actor_id: str = "bench") -> Metadata:
-    return Metadata(actor_type="system", actor_id=actor_id, correlation_id=str(uuid.uuid4()),
-                    causation_id="bench-seed", occurred_at=datetime.now(UTC))
+def metadata(actor_id: str = SYSTEM_ACTOR) -> Metadata:
+    return Metadata(actor_type="system" if actor_id == SYSTEM_ACTOR else "user", actor_id=actor_id,
+                    correlation_id=str(uuid.uuid4()), causation_id="bench-seed",
+                    occurred_at=datetime.now(UTC))
 
 
 @dataclass
 class Batch:
-    """Appends gathered into one transaction of about `size` events."""
+    """Appends gathered into one transaction of about `size` events, by one actor (the audit
+    trail then tells users apart)."""
 
     store: EventStore
     size: int = 500
@@ -53,12 +56,16 @@ class Batch:
     aliases: dict[str, str] = field(default_factory=dict)
     events: int = 0
     written: int = 0
+    actor: str = SYSTEM_ACTOR
+    _streams: set[str] = field(default_factory=set)
 
     def add(self, stream_id: str, expected_version: int, events: list[DomainEvent],
-            aliases: dict[str, str] | None = None) -> None:
+            aliases: dict[str, str] | None = None, actor: str = SYSTEM_ACTOR) -> None:
         # The store checks one expected version per stream and transaction.
-        if any(a.stream_id == stream_id for a in self.appends):
+        if stream_id in self._streams or actor != self.actor:
             self.flush()
+        self.actor = actor
+        self._streams.add(stream_id)
         self.appends.append(StreamAppend(stream_id, expected_version, _new_events(events)))
         self.aliases.update(aliases or {})
         self.events += len(events)
@@ -67,9 +74,9 @@ class Batch:
 
     def flush(self) -> None:
         if self.appends:
-            self.store.append(self.appends, metadata=metadata(), aliases=self.aliases)
+            self.store.append(self.appends, metadata=metadata(self.actor), aliases=self.aliases)
             self.written += self.events
-        self.appends, self.aliases, self.events = [], {}, 0
+        self.appends, self.aliases, self.events, self._streams = [], {}, 0, set()
 
 
 def elements(store: EventStore, owner_id: str, corpus_id: str, count: int, type: str) -> list[str]:
@@ -80,7 +87,8 @@ def elements(store: EventStore, owner_id: str, corpus_id: str, count: int, type:
         element_id = str(uuid.uuid4())
         ids.append(element_id)
         batch.add(element_stream(element_id), 0, [ElementCreated(
-            element_id=element_id, corpus_id=corpus_id, type=type, name=f"{type} {n}", user_id=owner_id)])
+            element_id=element_id, corpus_id=corpus_id, type=type, name=f"{type} {n}", user_id=owner_id)],
+            actor=owner_id)
     batch.flush()
     return ids
 
@@ -141,7 +149,7 @@ def worker(batch: Batch, owner_id: str, versions: int, rng: random.Random,
                    if isinstance(e, WorkerVersionCreated)}
         if written == 0:
             aliases[WORKER_SLUG.format(slug)] = stream
-        batch.add(stream, written, chunk, aliases)
+        batch.add(stream, written, chunk, aliases, actor=owner_id)
         written += len(chunk)
     return WorkerSeed(worker_id, owner_id, name, version_ids)
 
@@ -160,7 +168,7 @@ def runs(batch: Batch, user_id: str, expected_version: int,
             process_id=local_process_id(user_id), user_id=user_id, run_id=run_id, worker_id=seed.worker_id,
             worker_version_id=version_id, summary=f"Worker {seed.name} @ {version_id[:8]}",
         ))
-    batch.add(local_process_stream(user_id), expected_version, events, aliases)
+    batch.add(local_process_stream(user_id), expected_version, events, aliases, actor=user_id)
     return run_ids
 
 
