@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -50,8 +51,9 @@ def bench(scenarios: tuple[str, ...], scale: str, json_file: Path | None, databa
     """Measure SCENARIOS (default: all) beside their baselines, in the same run.
 
     Every figure is printed with its baseline(s), measured interleaved with it, and the ratio
-    ours / baseline. User data is never touched: PostgreSQL scenarios run in a database
-    bench_<random> created for this run and dropped at the end.
+    ours / baseline. User data is never touched: each PostgreSQL scenario runs in a database
+    bench_<random> created for it and dropped after it; `lag` and `http` use a Redis queue and
+    key prefix of their own, deleted after.
     """
     chosen = list(scenarios) or list(SCENARIOS)
     broker = broker_url or os.environ.get("WORKER_RUNS_BROKER_URL") or DEFAULT_BROKER_URL
@@ -61,36 +63,35 @@ def bench(scenarios: tuple[str, ...], scale: str, json_file: Path | None, databa
         raise click.UsageError(
             f"scenarios {', '.join(n for n in chosen if n not in EMBEDDED_ONLY)} measure PostgreSQL: "
             "give --database-url postgresql+psycopg://...")
-    figures: list[Figure] = []
+    version: str | None = None
+    settings: dict[str, str] = {}
     if needs_postgres:
         try:
             version, settings = _postgres_facts(url)
         except sa.exc.OperationalError as exc:
             where = sa.make_url(url).render_as_string(hide_password=True)
             raise click.ClickException(f"Cannot reach PostgreSQL at {where}: {exc.orig}") from None
-        environment = Environment.probe(scale=scale, repetitions=repetitions, postgresql=version,
-                                        postgresql_settings=settings)
-        with throwaway_database(url) as bench_url:
-            figures = _run(chosen, scale, repetitions, bench_url, broker)
-        click.echo(f"(database {sa.make_url(bench_url).database} was created for this run and dropped)",
-                   err=True)
-    else:
-        environment = Environment.probe(scale=scale, repetitions=repetitions, postgresql=None,
-                                        postgresql_settings={})
-        figures = _run(chosen, scale, repetitions, None, broker)
+    environment = Environment.probe(scale=scale, repetitions=repetitions, postgresql=version,
+                                    postgresql_settings=settings)
+    figures: list[Figure] = []
+    for name in chosen:
+        click.echo(f"running {name} ...", err=True)
+        figures += _scenario(name, scale, repetitions, None if name in EMBEDDED_ONLY else url, broker)
     print_report(environment, figures)
     if json_file is not None:
         write_json(json_file, environment, figures)
         click.echo(f"\nWrote {json_file}")
 
 
-def _run(chosen: list[str], scale: str, repetitions: int, url: str | None, broker: str) -> list[Figure]:
-    figures: list[Figure] = []
-    for name in chosen:
-        click.echo(f"running {name} ...", err=True)
-        ctx = BenchContext(scale=scale, repetitions=repetitions, database_url=url, broker_url=broker)
-        try:
-            figures += SCENARIOS[name](ctx)
-        finally:
-            ctx.close()
+def _scenario(name: str, scale: str, repetitions: int, url: str | None, broker: str) -> list[Figure]:
+    """One scenario, in a PostgreSQL database of its own (created, then dropped): no scenario
+    measures on what another left behind."""
+    with ExitStack() as stack:
+        bench_url = stack.enter_context(throwaway_database(url)) if url is not None else None
+        ctx = BenchContext(scale=scale, repetitions=repetitions, database_url=bench_url, broker_url=broker)
+        stack.callback(ctx.close)
+        figures = SCENARIOS[name](ctx)
+    if bench_url is not None:
+        database = sa.make_url(bench_url).database
+        click.echo(f"(database {database} was created for {name} and dropped)", err=True)
     return figures

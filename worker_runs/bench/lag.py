@@ -22,15 +22,14 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import redis
 import sqlalchemy as sa
 
 from commands import messages as m
 from domain.actor import Actor
 from integrations import subscriptions as subs
-from projections.consistency import projection_position, wait_for_position
+from projections.consistency import projection_position
 from worker_runs.bench import data
-from worker_runs.bench.processes import ReadSide
+from worker_runs.bench.processes import read_side
 from worker_runs.bench.report import Baseline, Figure
 from worker_runs.bench.runner import BenchContext, interleave, percentile
 from worker_runs.bootstrap import utc_now
@@ -45,13 +44,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     count = int(rate * seconds)
     container = ctx.container()
     engine = container.engine
-    broker = ctx.broker_url
-    try:
-        redis.Redis.from_url(broker, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        raise RuntimeError(f"the lag scenario needs Redis at {broker}: {exc}") from None
     tag = uuid.uuid4().hex[:10]
-    prefix = f"bench-{tag}:"
     received: dict[str, float] = {}
     receiver = _receiver(received)
     rng = random.Random(rate)
@@ -66,16 +59,11 @@ def run(ctx: BenchContext) -> list[Figure]:
                 secret=None, allow_private=True, now=utc_now())
     with ctx.connect(autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS raw_lag (id bigserial PRIMARY KEY, at timestamptz)")
-    env = ctx.environment(broker_url=broker, celery_queue=f"bench-{tag}", broker_prefix=prefix,
-                          webhook_allow_private=True)
     webhook: dict[str, list[float]] = {"p50": [], "p99": [], "missing": []}
     listing_p50: list[float] = []
     floor_p50: list[float] = []
     try:
-        with ReadSide(env, ctx.home / "read-side.log") as side:
-            if not wait_for_position(engine, container.store.head(), timeout=120):
-                side.check()
-                raise RuntimeError("the projections never caught up with the set-up")
+        with read_side(ctx, container) as (_, side):
             plan_iter = iter(plans)
             warm_up = next(plan_iter)
             _steady(rate, warm_up, lambda i: _command(container, warm_up[i]),
@@ -113,9 +101,6 @@ def run(ctx: BenchContext) -> list[Figure]:
             got = interleave(ctx.repetitions, {"listing": listing, "floor": floor})
     finally:
         receiver.shutdown()
-        keys = list(redis.Redis.from_url(broker).scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            redis.Redis.from_url(broker).delete(*keys)
     sizes = {"rate_per_s": rate, "commands_per_sample": count, "users": users}
     floor_p99 = got.baseline("floor", "measurement floor p99: raw INSERT+COMMIT seen by the same poll")
     figures = [
