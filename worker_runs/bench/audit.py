@@ -19,7 +19,7 @@ PAGE = 100
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    events = ctx.pick(small=3_000, full=1_000_000)
+    events = ctx.pick(small=1_000, full=1_000_000)
     calls = ctx.pick(small=3, full=10)
     container = ctx.container()
     engine = container.engine

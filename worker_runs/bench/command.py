@@ -27,7 +27,7 @@ USERS_PER_WRITER = 4
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    ops = ctx.pick(small=32, full=1600)
+    ops = ctx.pick(small=16, full=1600)
     container = ctx.container()
     raw = RawInserts(ctx)
     es = EventsourcingRecorder(ctx, pool_size=max(WIDTHS))

@@ -1,7 +1,7 @@
 """`http`: commands through the real HTTP API on loopback, with the read side running as
 deployed (a write is answered with the object read back from the projections, so relay, Celery
 and Redis are part of every request): `serve`'s server (waitress, in this process) and gunicorn
-(`worker-runs api`, 2 worker processes), 1 / 4 / 16 clients, each a user with a keep-alive
+(`worker-runs api`; 2 worker processes, 1 at small scale), 1 / 4 / 16 clients, each a user with a keep-alive
 connection. Baselines in the same run: the same commands through the bus in this process (the
 ratio to reach: 0.5), and raw INSERT+COMMIT per operation."""
 
@@ -35,12 +35,13 @@ def run(ctx: BenchContext) -> list[Figure]:
     figures: list[Figure] = []
     try:
         with read_side(ctx, container) as (env, _), LoopbackServer(container, threads=32) as serve:
-            gunicorn = Gunicorn(env, ctx.home / "gunicorn.log", free_port())
+            gunicorn = Gunicorn(env, ctx.home / "gunicorn.log", free_port(),
+                                workers=ctx.pick(small=1, full=2))
             with gunicorn:
                 gunicorn.wait_ready()
                 for writers in widths:
                     figures += _width(ctx, container, clients[:writers], raw,
-                                      {"serve": serve.url, "gunicorn": gunicorn.url}, ops)
+                                      {"serve": serve.url, "gunicorn": gunicorn.url}, ops, gunicorn.workers)
                 gunicorn.check()
     finally:
         raw.close()
@@ -48,7 +49,7 @@ def run(ctx: BenchContext) -> list[Figure]:
 
 
 def _width(ctx: BenchContext, container: Container, clients: list[ApiUser], raw: RawInserts,
-           servers: dict[str, str], ops: int) -> list[Figure]:
+           servers: dict[str, str], ops: int, gunicorn_workers: int) -> list[Figure]:
     writers = len(clients)
     per = max(1, ops // writers)
     rng = random.Random(writers)
@@ -109,7 +110,8 @@ def _width(ctx: BenchContext, container: Container, clients: list[ApiUser], raw:
         baselines = [got.baseline(f"bus {operation}", f"{operation} through the bus, same run"),
                      got.baseline("raw", "raw INSERT+COMMIT per op")]
         for server in servers:
-            label = "serve's server (waitress)" if server == "serve" else "gunicorn, 2 workers"
+            label = ("serve's server (waitress)" if server == "serve"
+                     else f"gunicorn, {gunicorn_workers} worker(s)")
             figures.append(Figure("http", f"{endpoint} via {label}, {writers} client(s)", "cmd/s",
                                   got[f"{server} {operation}"], baselines,
                                   {"ops_per_sample": writers * per, "stale_answers": stale[server]}))

@@ -24,7 +24,7 @@ SEARCH = "kraken"
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    events = ctx.pick(small=2_000, full=1_000_000)
+    events = ctx.pick(small=1_000, full=1_000_000)
     requests_per_sample = ctx.pick(small=10, full=300)
     container = ctx.container()
     population = data.Population(container.store)

@@ -85,6 +85,7 @@ class Gunicorn(Children):
         super().__init__(env, log, [[sys.executable, "-m", "worker_runs.cli", "api", "--host", "127.0.0.1",
                                      "--port", str(port), "--workers", str(workers)]])
         self.url = f"http://127.0.0.1:{port}"
+        self.workers = workers
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ FETCH = 2000
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    sizes = (500, 2_000) if not ctx.full else (100_000, 1_000_000)
+    sizes = (300, 1_000) if not ctx.full else (100_000, 1_000_000)
     container = ctx.container()
     population = data.Population(container.store)
     figures: list[Figure] = []
