@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from click.testing import CliRunner
 from tests.broker import REDIS_URL
 from tests.conftest import PG_URL, require_postgres
 from worker_runs.bench import EMBEDDED_ONLY, SCENARIOS
+from worker_runs.bench.baselines import EventsourcingRecorder
 from worker_runs.bench.report import Baseline, Figure, render_table
-from worker_runs.bench.runner import Unavailable, interleave
+from worker_runs.bench.runner import BenchContext, Unavailable, interleave, run_writers
 from worker_runs.cli import main
 
 ROW = re.compile(r"^\| (?P<scenario>\w+) \| (?P<case>[^|]+) \| (?P<unit>[^|]+) \| (?P<ours>[\d,.]+) \| "
@@ -99,16 +101,31 @@ def test_interleave_alternates_cases_and_keeps_medians_and_reasons() -> None:
 
     def missing() -> float:
         order.append("c")
-        raise Unavailable("not installed")
+        raise Unavailable("unavailable: not installed")
 
     got = interleave(3, {"a": case("a"), "b": case("b"), "c": missing})
     # Each repetition starts with another case; an unavailable one is tried once.
     assert order == ["a", "b", "c", "b", "a", "a", "b"]
     assert got["a"] == 2.0 and got["b"] == 20.0
-    assert got.baseline("c", "C") == Baseline("C", None, "not installed")
+    assert got.baseline("c", "C") == Baseline("C", None, "unavailable: not installed")
     figure = Figure("s", "case", "ops/s", 5.0, [got.baseline("b"), got.baseline("c")])
     assert figure.ratio(figure.baselines[0]) == 0.25 and figure.ratio(figure.baselines[1]) is None
     assert "unavailable: not installed" in render_table([figure])
+
+
+def test_without_pyeventsourcing_its_baseline_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes the import fail, as on an install without the `bench` extra.
+    monkeypatch.setitem(sys.modules, "eventsourcing.postgres", None)
+    ctx = BenchContext(scale="small", repetitions=1, database_url=None)
+    try:
+        recorder = EventsourcingRecorder(ctx, pool_size=1)
+        got = interleave(1, {"eventsourcing": lambda: run_writers(1, 1, lambda w, i: recorder.insert_one())})
+        recorder.close()
+    finally:
+        ctx.close()
+    baseline = got.baseline("eventsourcing")
+    assert baseline.value is None
+    assert "not installed" in baseline.reason and "worker-runs[bench]" in baseline.reason
 
 
 def test_an_unknown_scenario_is_a_usage_error() -> None:

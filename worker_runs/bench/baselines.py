@@ -77,7 +77,7 @@ class EventsourcingRecorder:
             from eventsourcing.persistence import StoredEvent
             from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
         except ImportError as exc:
-            self.problem = (f"eventsourcing[postgres] is not installed ({exc}); "
+            self.problem = (f"unavailable: eventsourcing[postgres] is not installed ({exc}); "
                             "pip install 'worker-runs[bench]'")
             return
         self.problem = ""

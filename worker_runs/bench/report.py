@@ -98,8 +98,7 @@ def render_table(figures: list[Figure]) -> str:
         for i, b in enumerate(baselines):
             head = (f"| {f.scenario} | {f.case} | {f.unit} | {_number(f.ours)} " if i == 0
                     else "| | | | ")
-            value = (_number(b.value) if b.value is not None
-                     else f"unavailable: {b.reason}" if b.reason else "-")
+            value = _number(b.value) if b.value is not None else b.reason or "-"
             lines.append(f"{head}| {b.name} | {value} | {_ratio(f.ratio(b))} |")
     return "\n".join(lines)
 

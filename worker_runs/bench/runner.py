@@ -31,8 +31,8 @@ SCALES = ("small", "full")
 
 
 class Unavailable(Exception):
-    """A baseline that cannot be measured on this machine (a missing package): reported as
-    such, never a crash."""
+    """A baseline that cannot be measured on this machine (a missing package): reported with
+    its message (which says why) instead of a value, never a crash."""
 
 
 @contextmanager
