@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -35,6 +36,8 @@ from worker_runs.bench.runner import BenchContext, interleave, percentile
 from worker_runs.bootstrap import utc_now
 
 POLL = 0.001
+#: threads sending the commands: the schedule, not one slow command, sets the arrival rate
+SENDERS = 16
 
 
 def run(ctx: BenchContext) -> list[Figure]:
@@ -57,24 +60,24 @@ def run(ctx: BenchContext) -> list[Figure]:
     subs.create(engine, subs.Caller(Actor(admin, is_admin=True)),
                 url=f"http://127.0.0.1:{receiver.server_address[1]}/", event_types=["worker_run.created"],
                 secret=None, allow_private=True, now=utc_now())
-    with ctx.connect(autocommit=True) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS raw_lag (id bigserial PRIMARY KEY, at timestamptz)")
     webhook: dict[str, list[float]] = {"p50": [], "p99": [], "missing": []}
     listing_p50: list[float] = []
     floor_p50: list[float] = []
+    rates: list[float] = []
+    raw = RawLag(ctx)
     try:
         with read_side(ctx, container) as (_, side):
             plan_iter = iter(plans)
             warm_up = next(plan_iter)
-            _steady(rate, warm_up, lambda i: _command(container, warm_up[i]),
-                    lambda conn: projection_position(conn, "user_runs"), engine)
+            _steady(rate, warm_up, lambda i: _command(container, warm_up[i]), _listing_position, engine)
 
             def listing() -> float:
                 plan = next(plan_iter)
                 before = set(received)
-                lags, committed = _steady(rate, plan, lambda i: _command(container, plan[i]),
-                                          lambda conn: projection_position(conn, "user_runs"), engine)
+                lags, committed, achieved = _steady(rate, plan, lambda i: _command(container, plan[i]),
+                                                    _listing_position, engine)
                 side.check()
+                rates.append(achieved)
                 listing_p50.append(percentile(lags, 50))
                 deadline = time.monotonic() + 30
                 runs = {run_id: at for run_id, at in committed}
@@ -89,19 +92,16 @@ def run(ctx: BenchContext) -> list[Figure]:
                 return percentile(lags, 99)
 
             def floor() -> float:
-                with ctx.connect(autocommit=True) as writer:
-                    def insert(i: int) -> tuple[int, str]:
-                        row = writer.execute("INSERT INTO raw_lag DEFAULT VALUES RETURNING id").fetchone()
-                        assert row is not None
-                        return int(row[0]), ""
-                    lags, _ = _steady(rate, plans[0], insert, _raw_position, engine)
+                lags, _, _ = _steady(rate, plans[0], lambda i: (raw.insert(), ""), _raw_position, engine)
                 floor_p50.append(percentile(lags, 50))
                 return percentile(lags, 99)
 
             got = interleave(ctx.repetitions, {"listing": listing, "floor": floor})
     finally:
         receiver.shutdown()
-    sizes = {"rate_per_s": rate, "commands_per_sample": count, "users": users}
+        raw.close()
+    sizes = {"rate_per_s": rate, "achieved_rate_min": round(min(rates), 1), "commands_per_sample": count,
+             "users": users}
     floor_p99 = got.baseline("floor", "measurement floor p99: raw INSERT+COMMIT seen by the same poll")
     figures = [
         Figure("lag", f"command -> listing (user_runs checkpoint), {rate}/s, p50", "ms",
@@ -121,6 +121,35 @@ def run(ctx: BenchContext) -> list[Figure]:
     return figures
 
 
+class RawLag:
+    """The floor's writes: one autocommit connection per sender thread, one INSERT each."""
+
+    def __init__(self, ctx: BenchContext) -> None:
+        self.ctx = ctx
+        with ctx.connect(autocommit=True) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS raw_lag (id bigserial PRIMARY KEY, at timestamptz)")
+        self._local = threading.local()
+        self._connections: list[Any] = []
+
+    def insert(self) -> int:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.ctx.connect(autocommit=True)
+            self._connections.append(conn)
+        row = conn.execute("INSERT INTO raw_lag DEFAULT VALUES RETURNING id").fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def close(self) -> None:
+        for conn in self._connections:
+            conn.close()
+
+
+def _listing_position(conn: sa.Connection) -> int:
+    """What read-your-writes waits for before the runs listing answers."""
+    return projection_position(conn, "user_runs")
+
+
 def _raw_position(conn: sa.Connection) -> int:
     return int(conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM raw_lag")).scalar_one())
 
@@ -134,54 +163,62 @@ def _command(container: Any, item: tuple[str, str]) -> tuple[int, str]:
 
 def _steady(rate: float, plan: list[Any], issue: Callable[[int], tuple[int, str]],
             read_position: Callable[[sa.Connection], int],
-            engine: sa.Engine) -> tuple[list[float], list[tuple[str, float]]]:
-    """Issue len(plan) operations at `rate`/s (open loop) while a thread polls
-    read_position; each operation's lag (ms) from its return to the position being reached,
-    and the (id, return time) of each."""
-    committed: list[tuple[int, float]] = []
+            engine: sa.Engine) -> tuple[list[float], list[tuple[str, float]], float]:
+    """Issue len(plan) operations at `rate`/s, open loop (each starts on schedule, from a pool
+    of SENDERS threads, whatever the others take), while a thread polls read_position. Returns
+    each operation's lag (ms) from its return to the position being reached, the (id, return
+    time) of each, and the rate achieved."""
+    pending: list[tuple[int, float]] = []
+    lags: list[float] = []
     ids: list[tuple[str, float]] = []
-    seen: dict[int, float] = {}
     done = threading.Event()
     lock = threading.Lock()
 
     def observe() -> None:
+        deadline = float("inf")
         with engine.connect() as conn:
             while True:
                 finished = done.is_set()
+                if finished and deadline == float("inf"):
+                    deadline = time.monotonic() + 60
                 position = read_position(conn)
                 conn.rollback()
                 now = time.monotonic()
                 with lock:
-                    for pos, _ in committed:
-                        if pos <= position and pos not in seen:
-                            seen[pos] = now
-                    if finished and len(seen) == len(committed):
+                    lags.extend((now - at) * 1000 for pos, at in pending if pos <= position)
+                    pending[:] = [(pos, at) for pos, at in pending if pos > position]
+                    if finished and not pending:
                         return
-                if finished and now > deadline[0]:
+                if now > deadline:
                     return
                 time.sleep(POLL)
 
-    deadline = [float("inf")]
-    observer = threading.Thread(target=observe, daemon=True)
-    observer.start()
-    interval = 1.0 / rate
-    started = time.monotonic()
-    for i in range(len(plan)):
-        delay = started + i * interval - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+    def send(i: int) -> None:
         position, op_id = issue(i)
         at = time.monotonic()
         with lock:
-            committed.append((position, at))
-        ids.append((op_id, at))
-    deadline[0] = time.monotonic() + 60
+            pending.append((position, at))
+            ids.append((op_id, at))
+
+    observer = threading.Thread(target=observe, daemon=True)
+    observer.start()
+    interval = 1.0 / rate
+    with ThreadPoolExecutor(SENDERS) as pool:
+        started = time.monotonic()
+        futures = []
+        for i in range(len(plan)):
+            delay = started + i * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(send, i))
+        for future in futures:
+            future.result()
+        achieved = len(plan) / (time.monotonic() - started)
     done.set()
     observer.join(70)
-    lags = [(seen[pos] - at) * 1000 for pos, at in committed if pos in seen]
-    if len(lags) < len(committed):
-        raise RuntimeError(f"{len(committed) - len(lags)} of {len(committed)} never became visible in 60 s")
-    return lags, ids
+    if len(lags) < len(plan):
+        raise RuntimeError(f"{len(plan) - len(lags)} of {len(plan)} never became visible in 60 s")
+    return lags, ids, achieved
 
 
 def _receiver(received: dict[str, float]) -> ThreadingHTTPServer:
