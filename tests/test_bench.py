@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -126,6 +127,21 @@ def test_without_pyeventsourcing_its_baseline_is_unavailable(monkeypatch: pytest
     baseline = got.baseline("eventsourcing")
     assert baseline.value is None
     assert "not installed" in baseline.reason and "worker-runs[bench]" in baseline.reason
+
+
+def test_the_sqlite_scenario_needs_neither_psycopg_nor_eventsourcing(tmp_path: Path) -> None:
+    # psycopg is the `postgres` extra and eventsourcing the `bench` one: the embedded default's
+    # CLI (and so `worker-runs --help`) must load without them.
+    script = (
+        "import sys\n"
+        "sys.modules['psycopg'] = sys.modules['eventsourcing'] = None\n"
+        "from worker_runs.cli import main\n"
+        "main(['bench', 'sqlite', '--repetitions', '1'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "| sqlite | RegisterUser through the bus on SQLite" in result.stdout
 
 
 def test_an_unknown_scenario_is_a_usage_error() -> None:

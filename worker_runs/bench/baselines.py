@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from worker_runs.bench.runner import BenchContext, Unavailable
+
+if TYPE_CHECKING:  # psycopg is the `postgres` extra: the CLI imports this module without it
+    import psycopg
 
 #: a table shaped like `events`: what a raw INSERT+COMMIT per operation writes into
 RAW_TABLE = """

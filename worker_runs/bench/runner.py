@@ -15,15 +15,17 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import sqlalchemy as sa
 
 from eventstore.migrate import upgrade
 from worker_runs.bench.report import Baseline
 from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.settings import Settings
+
+if TYPE_CHECKING:  # psycopg is the `postgres` extra: `worker-runs --help` must not need it
+    import psycopg
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
@@ -92,6 +94,8 @@ class BenchContext:
         return libpq_conninfo(self.postgres_url())
 
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        import psycopg
+
         return psycopg.connect(self.conninfo(), **kwargs)
 
     def container(self, database_url: str | None = None) -> Container:
