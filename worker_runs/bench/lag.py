@@ -30,6 +30,7 @@ from domain.actor import Actor
 from integrations import subscriptions as subs
 from projections.consistency import projection_position
 from worker_runs.bench import data
+from worker_runs.bench.baselines import Connections
 from worker_runs.bench.processes import read_side
 from worker_runs.bench.report import Baseline, Figure
 from worker_runs.bench.runner import BenchContext, interleave, percentile
@@ -122,27 +123,21 @@ def run(ctx: BenchContext) -> list[Figure]:
 
 
 class RawLag:
-    """The floor's writes: one autocommit connection per sender thread, one INSERT each."""
+    """The floor's writes: one INSERT in autocommit, on a connection of the sender's own."""
 
     def __init__(self, ctx: BenchContext) -> None:
-        self.ctx = ctx
         with ctx.connect(autocommit=True) as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS raw_lag (id bigserial PRIMARY KEY, at timestamptz)")
-        self._local = threading.local()
-        self._connections: list[Any] = []
+        self.connections = Connections(ctx, autocommit=True)
 
     def insert(self) -> int:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self.ctx.connect(autocommit=True)
-            self._connections.append(conn)
-        row = conn.execute("INSERT INTO raw_lag DEFAULT VALUES RETURNING id").fetchone()
+        with self.connections.connection() as conn:
+            row = conn.execute("INSERT INTO raw_lag DEFAULT VALUES RETURNING id").fetchone()
         assert row is not None
         return int(row[0])
 
     def close(self) -> None:
-        for conn in self._connections:
-            conn.close()
+        self.connections.close()
 
 
 def _listing_position(conn: sa.Connection) -> int:
