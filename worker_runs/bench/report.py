@@ -86,7 +86,9 @@ def _number(value: float | None) -> str:
 
 
 def _ratio(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    if value is None:
+        return "n/a"
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
 
 
 def render_table(figures: list[Figure]) -> str:
