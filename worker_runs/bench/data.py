@@ -209,14 +209,19 @@ class Population:
         while batch.written + batch.events < events:
             owner = self._owner(batch)
             heavy = owner in self.heavy_users
-            made = worker(batch, owner, rng.randint(20, 120) if heavy else rng.randint(1, 12), rng)
-            self.workers.append(made)
-            # Heavy users run every version of theirs, the others about half.
-            chosen = (made.version_ids if heavy
-                      else rng.sample(made.version_ids, k=max(1, len(made.version_ids) // 2)))
+            # A few workers of one owner at a time, their runs in one append: the owner signs
+            # the events, so the transactions (one actor each) stay large enough to seed fast.
+            pairs: list[tuple[WorkerSeed, str]] = []
+            for _ in range(rng.randint(1, 6)):
+                made = worker(batch, owner, rng.randint(20, 120) if heavy else rng.randint(1, 12), rng)
+                self.workers.append(made)
+                # Heavy users run every version of theirs, the others about half.
+                chosen = (made.version_ids if heavy
+                          else rng.sample(made.version_ids, k=max(1, len(made.version_ids) // 2)))
+                pairs += [(made, v) for v in chosen]
             version = self._process_versions.get(owner, 0)
-            self.runs.setdefault(owner, []).extend(runs(batch, owner, version, [(made, v) for v in chosen]))
-            self._process_versions[owner] = version + len(chosen)
+            self.runs.setdefault(owner, []).extend(runs(batch, owner, version, pairs))
+            self._process_versions[owner] = version + len(pairs)
         batch.flush()
         return batch.written
 
