@@ -27,7 +27,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     population.grow(events)
     index.catch_up(engine)  # set-up: what the first reader after the writes would do
     head = container.store.head()
-    busy = population.heavy_users[0]
+    busy = population.busiest()
     user = Actor(busy)
     admin = Actor("bench-admin", is_admin=True)
     run_id = population.runs[busy][0]

@@ -225,6 +225,11 @@ class Population:
         batch.flush()
         return batch.written
 
+    def busiest(self) -> str:
+        """The user with the most runs (a heavy user once the log is large): the longest
+        listings and audit trails."""
+        return max(self.runs, key=lambda user: len(self.runs[user]))
+
     def _owner(self, batch: Batch) -> str:
         if self.rng.random() < 0.05:
             return self.rng.choice(self.heavy_users)

@@ -29,7 +29,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     container = ctx.container()
     population = data.Population(container.store)
     population.grow(events)
-    heavy = population.heavy_users[0]
+    heavy = population.busiest()
     token = generate_token()
     container.bus.handle(IssueToken(user_id=heavy, token_hash=hash_token(token), label="bench"))
     # The read models, up to date (set-up): what `projections rebuild --all` builds.
