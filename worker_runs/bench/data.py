@@ -79,15 +79,18 @@ class Batch:
         self.appends, self.aliases, self.events, self._streams = [], {}, 0, set()
 
 
-def elements(store: EventStore, owner_id: str, corpus_id: str, count: int, type: str) -> list[str]:
-    """`count` elements of type `type` (the corpus's own slug) in the corpus, by its owner."""
+def elements(store: EventStore, owner_id: str, corpus_id: str, count: int, type: str,
+             parent_id: str | None = None) -> list[str]:
+    """`count` elements of type `type` (the corpus's own slug) in the corpus, by its owner,
+    children of `parent_id` if given."""
     batch = Batch(store, size=2000)
     ids = []
     for n in range(count):
         element_id = str(uuid.uuid4())
         ids.append(element_id)
         batch.add(element_stream(element_id), 0, [ElementCreated(
-            element_id=element_id, corpus_id=corpus_id, type=type, name=f"{type} {n}", user_id=owner_id)],
+            element_id=element_id, corpus_id=corpus_id, type=type, name=f"{type} {n}", user_id=owner_id,
+            parent_id=parent_id)],
             actor=owner_id)
     batch.flush()
     return ids
