@@ -63,6 +63,7 @@ def _width(ctx: BenchContext, container: Container, clients: list[ApiUser], raw:
     rounds = {case: iter(p) for case, p in plans.items()}
     names = itertools.count()
     stale: dict[str, int] = {case: 0 for case in servers}
+    opened: list[requests.Session] = []
     lock = threading.Lock()
 
     def bus_run() -> float:
@@ -78,6 +79,7 @@ def _width(ctx: BenchContext, container: Container, clients: list[ApiUser], raw:
 
     def http_case(case: str, operation: str) -> Callable[[], float]:
         sessions = [_session(c) for c in clients]
+        opened.extend(sessions)
 
         def post(w: int, path: str, body: dict[str, str]) -> None:
             response = sessions[w].post(servers[case] + path, json=body, timeout=120)
@@ -103,7 +105,11 @@ def _width(ctx: BenchContext, container: Container, clients: list[ApiUser], raw:
         for operation in ("CreateUserRun", "CreateWorker"):
             cases[f"{server} {operation}"] = http_case(server, operation)
     cases["raw"] = lambda: writers * per / run_writers(writers, per, lambda w, i: raw.insert_one())
-    got = interleave(ctx.repetitions, cases)
+    try:
+        got = interleave(ctx.repetitions, cases)
+    finally:
+        for session in opened:
+            session.close()
     figures = []
     for operation, endpoint in (("CreateUserRun", "POST /api/v1/process/workers/"),
                                 ("CreateWorker", "POST /api/v1/workers/")):
