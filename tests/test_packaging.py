@@ -50,7 +50,7 @@ def test_wheel_contains_every_package(wheel: zipfile.ZipFile) -> None:
             relative = module.relative_to(ROOT).as_posix()
             if "__pycache__" not in relative:
                 assert relative in names, relative
-    assert not any(name.startswith(("tests/", "benchmarks/")) for name in names)
+    assert not any(name.startswith("tests/") for name in names)
 
 
 @pytest.mark.slow

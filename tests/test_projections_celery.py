@@ -101,7 +101,7 @@ def test_read_your_write_1000_times(pg_engine: Engine, tmp_path: Path, fake_brok
             assert run_id in user_runs_of(container.engine, user)
             latencies.append(time.monotonic() - started)
     latencies.sort()
-    # Not a benchmark (benchmarks/projection_lag.py is): a guard against a relay that
+    # Not a benchmark (`worker-runs bench lag` is): a guard against a relay that
     # stopped listening and fell back to its poll.
     assert latencies[len(latencies) // 2] < 0.5, latencies[len(latencies) // 2]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker_runs.bench import bulk, command, history, listing, rebuild, sqlite
+from worker_runs.bench import audit, bulk, command, history, httpapi, lag, listing, rebuild, sqlite
 from worker_runs.bench.report import Figure
 from worker_runs.bench.runner import BenchContext
 
@@ -19,6 +19,9 @@ SCENARIOS: dict[str, Scenario] = {
     "rebuild": rebuild.run,
     "history": history.run,
     "list": listing.run,
+    "http": httpapi.run,
+    "lag": lag.run,
+    "audit": audit.run,
 }
 #: scenarios that need no PostgreSQL server
 EMBEDDED_ONLY: frozenset[str] = frozenset({"sqlite"})

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from typing import Any
-
-import psycopg
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from worker_runs.bench.runner import BenchContext, Unavailable
+
+if TYPE_CHECKING:  # psycopg is the `postgres` extra: the CLI imports this module without it
+    import psycopg
 
 #: a table shaped like `events`: what a raw INSERT+COMMIT per operation writes into
 RAW_TABLE = """
@@ -35,37 +38,55 @@ def user_payload() -> dict[str, Any]:
     return {"user_id": user_id, "username": f"raw-{user_id[:8]}", "email": None, "is_admin": False}
 
 
-class RawInserts:
-    """One connection per writer thread; each operation is one INSERT and a COMMIT (the two
-    round trips any durable append needs)."""
+class Connections:
+    """Raw psycopg connections reused across samples (the writer threads are new each sample):
+    a thread takes a free one or opens one, and gives it back; at most as many as threads ran
+    at once stay open, like a pool."""
 
-    def __init__(self, ctx: BenchContext) -> None:
+    def __init__(self, ctx: BenchContext, **kwargs: Any) -> None:
         self.ctx = ctx
-        with ctx.connect(autocommit=True) as conn:
-            conn.execute(RAW_TABLE)
-        self._local = threading.local()
-        self._connections: list[psycopg.Connection[Any]] = []
+        self.kwargs = kwargs
+        self._free: list[psycopg.Connection[Any]] = []
+        self._all: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        conn = getattr(self._local, "conn", None)
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._lock:
+            conn = self._free.pop() if self._free else None
         if conn is None:
-            conn = self.ctx.connect()
-            self._local.conn = conn
+            conn = self.ctx.connect(**self.kwargs)
             with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    def insert_one(self, event_type: str = "UserRegistered") -> None:
-        conn = self._connection()
-        payload = user_payload()
-        conn.execute(RAW_INSERT, (f"user-{payload['user_id']}", 1, uuid.uuid4(), event_type,
-                                  json.dumps(payload), "system"))
-        conn.commit()
+                self._all.append(conn)
+        try:
+            yield conn
+        finally:
+            with self._lock:
+                self._free.append(conn)
 
     def close(self) -> None:
-        for conn in self._connections:
+        for conn in self._all:
             conn.close()
+
+
+class RawInserts:
+    """Each operation is one INSERT and a COMMIT (the two round trips any durable append
+    needs), on a connection of its own thread's while it runs."""
+
+    def __init__(self, ctx: BenchContext) -> None:
+        with ctx.connect(autocommit=True) as conn:
+            conn.execute(RAW_TABLE)
+        self.connections = Connections(ctx)
+
+    def insert_one(self, event_type: str = "UserRegistered") -> None:
+        payload = user_payload()
+        with self.connections.connection() as conn:
+            conn.execute(RAW_INSERT, (f"user-{payload['user_id']}", 1, uuid.uuid4(), event_type,
+                                      json.dumps(payload), "system"))
+            conn.commit()
+
+    def close(self) -> None:
+        self.connections.close()
 
 
 class EventsourcingRecorder:
@@ -77,7 +98,7 @@ class EventsourcingRecorder:
             from eventsourcing.persistence import StoredEvent
             from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
         except ImportError as exc:
-            self.problem = (f"eventsourcing[postgres] is not installed ({exc}); "
+            self.problem = (f"unavailable: eventsourcing[postgres] is not installed ({exc}); "
                             "pip install 'worker-runs[bench]'")
             return
         self.problem = ""
@@ -88,7 +109,6 @@ class EventsourcingRecorder:
         self.datastore = PostgresDatastore(
             dbname=u.database or "", host=u.host or "127.0.0.1", port=u.port or 5432,
             user=u.username or "postgres", password=u.password or "", pool_size=pool_size,
-            max_overflow=pool_size,
         )
         self.recorder = PostgresApplicationRecorder(self.datastore, events_table_name="es_stored_events")
         self.recorder.create_table()

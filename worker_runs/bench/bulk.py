@@ -27,8 +27,8 @@ RAW_COLUMNS = "stream_id, stream_version, event_id, event_type, payload, actor_i
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    transactions = ctx.pick(small=10, full=300)
-    http_total = ctx.pick(small=500, full=10_000)
+    transactions = ctx.pick(small=5, full=300)
+    http_total = ctx.pick(small=300, full=10_000)
     http_batch = ctx.pick(small=100, full=1000)
     container = ctx.container()
     user = api_user(container, f"bulk-{uuid.uuid4().hex[:8]}")

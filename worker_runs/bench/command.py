@@ -27,7 +27,7 @@ USERS_PER_WRITER = 4
 
 
 def run(ctx: BenchContext) -> list[Figure]:
-    ops = ctx.pick(small=48, full=1600)
+    ops = ctx.pick(small=16, full=1600)
     container = ctx.container()
     raw = RawInserts(ctx)
     es = EventsourcingRecorder(ctx, pool_size=max(WIDTHS))
@@ -85,29 +85,11 @@ def bus_cases(ctx: BenchContext, container: Container, writers: int,
 
 def _versions_for_runs(ctx: BenchContext, store: EventStore, writers: int,
                        per: int) -> list[list[list[tuple[str, str]]]]:
-    """Per repetition, per writer, per operation: (user id, a fresh version that user owns).
-    A writer's operations cycle over its users, so consecutive runs go to different streams."""
+    """Per repetition, per writer, per operation: (user id, a fresh version that user owns)."""
     rng = random.Random(writers)
     batch = data.Batch(store)
-    pools: list[list[tuple[str, list[str]]]] = []
-    for w in range(writers):
-        pool = []
-        for k, owner in enumerate(data.users(batch, USERS_PER_WRITER, prefix=f"writer{w}")):
-            needed = ctx.repetitions * len(range(k, per, USERS_PER_WRITER))
-            versions: list[str] = []
-            while len(versions) < needed:
-                versions += data.worker(batch, owner, min(needed - len(versions), 50), rng).version_ids
-            pool.append((owner, versions))
-        pools.append(pool)
+    owners = [data.users(batch, USERS_PER_WRITER, prefix=f"writer{w}") for w in range(writers)]
+    plans = [[data.run_plan(batch, owners[w], per, rng) for w in range(writers)]
+             for _ in range(ctx.repetitions)]
     batch.flush()
-    plans: list[list[list[tuple[str, str]]]] = []
-    for _ in range(ctx.repetitions):
-        plan = []
-        for pool in pools:
-            ops = []
-            for i in range(per):
-                owner, versions = pool[i % USERS_PER_WRITER]
-                ops.append((owner, versions.pop()))
-            plan.append(ops)
-        plans.append(plan)
     return plans

@@ -29,6 +29,7 @@ from domain.user import user_stream
 from domain.worker import worker_stream, worker_type_stream
 from eventstore import EventStore, Metadata, NewEvent, StreamAppend
 
+SYSTEM_ACTOR = "system"
 WORKER_TYPES = ("ocr", "layout", "classifier", "ner", "htr")
 NAME_WORDS = ("tesseract", "kraken", "pylaia", "doctr", "yolo", "dla", "ner", "spacy", "trocr", "loghi",
               "escriptorium", "calamari", "pero", "transkribus", "segmenter", "classifier", "dating")
@@ -38,14 +39,16 @@ def _new_events(events: list[DomainEvent]) -> list[NewEvent]:
     return [NewEvent(e.event_type, e.to_payload(), e.schema_version) for e in events]
 
 
-def metadata(actor_id: str = "bench") -> Metadata:
-    return Metadata(actor_type="system", actor_id=actor_id, correlation_id=str(uuid.uuid4()),
-                    causation_id="bench-seed", occurred_at=datetime.now(UTC))
+def metadata(actor_id: str = SYSTEM_ACTOR) -> Metadata:
+    return Metadata(actor_type="system" if actor_id == SYSTEM_ACTOR else "user", actor_id=actor_id,
+                    correlation_id=str(uuid.uuid4()), causation_id="bench-seed",
+                    occurred_at=datetime.now(UTC))
 
 
 @dataclass
 class Batch:
-    """Appends gathered into one transaction of about `size` events."""
+    """Appends gathered into one transaction of about `size` events, by one actor (the audit
+    trail then tells users apart)."""
 
     store: EventStore
     size: int = 500
@@ -53,12 +56,16 @@ class Batch:
     aliases: dict[str, str] = field(default_factory=dict)
     events: int = 0
     written: int = 0
+    actor: str = SYSTEM_ACTOR
+    _streams: set[str] = field(default_factory=set)
 
     def add(self, stream_id: str, expected_version: int, events: list[DomainEvent],
-            aliases: dict[str, str] | None = None) -> None:
+            aliases: dict[str, str] | None = None, actor: str = SYSTEM_ACTOR) -> None:
         # The store checks one expected version per stream and transaction.
-        if any(a.stream_id == stream_id for a in self.appends):
+        if stream_id in self._streams or actor != self.actor:
             self.flush()
+        self.actor = actor
+        self._streams.add(stream_id)
         self.appends.append(StreamAppend(stream_id, expected_version, _new_events(events)))
         self.aliases.update(aliases or {})
         self.events += len(events)
@@ -67,20 +74,24 @@ class Batch:
 
     def flush(self) -> None:
         if self.appends:
-            self.store.append(self.appends, metadata=metadata(), aliases=self.aliases)
+            self.store.append(self.appends, metadata=metadata(self.actor), aliases=self.aliases)
             self.written += self.events
-        self.appends, self.aliases, self.events = [], {}, 0
+        self.appends, self.aliases, self.events, self._streams = [], {}, 0, set()
 
 
-def elements(store: EventStore, owner_id: str, corpus_id: str, count: int, type: str) -> list[str]:
-    """`count` elements of type `type` (the corpus's own slug) in the corpus, by its owner."""
+def elements(store: EventStore, owner_id: str, corpus_id: str, count: int, type: str,
+             parent_id: str | None = None) -> list[str]:
+    """`count` elements of type `type` (the corpus's own slug) in the corpus, by its owner,
+    children of `parent_id` if given."""
     batch = Batch(store, size=2000)
     ids = []
     for n in range(count):
         element_id = str(uuid.uuid4())
         ids.append(element_id)
         batch.add(element_stream(element_id), 0, [ElementCreated(
-            element_id=element_id, corpus_id=corpus_id, type=type, name=f"{type} {n}", user_id=owner_id)])
+            element_id=element_id, corpus_id=corpus_id, type=type, name=f"{type} {n}", user_id=owner_id,
+            parent_id=parent_id)],
+            actor=owner_id)
     batch.flush()
     return ids
 
@@ -141,7 +152,7 @@ def worker(batch: Batch, owner_id: str, versions: int, rng: random.Random,
                    if isinstance(e, WorkerVersionCreated)}
         if written == 0:
             aliases[WORKER_SLUG.format(slug)] = stream
-        batch.add(stream, written, chunk, aliases)
+        batch.add(stream, written, chunk, aliases, actor=owner_id)
         written += len(chunk)
     return WorkerSeed(worker_id, owner_id, name, version_ids)
 
@@ -160,8 +171,22 @@ def runs(batch: Batch, user_id: str, expected_version: int,
             process_id=local_process_id(user_id), user_id=user_id, run_id=run_id, worker_id=seed.worker_id,
             worker_version_id=version_id, summary=f"Worker {seed.name} @ {version_id[:8]}",
         ))
-    batch.add(local_process_stream(user_id), expected_version, events, aliases)
+    batch.add(local_process_stream(user_id), expected_version, events, aliases, actor=user_id)
     return run_ids
+
+
+def run_plan(batch: Batch, owners: list[str], count: int, rng: random.Random) -> list[tuple[str, str]]:
+    """`count` (user, version) pairs for CreateUserRun, cycling over `owners` so consecutive
+    runs go to different local-process streams: each version is new (one run per user and
+    version) and owned by its user, on workers of at most 50 versions."""
+    needed = {owner: len(range(k, count, len(owners))) for k, owner in enumerate(owners)}
+    pools: dict[str, list[str]] = {}
+    for owner, n in needed.items():
+        versions: list[str] = []
+        while len(versions) < n:
+            versions += worker(batch, owner, min(n - len(versions), 50), rng).version_ids
+        pools[owner] = versions
+    return [(owners[i % len(owners)], pools[owners[i % len(owners)]].pop()) for i in range(count)]
 
 
 class Population:
@@ -187,16 +212,26 @@ class Population:
         while batch.written + batch.events < events:
             owner = self._owner(batch)
             heavy = owner in self.heavy_users
-            made = worker(batch, owner, rng.randint(20, 120) if heavy else rng.randint(1, 12), rng)
-            self.workers.append(made)
-            # Heavy users run every version of theirs, the others about half.
-            chosen = (made.version_ids if heavy
-                      else rng.sample(made.version_ids, k=max(1, len(made.version_ids) // 2)))
+            # A few workers of one owner at a time, their runs in one append: the owner signs
+            # the events, so the transactions (one actor each) stay large enough to seed fast.
+            pairs: list[tuple[WorkerSeed, str]] = []
+            for _ in range(rng.randint(1, 6)):
+                made = worker(batch, owner, rng.randint(20, 120) if heavy else rng.randint(1, 12), rng)
+                self.workers.append(made)
+                # Heavy users run every version of theirs, the others about half.
+                chosen = (made.version_ids if heavy
+                          else rng.sample(made.version_ids, k=max(1, len(made.version_ids) // 2)))
+                pairs += [(made, v) for v in chosen]
             version = self._process_versions.get(owner, 0)
-            self.runs.setdefault(owner, []).extend(runs(batch, owner, version, [(made, v) for v in chosen]))
-            self._process_versions[owner] = version + len(chosen)
+            self.runs.setdefault(owner, []).extend(runs(batch, owner, version, pairs))
+            self._process_versions[owner] = version + len(pairs)
         batch.flush()
         return batch.written
+
+    def busiest(self) -> str:
+        """The user with the most runs (a heavy user once the log is large): the longest
+        listings and audit trails."""
+        return max(self.runs, key=lambda user: len(self.runs[user]))
 
     def _owner(self, batch: Batch) -> str:
         if self.rng.random() < 0.05:

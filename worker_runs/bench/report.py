@@ -86,7 +86,9 @@ def _number(value: float | None) -> str:
 
 
 def _ratio(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    if value is None:
+        return "n/a"
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
 
 
 def render_table(figures: list[Figure]) -> str:
@@ -98,8 +100,7 @@ def render_table(figures: list[Figure]) -> str:
         for i, b in enumerate(baselines):
             head = (f"| {f.scenario} | {f.case} | {f.unit} | {_number(f.ours)} " if i == 0
                     else "| | | | ")
-            value = (_number(b.value) if b.value is not None
-                     else f"unavailable: {b.reason}" if b.reason else "-")
+            value = _number(b.value) if b.value is not None else b.reason or "-"
             lines.append(f"{head}| {b.name} | {value} | {_ratio(f.ratio(b))} |")
     return "\n".join(lines)
 

@@ -4,6 +4,7 @@ the composition root, writer threads released together, and interleaved repetiti
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import statistics
 import tempfile
@@ -14,9 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import sqlalchemy as sa
 
 from eventstore.migrate import upgrade
@@ -24,13 +24,17 @@ from worker_runs.bench.report import Baseline
 from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.settings import Settings
 
+if TYPE_CHECKING:  # psycopg is the `postgres` extra: `worker-runs --help` must not need it
+    import psycopg
+
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 SCALES = ("small", "full")
 
 
 class Unavailable(Exception):
-    """A baseline that cannot be measured on this machine (a missing package): reported as
-    such, never a crash."""
+    """A baseline that cannot be measured on this machine (a missing package): reported with
+    its message (which says why) instead of a value, never a crash."""
 
 
 @contextmanager
@@ -69,6 +73,8 @@ class BenchContext:
     repetitions: int
     #: the run's own PostgreSQL database (None when only SQLite scenarios run)
     database_url: str | None
+    #: the Redis of the scenarios that run the read side as deployed (`lag`)
+    broker_url: str = DEFAULT_BROKER_URL
     home: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="worker-runs-bench-")))
     _containers: list[Container] = field(default_factory=list)
 
@@ -88,6 +94,8 @@ class BenchContext:
         return libpq_conninfo(self.postgres_url())
 
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        import psycopg
+
         return psycopg.connect(self.conninfo(), **kwargs)
 
     def container(self, database_url: str | None = None) -> Container:
@@ -101,6 +109,20 @@ class BenchContext:
         upgrade(container.engine)
         self._containers.append(container)
         return container
+
+    def environment(self, **settings: object) -> dict[str, str]:
+        """The environment of a child `worker-runs`/Celery process on the run's database: this
+        process's environment without its WORKER_RUNS_* variables, plus `settings` (names of
+        worker_runs.settings.Settings fields, spelled as their variables)."""
+        names = {"broker_url": "BROKER_URL", "celery_queue": "CELERY_QUEUE", "broker_prefix": "BROKER_PREFIX",
+                 "webhook_allow_private": "WEBHOOK_ALLOW_PRIVATE"}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_RUNS_")}
+        env.update({"WORKER_RUNS_HOME": str(self.home), "WORKER_RUNS_DATABASE_URL": self.postgres_url(),
+                    "WORKER_RUNS_SECRET_KEY": uuid.uuid4().hex})
+        for name, value in settings.items():
+            text = ("1" if value else "0") if isinstance(value, bool) else str(value)
+            env[f"WORKER_RUNS_{names[name]}"] = text
+        return env
 
     def close(self) -> None:
         for container in self._containers:

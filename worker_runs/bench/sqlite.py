@@ -33,42 +33,45 @@ CREATE TABLE IF NOT EXISTS raw_events (
 
 
 class RawSqlite:
-    """One sqlite3 connection per writer thread, WAL; each operation an INSERT and a COMMIT."""
+    """sqlite3 connections in WAL mode, reused across samples (a thread takes a free one or
+    opens one); each operation an INSERT and a COMMIT."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._free: list[sqlite3.Connection] = []
+        self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        with self._connection() as conn:
-            conn.execute(RAW_TABLE)
+        self._open().execute(RAW_TABLE)
 
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        with self._lock:
+            self._all.append(conn)
         return conn
 
     def insert_one(self) -> None:
-        conn = self._connection()
-        payload = user_payload()
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT INTO raw_events (stream_id, stream_version, event_id, event_type, payload, actor_id) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (f"user-{payload['user_id']}", 1, str(uuid.uuid4()), "UserRegistered", json.dumps(payload),
-             "system"),
-        )
-        conn.execute("COMMIT")
+        with self._lock:
+            conn = self._free.pop() if self._free else None
+        conn = conn or self._open()
+        try:
+            payload = user_payload()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "INSERT INTO raw_events (stream_id, stream_version, event_id, event_type, payload, actor_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (f"user-{payload['user_id']}", 1, str(uuid.uuid4()), "UserRegistered", json.dumps(payload),
+                 "system"),
+            )
+            conn.execute("COMMIT")
+        finally:
+            with self._lock:
+                self._free.append(conn)
 
     def close(self) -> None:
-        for conn in self._connections:
+        for conn in self._all:
             conn.close()
 
 
