@@ -15,7 +15,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if not url.startswith("sqlite"):
         # Statement parameters (tokens hashes, request values) stay out of error messages and logs.
         kwargs.setdefault("hide_parameters", True)
-        kwargs.setdefault("pool_pre_ping", True)
+        # No ping on every checkout (a round trip per connection use): a connection the server
+        # closed is found out by the statement that uses it, SQLAlchemy then invalidates the
+        # whole pool, and the event store sends that statement once more (eventstore/store.py).
+        # Connections are also renewed every half hour, before server or proxy idle timeouts.
+        kwargs.setdefault("pool_recycle", 1800)
         # A server that vanished without closing the connection (network cut, frozen host) is
         # noticed in about a minute, not after the kernel's two hours: long-lived connections
         # (the relay's lock and LISTEN) then reconnect like after a restart.
