@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from eventstore.commit_outcome import committed
 from eventstore.engine import writer
+from eventstore.group_commit import GroupCommit, Member
 from eventstore.listeners import AppendListener, AppendListeners
 from eventstore.outage import is_db_unavailable
 from eventstore.pg_append import NOTIFY_CHANNEL, append_params, append_sql
@@ -52,6 +53,7 @@ class SqlEventStore:
         self._reader = engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres else engine
         self.lock_timeout_ms = lock_timeout_ms
         self._listeners = AppendListeners()
+        self._group_commit = GroupCommit(self._commit_group)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -148,45 +150,72 @@ class SqlEventStore:
         self, appends: Sequence[StreamAppend], metadata: Metadata,
         aliases: Mapping[str, str] | None, command: CommandRecord | None,
     ) -> AppendResult:
-        """The whole append as one statement (eventstore/pg_append.py) in its transaction."""
+        """The whole append as one statement (eventstore/pg_append.py), committed in a group
+        with the appends other threads of this process send meanwhile (eventstore/group_commit.py)."""
         if not appends and not aliases and command is None:
             return AppendResult(None, None)
         now = _now()
         rows = self._rows(appends, metadata, 0, recorded_at=now)
-        sql = append_sql(claims=bool(aliases), command=command is not None, events=bool(rows))
-        params = append_params(appends, rows, metadata, aliases, command, now=now,
-                               lock_timeout_ms=self.lock_timeout_ms)
-        #: the id this append is looked up by once its COMMIT was sent (eventstore/commit_outcome.py)
-        written = ((rows[0]["event_id"], None) if rows
-                   else (None, command.command_id) if command is not None else None)
-        last: int | None = None
-        for attempt in range(2):
+        member = Member(
+            sql=append_sql(claims=bool(aliases), command=command is not None, events=bool(rows)),
+            params=append_params(appends, rows, metadata, aliases, command, now=now,
+                                 lock_timeout_ms=self.lock_timeout_ms),
+            keys=frozenset([*(f"stream:{a.stream_id}" for a in appends),
+                            *(f"alias:{alias}" for alias in aliases or ()),
+                            *([f"command:{command.command_id}"] if command is not None else [])]),
+            written=((rows[0]["event_id"], None) if rows
+                     else (None, command.command_id) if command is not None else None),
+        )
+        answer = self._group_commit.submit(member)
+        if not rows:
+            return AppendResult(None, None)
+        return AppendResult(answer - len(rows) + 1, answer)
+
+    def _commit_group(self, members: Sequence[Member]) -> None:
+        """One transaction for the members' statements; settles every member. A member whose
+        statement fails is answered with its conflict, and the others are sent again."""
+        remaining = list(members)
+        reconnected = False
+        while remaining:
+            answers: list[Any] = []
+            current: Member | None = None
             sent = False
             try:
                 with self._writer.begin() as conn:
-                    answer = conn.exec_driver_sql(sql, params).scalar()
-                    last = answer if rows else None
-                    # The statement succeeded: only COMMIT is left, whose outcome can be unknown.
+                    for current in remaining:
+                        answers.append(conn.exec_driver_sql(current.sql, current.params).scalar())
+                    # Every statement succeeded: only COMMIT is left, whose outcome can be unknown.
                     sent = True
-            except sa.exc.IntegrityError as exc:
-                raise ConcurrencyConflict(_conflict_message(exc)) from exc
             except sa.exc.DBAPIError as exc:
-                if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
-                    raise ConcurrencyConflict(str(exc.orig)) from exc
+                if not sent and current is not None and _is_conflict(exc):
+                    current.fail(_conflict(exc))
+                    remaining.remove(current)
+                    continue
                 if sent:
-                    if self._applied_anyway(exc, written):
-                        break
-                    raise
+                    written = next((m.written for m in remaining if m.written is not None), None)
+                    try:
+                        applied = self._applied_anyway(exc, written)
+                    except Exception as unknown:  # CommitOutcomeUnknown: the same for every member
+                        _fail_all(remaining, unknown)
+                        return
+                    if not applied:
+                        _fail_all(remaining, exc)
+                        return
                 # Before COMMIT nothing can have been applied. A pooled connection the server
                 # closed (it restarted since) is found out here rather than by a ping on every
-                # checkout: the pool is invalidated, and the append is sent once more.
-                if attempt == 0 and exc.connection_invalidated:
+                # checkout: the pool is invalidated, and the group is sent once more.
+                elif exc.connection_invalidated and not reconnected:
+                    reconnected = True
                     continue
-                raise
-            break
-        if last is None:
-            return AppendResult(None, None)
-        return AppendResult(last - len(rows) + 1, last)
+                else:
+                    _fail_all(remaining, exc)
+                    return
+            except Exception as exc:
+                _fail_all(remaining, exc)
+                return
+            for m, answer in zip(remaining, answers, strict=True):
+                m.succeed(answer)
+            return
 
     def _applied_anyway(self, exc: sa.exc.DBAPIError, written: tuple[str | None, str | None] | None) -> bool:
         """The connection died once the append was sent: was its COMMIT applied? (Looked up
@@ -349,10 +378,26 @@ class SqlEventStore:
         )
 
 
-def _conflict_message(exc: sa.exc.IntegrityError) -> str:
+def _is_conflict(exc: sa.exc.DBAPIError) -> bool:
+    """A refused append the bus retries: a constraint (a version, alias or command id taken
+    meanwhile) or a lock wait past lock_timeout."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    return getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
+
+
+def _conflict(exc: sa.exc.DBAPIError) -> ConcurrencyConflict:
     if getattr(exc.orig, "sqlstate", None) == _NOT_NULL_VIOLATION:
-        return "a stream is not at its expected version"
-    return str(exc.orig)
+        conflict = ConcurrencyConflict("a stream is not at its expected version")
+    else:
+        conflict = ConcurrencyConflict(str(exc.orig))
+    conflict.__cause__ = exc
+    return conflict
+
+
+def _fail_all(members: Sequence[Member], error: BaseException) -> None:
+    for m in members:
+        m.fail(error)
 
 
 def _stored(row: sa.Row[Any]) -> StoredEvent:
