@@ -4,7 +4,8 @@ The position counter row is locked from an append's counter update until its COM
 COMMIT waits for its WAL flush: one writer at a time, one fsync each, however many threads
 write (issue 11 measured 1 and 16 writers at the same rate). Here the threads that append
 while a transaction is in flight queue up; the next one to run takes the queue's head as a
-*group* and sends every member's append statement in one transaction. Positions are still
+*group* and sends every member's append statement in one transaction — BEGIN and all the
+statements in one round trip (psycopg's pipeline mode, eventstore/store.py), then COMMIT. Positions are still
 handed out under the counter lock, in commit order, so tailing readers see no gap.
 
 Leader/follower, no extra thread: a caller that finds nobody committing leads — it runs groups

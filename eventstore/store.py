@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -178,19 +179,17 @@ class SqlEventStore:
         reconnected = False
         while remaining:
             answers: list[Any] = []
-            current: Member | None = None
             sent = False
             try:
                 with self._writer.begin() as conn:
-                    for current in remaining:
-                        answers.append(conn.exec_driver_sql(current.sql, current.params).scalar())
+                    answers = _send_pipelined(conn, remaining)
                     # Every statement succeeded: only COMMIT is left, whose outcome can be unknown.
                     sent = True
+            except _Refused as refused:
+                refused.member.fail(refused.conflict)
+                remaining.remove(refused.member)
+                continue
             except sa.exc.DBAPIError as exc:
-                if not sent and current is not None and _is_conflict(exc):
-                    current.fail(_conflict(exc))
-                    remaining.remove(current)
-                    continue
                 if sent:
                     written = next((m.written for m in remaining if m.written is not None), None)
                     try:
@@ -378,21 +377,44 @@ class SqlEventStore:
         )
 
 
-def _is_conflict(exc: sa.exc.DBAPIError) -> bool:
-    """A refused append the bus retries: a constraint (a version, alias or command id taken
-    meanwhile) or a lock wait past lock_timeout."""
-    if isinstance(exc, sa.exc.IntegrityError):
-        return True
-    return getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
+def _conflict(exc: psycopg.Error) -> ConcurrencyConflict:
+    if exc.sqlstate == _NOT_NULL_VIOLATION:
+        return ConcurrencyConflict("a stream is not at its expected version")
+    return ConcurrencyConflict(str(exc))
 
 
-def _conflict(exc: sa.exc.DBAPIError) -> ConcurrencyConflict:
-    if getattr(exc.orig, "sqlstate", None) == _NOT_NULL_VIOLATION:
-        conflict = ConcurrencyConflict("a stream is not at its expected version")
-    else:
-        conflict = ConcurrencyConflict(str(exc.orig))
-    conflict.__cause__ = exc
-    return conflict
+class _Refused(Exception):
+    """One member of a group was refused (a conflict): the transaction is rolled back."""
+
+    def __init__(self, member: Member, conflict: ConcurrencyConflict) -> None:
+        super().__init__(str(conflict))
+        self.member, self.conflict = member, conflict
+
+
+def _send_pipelined(conn: sa.Connection, members: Sequence[Member]) -> list[Any]:
+    """Each member's statement, sent with psycopg's pipeline mode: BEGIN and every statement
+    of the group in one round trip. Their answers, in order; `_Refused` for a member refused
+    by a constraint or a lock timeout; other errors as SQLAlchemy's, like any statement's."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    cursors = [raw.cursor() for _ in members]
+    try:
+        with raw.pipeline():
+            for cursor, m in zip(cursors, members, strict=True):
+                cursor.execute(m.sql, m.params)
+    except psycopg.Error as exc:
+        # The first error stops the pipeline: its statement, and those after it, have no result.
+        failed = next((m for c, m in zip(cursors, members, strict=True) if c.pgresult is None), None)
+        if failed is not None and exc.sqlstate is not None and (
+                exc.sqlstate.startswith("23") or exc.sqlstate == _LOCK_NOT_AVAILABLE):
+            raise _Refused(failed, _conflict(exc)) from exc
+        if raw.broken or raw.closed:
+            # Lost connection: a statement through SQLAlchemy raises its own disconnect error,
+            # which invalidates the pool as after any statement.
+            conn.exec_driver_sql("SELECT 1")
+        raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error, hide_parameters=True) from exc
+    rows = [cursor.fetchone() for cursor in cursors]
+    return [row[0] if row is not None else None for row in rows]
 
 
 def _fail_all(members: Sequence[Member], error: BaseException) -> None:
