@@ -196,6 +196,9 @@ def test_htmx_gets_the_section_only(api: Api, admin: ApiUser, trail: dict[str, A
     assert fragment.status_code == 200
     assert fragment.text.lstrip().startswith('<section id="audit-trail"')
     assert "<html" not in fragment.text and _types(fragment.text) == {"ElementCreated"}
+    assert fragment.headers["HX-Push-Url"] == f"{PAGE}?type=ElementCreated"  # no empty fields
+    cleared = browser.get(f"{PAGE}?actor=&type=", **{"HX-Request": "true"})
+    assert cleared.headers["HX-Push-Url"] == PAGE
     # Restoring history needs the whole page.
     restore = browser.get(f"{PAGE}?type=ElementCreated",
                           **{"HX-Request": "true", "HX-History-Restore-Request": "true"})

@@ -194,4 +194,8 @@ class AuditPage(_Ui):
         }
         # htmx swaps the trail section in place; a full load (or htmx restoring history) gets the page.
         fragment = req.get_header("HX-Request") and not req.get_header("HX-History-Restore-Request")
+        if fragment:
+            # The address bar shows the filters set, not every empty field the form sent.
+            query = form.query(after=form.after)
+            resp.set_header("HX-Push-Url", f"{PATH}?{query}" if query else PATH)
         self.render(resp, "audit_trail.html" if fragment else "audit_page.html", **context)
