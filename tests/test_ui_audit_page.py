@@ -114,10 +114,15 @@ def test_the_actor_filter_takes_a_username_or_an_id(api: Api, alice: ApiUser, bo
     # The form shows the filter as typed.
     assert 'id="audit-actor" name="actor" type="text" value="Bob"' in by_name.text
 
-    unknown = browser.get(f"{PAGE}?actor=nobody")
-    assert unknown.status_code == 200
-    assert "No user has this username or ID." in unknown.text and 'aria-invalid="true"' in unknown.text
-    assert not _positions(unknown.text) and 'id="audit-csv"' not in unknown.text
+    for typed in ("nobody", "bob\x00", "x" * 500):
+        unknown = _get(browser, actor=typed)
+        assert unknown.status_code == 200, unknown.text
+        assert "No user has this username or ID." in unknown.text and 'aria-invalid="true"' in unknown.text
+        assert not _positions(unknown.text) and 'id="audit-csv"' not in unknown.text
+    # The service's own actions (users created with the CLI): the actor "system".
+    system = _get(browser, actor="system")
+    assert system.status_code == 200 and "No user has" not in system.text
+    assert "UserRegistered" in _types(system.text) and "WorkerCreated" not in _types(system.text)
 
 
 def test_the_run_filter(api: Api, admin: ApiUser, trail: dict[str, Any]) -> None:

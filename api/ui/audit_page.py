@@ -115,7 +115,10 @@ def parse(params: Mapping[str, Any], find_user: Any) -> AuditForm:
     errors = form.errors
     actor = None
     if values["actor"]:
-        actor = SYSTEM.user_id if values["actor"] == SYSTEM.user_id else find_user(values["actor"])
+        if values["actor"] == SYSTEM.user_id:
+            actor = SYSTEM.user_id
+        elif values["actor"].isprintable():  # no username has control characters (PostgreSQL refuses NUL)
+            actor = find_user(values["actor"])
         if actor is None:
             errors["actor"] = "No user has this username or ID."
     run = None
