@@ -99,6 +99,13 @@ def test_an_administrator_filters_the_trail_by_run_and_downloads_it(
         expect_accessible(page, "filtered by run")
         shots(page, "filtered-by-run")
 
+        # On a phone: the same page reads and passes the checks.
+        page.set_viewport_size({"width": 390, "height": 844})
+        expect(table.get_by_role("link", name=run_id).first).to_be_visible()
+        expect_accessible(page, "phone filtered by run")
+        shots(page, "phone-filtered-by-run", full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 800})
+
         # The CSV: the same events, every column of the API's export.
         with page.expect_download() as info:
             page.get_by_role("link", name="Download CSV").click()
