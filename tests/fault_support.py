@@ -77,13 +77,20 @@ class Supervised:
     SIGKILL takes its children too (gunicorn or Celery prefork workers), as an OOM killer or
     a lost host would; `start` again is what a supervisor (systemd, Kubernetes) does."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], log: Path, ready: str | None = None,
+    ) -> None:
         self.name, self.command, self.env, self.log_path = name, command, env, log
         self.log = log.open("ab")
         self.process: subprocess.Popen[bytes] | None = None
         self.kills = 0
+        self.ready_line = ready  # what the process logs once it is ready (None: unknown)
+        self._started_at_byte = 0
 
     def start(self) -> None:
+        self.log.flush()
+        # Not self.log.tell(): the children append through their own descriptors.
+        self._started_at_byte = self.log_path.stat().st_size
         self.process = subprocess.Popen(self.command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
 
@@ -114,6 +121,14 @@ class Supervised:
                 pass
             self.process.wait()
         self.log.close()
+
+    def ready(self) -> bool:
+        """Whether the process logged its ready line since its last start."""
+        if self.ready_line is None:
+            return False
+        with self.log_path.open("rb") as log:
+            log.seek(self._started_at_byte)
+            return self.ready_line.encode() in log.read()
 
     def output(self, tail: int = 8000) -> str:
         self.log.flush()
