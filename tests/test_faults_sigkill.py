@@ -62,8 +62,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 SOAK = os.environ.get("WORKER_RUNS_SOAK") == "1"
 SEED = int(os.environ.get("WORKER_RUNS_FAULT_SEED", "12"))
-FAULTS = 30 if SOAK else 6
-COMMANDS = 3000 if SOAK else 150  # CreateWorker commands, at least (writers go on until the faults end)
+FAULTS = 24 if SOAK else 6
+COMMANDS = 3500 if SOAK else 150  # CreateWorker commands, at least (writers go on until the faults end)
 RUN_EVERY = 5  # every fifth worker also gets a version and a user worker run
 WRITERS = 8
 CATCH_UP_TIMEOUT = 60.0
@@ -258,6 +258,7 @@ def user_token(pg_engine: Engine, tmp_path: Path) -> tuple[Container, str]:
     return container, token
 
 
+@pytest.mark.timeout(3600 if SOAK else 600)  # the soak writes about 5,000 requests
 def test_sigkill_of_worker_and_relay_under_http_writes(
     pg_engine: Engine, redis_server: RedisServer, user_token: tuple[Container, str], tmp_path: Path,
 ) -> None:
