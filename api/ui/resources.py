@@ -15,7 +15,7 @@ filter). Other tabs learn about changes from the SSE stream (static/app.js).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -121,6 +121,11 @@ class Viewer:
     @property
     def user_id(self) -> str:
         return self.identity.actor.user_id
+
+    @property
+    def is_admin(self) -> bool:
+        """Administrators' pages (the audit trail) are linked for them only."""
+        return self.identity.actor.is_admin
 
     @property
     def label(self) -> str:
@@ -968,41 +973,3 @@ def _json_error(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"The configuration is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
     return f"The configuration is not valid JSON: {exc}."
-
-
-# --- wiring ----------------------------------------------------------------------------------
-
-#: path -> resource class. Not in api/routes.py: these are HTML pages for people, not API
-#: operations, so they stay out of the OpenAPI document and the edge middleware.
-UI_ROUTES: tuple[tuple[str, type[_Ui]], ...] = (
-    ("/", HomeResource),
-    (SIGN_IN, SignInResource),
-    ("/sign-in/password", PasswordSignInResource),  # issue 10 B
-    ("/sign-out", SignOutResource),
-    (HOME, WorkerRunsPage),
-    (f"{HOME}/runs/{{id:uuid}}", RunPage),  # issue 14: what did this run sign?
-    (f"{HOME}/runs/{{id:uuid}}/retract", RetractRunForm),  # issue 14: retract it
-    (f"{HOME}/objects", ObjectSearchPage),  # issue 14: who created this object?
-    ("/ui/runs", RunsFragment),
-    ("/ui/workers", WorkersFragment),
-    ("/ui/workers/new", NewWorkerFragment),
-    ("/ui/workers/{id:uuid}", WorkerFragment),
-    ("/ui/workers/{id:uuid}/versions", VersionsFragment),
-    ("/ui/workers/{id:uuid}/versions/new", NewVersionFragment),
-    ("/ui/workers/{id:uuid}/configurations", ConfigurationsFragment),
-    ("/ui/workers/{id:uuid}/configurations/new", NewConfigurationFragment),
-    ("/ui/quick-run", QuickRunFragment),  # issue 14: the one-step run
-)
-STATIC_PREFIX = "/static/ui"
-
-
-def install(
-    app: falcon.App, *, sessions: SessionCodec, authenticator: Authenticator, commands: CommandGateway,
-    reads: ReadModels, static_dir: str, make_env: Callable[[], jinja2.Environment] = make_environment,
-) -> None:
-    """Add the UI's routes, static files and sign-in handling to `app`."""
-    env = make_env()
-    for path, resource_class in UI_ROUTES:
-        app.add_route(path, resource_class(env, sessions, authenticator, commands, reads))
-    app.add_static_route(STATIC_PREFIX, static_dir)
-    app.add_error_handler(SignInRequired, _handle_sign_in_required)
