@@ -11,14 +11,12 @@ and the read models catch up (commands sent = workers recorded = workers project
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -36,65 +34,12 @@ from projections.consistency import wait_for_position
 from projections.tables import rm_workers
 from tests.broker import database_url
 from tests.conftest import PG_URL, PostgresSchema
+from tests.fault_support import Client, RedisServer
 from worker_runs.bootstrap import bootstrap
 from worker_runs.serve import free_port
 from worker_runs.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
-
-
-class RedisServer:
-    """A throwaway redis-server on a free port (no persistence): stop it, start it again."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                import socket
-
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-class Client:
-    def __init__(self, base: str, token: str) -> None:
-        self.base = base
-        self.token = token
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            "Authorization": f"Token {self.token}", "Content-Type": "application/json",
-        })
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                headers = {k.lower(): v for k, v in response.headers.items()}
-                return response.status, headers, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            headers = {k.lower(): v for k, v in error.headers.items()}
-            return error.code, headers, json.loads(error.read() or b"null")
 
 
 @pytest.fixture
