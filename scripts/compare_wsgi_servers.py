@@ -221,7 +221,8 @@ def slowloris(port: int, token: str, seconds: float, sockets: int = 64) -> dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--repetitions", type=int, default=3)
     args = parser.parse_args()
@@ -246,7 +247,8 @@ def main() -> None:
     app = create_app(container)
 
     servers: dict[str, Callable[[], Any]] = {
-        "waitress": lambda: waitress(app), "cheroot": lambda: cheroot(app), "granian": lambda: granian(app, home),
+        "waitress": lambda: waitress(app), "cheroot": lambda: cheroot(app),
+        "granian": lambda: granian(app, home),
     }
     results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
     names = list(servers)
@@ -259,10 +261,12 @@ def main() -> None:
                 figures.update(burst(port, token))
                 figures.update(slowloris(port, token, args.seconds))
             results[name].append(figures)
-            print(f"rep {rep + 1} {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()), flush=True)
+            line = ", ".join(f"{k} {v:.1f}" for k, v in figures.items())
+            print(f"rep {rep + 1} {name}: {line}", flush=True)
 
     keys = list(results[names[0]][0])
-    print(f"\nmedians of {args.repetitions} interleaved repetitions, {os.cpu_count()} CPUs, {THREADS} threads each")
+    print(f"\nmedians of {args.repetitions} interleaved repetitions, {os.cpu_count()} CPUs, "
+          f"{THREADS} threads each")
     print("| server | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
     for name in names:
