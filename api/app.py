@@ -22,7 +22,7 @@ from api.middleware import BodyLimitMiddleware, EdgeMiddleware, RequestIdMiddlew
 from api.openapi import build_spec
 from api.routes import ROUTES, Operation, Route
 from api.system import swagger_ui_assets
-from api.ui import resources as ui
+from api.ui import routes as ui
 from worker_runs.bootstrap import Container
 from worker_runs.logging_config import configure_logging
 

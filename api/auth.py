@@ -2,9 +2,14 @@
 
 The token is hashed (commands.tokens.hash_token), the alias `token:<hash>` names the user's
 stream, and the `User` aggregate says whether that token is still active and whether the
-user is an admin. Aggregates are cached, but every request asks the store for events
-appended to the user's stream since the cached version (one indexed query), so a revoked
-token stops working on the very next request.
+user is an admin. Aggregates are cached per process (token hash -> user, bounded, least
+recently used first out), so a request with a known token costs no query. An entry is dropped:
+
+- at once when a command of this process changes the user's stream (a revocation, whatever
+  sent it): the store tells its append listeners before the command answers;
+- for changes made by other processes (another API worker, the CLI), by a check of the user
+  events after the last position seen (one indexed query on (event_type, position)), at most
+  every `recheck_seconds` (1 s): a token revoked elsewhere stops working within that.
 
 A web UI session (api/ui/session.py) is a signed cookie naming a token; sign-out revokes the
 session itself on the server (api/ui/revocations.py), so a cookie-authenticated request also
@@ -19,6 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import falcon
@@ -30,8 +36,12 @@ from commands.aliases import TOKEN
 from commands.rehydrate import load
 from commands.tokens import hash_token
 from domain.actor import Actor
-from domain.user import User
-from eventstore import EventStore
+from domain.user import User, user_stream
+from eventstore import EventStore, StreamAppend
+
+#: the events of a user's stream (whatever changes one may change what a token authenticates)
+USER_EVENT_TYPES = tuple(sorted(name.removeprefix("when_") for name in dir(User) if name.startswith("when_")))
+USER_STREAM_PREFIX = user_stream("")
 
 
 @dataclass(frozen=True)
@@ -59,15 +69,26 @@ class Identity:
 class Authenticator:
     def __init__(
         self, store: EventStore, *, cache_size: int = 4096, revocations: SessionRevocations | None = None,
+        recheck_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         #: signed-out UI sessions; None: sessions end only by expiry or token revocation
         self.revocations = revocations
         self.cache_size = cache_size
-        # token hash -> user aggregate (immutable once cached: a newer stream version
-        # replaces the entry with a new aggregate rather than mutating a shared one)
+        #: how stale the cache may be about changes made by other processes (0: checked per request)
+        self.recheck_seconds = recheck_seconds
+        self._clock = clock
+        # token hash -> user aggregate (immutable once cached: a change drops the entry and the
+        # next request loads a new aggregate rather than mutating a shared one)
         self._users: OrderedDict[str, User] = OrderedDict()
         self._lock = threading.Lock()
+        #: bumped by every drop: a user loaded while one happened may predate it, and is not cached
+        self._generation = 0
+        #: the position up to which other processes' user events were looked at (None: not yet)
+        self._watermark: int | None = None
+        self._next_check = float("-inf")
+        self._check_lock = threading.Lock()
+        store.add_append_listener(self._appended)
 
     def authenticate(self, authorization: str | None) -> Identity | None:
         """The identity for an Authorization header, or None (missing, unknown or revoked)."""
@@ -134,26 +155,62 @@ class Authenticator:
         return self.authenticate_session(session, expires_at=sessions.expires_at(session))
 
     def _current_user(self, token_hash: str) -> User | None:
+        self._catch_up()
         with self._lock:
             cached = self._users.get(token_hash)
-        if cached is None:
-            stream_id = self.store.resolve(TOKEN.format(token_hash))
-            if stream_id is None:
-                return None
-            user = load(self.store, User, stream_id)
-        else:
-            newer = self.store.read_stream(cached.stream_id, after_version=cached.version)
-            if not newer:
+            if cached is not None:
+                self._users.move_to_end(token_hash)
                 return cached
-            user = load(self.store, User, cached.stream_id)
+            generation = self._generation
+        stream_id = self.store.resolve(TOKEN.format(token_hash))
+        if stream_id is None:
+            return None
+        user = load(self.store, User, stream_id)
         if not user.exists:
             return None
         with self._lock:
-            self._users[token_hash] = user
-            self._users.move_to_end(token_hash)
-            while len(self._users) > self.cache_size:
-                self._users.popitem(last=False)
+            if self._generation == generation:
+                self._users[token_hash] = user
+                while len(self._users) > self.cache_size:
+                    self._users.popitem(last=False)
         return user
+
+    def _catch_up(self) -> None:
+        """Drop the users that other processes changed since the last look (at most every
+        `recheck_seconds`). Positions are handed out in commit order, so every change committed
+        after the last look is above the watermark."""
+        if self._clock() < self._next_check:
+            return
+        with self._check_lock:
+            if self._clock() < self._next_check:
+                return  # another request just looked
+            if self._watermark is None:
+                # Nothing is cached yet: only changes from now on can make an entry stale.
+                self._watermark = self.store.head()
+            else:
+                changed: set[str] = set()
+                while True:
+                    batch = self.store.read_all(self._watermark, 500, types=USER_EVENT_TYPES)
+                    changed.update(e.stream_id for e in batch)
+                    if batch:
+                        self._watermark = batch[-1].global_position
+                    if len(batch) < 500:
+                        break
+                if changed:
+                    self._drop(changed)
+            self._next_check = self._clock() + self.recheck_seconds
+
+    def _appended(self, appends: Sequence[StreamAppend]) -> None:
+        """This process committed `appends` (the store's listener): drop the users they change."""
+        changed = {a.stream_id for a in appends if a.stream_id.startswith(USER_STREAM_PREFIX)}
+        if changed:
+            self._drop(changed)
+
+    def _drop(self, stream_ids: set[str]) -> None:
+        with self._lock:
+            self._generation += 1
+            for token_hash in [t for t, user in self._users.items() if user.stream_id in stream_ids]:
+                del self._users[token_hash]
 
 
 def _token_from_header(authorization: str | None) -> str | None:

@@ -15,9 +15,8 @@ import falcon
 
 from api import document_presenters as p
 from api import document_schemas as ds
-from api import presenters
-from api import schemas as s
 from api.errors import CLIENT, ApiError, error_entry, not_found
+from api.provenance import object_provenance
 from api.resources import _actor, _CommandResource, _Resource
 from commands import messages as m
 from projections import document_queries as dq
@@ -437,22 +436,8 @@ class ObjectProvenanceResource(_Resource):
     produced an object. The full run is shown to its owner; others see `{id, summary}`."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        actor = _actor(req)
         with self.reads.connection() as conn:
-            found = dq.find_signed(conn, actor, str(id))
-            if found is None:
-                raise not_found()
-            run_id = found.row["worker_run_id"]
-            run = q.get_user_run(conn, actor, run_id) if run_id else None
-        worker_run = None
-        if run is not None:
-            worker_run = s.worker_run_schema.dump(presenters.worker_run(run))
-        elif run_id is not None:
-            worker_run = {"id": run_id, "summary": found.row.get("run_summary")}
-        resp.media = {
-            "id": str(id),
-            "type": found.type,
-            "creator_id": found.row["user_id"],
-            "created": found.row["created_at"].isoformat(),
-            "worker_run": worker_run,
-        }
+            found = object_provenance(conn, _actor(req), str(id))
+        if found is None:
+            raise not_found()
+        resp.media = found

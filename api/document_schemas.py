@@ -396,6 +396,32 @@ class ProvenanceSchema(Schema):
             "(worker version and worker, configuration, model version); else `{id, summary}`."
         },
     )
+    retracted = fields.Boolean(metadata={
+        "description": "The run that signed it was retracted (issue 14): the listings hide the object; "
+        "this answer still says who created it."
+    })
+
+
+class SignedCountsSchema(Schema):
+    element = fields.Integer()
+    transcription = fields.Integer()
+    classification = fields.Integer()
+    metadata = fields.Integer()
+
+
+class RetractionSchema(Schema):
+    """RetractWorkerRun's answer (issue 14)."""
+
+    id = fields.UUID(metadata={"description": "The retracted run."})
+    retracted_by = fields.String(metadata={
+        "description": "The id of the user who retracted it (its owner or an admin); `system` from the CLI."
+    })
+    retracted_at = fields.String(allow_none=True, metadata={
+        "description": "When; null only in a stale answer (`X-Stale`), before the read models have it."
+    })
+    counts = fields.Nested(SignedCountsSchema, metadata={
+        "description": "What the run signed, by type: all of it is now hidden from the listings."
+    })
 
 
 class StartActivityResponse(Schema):
@@ -435,3 +461,4 @@ metadata_schema = MetaDataSchema()
 signed_object_schema = SignedObjectSchema()
 start_activity_response = StartActivityResponse()
 provenance_schema = ProvenanceSchema()
+retraction_schema = RetractionSchema()

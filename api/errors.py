@@ -27,6 +27,8 @@ from domain.errors import (
     DomainError,
     NotFound,
     PermissionDenied,
+    RunAlreadyRetracted,
+    RunRetracted,
     WorkerVersionAlreadyExists,
 )
 from domain.image import ImageAlreadyExists
@@ -190,6 +192,13 @@ def _from_domain(exc: DomainError) -> ApiError:
         return not_found(exc.message)
     if isinstance(exc, PermissionDenied):
         return ApiError(status=403, type=CLIENT, errors=[error_entry("permission_denied", exc.message)])
+    if isinstance(exc, RunAlreadyRetracted):
+        # Valid, but in conflict with the run's state: nothing is left to retract (issue 14).
+        return ApiError(status=409, type=CLIENT, errors=[error_entry(exc.code, exc.message, attr)])
+    if isinstance(exc, RunRetracted):
+        # The `worker_run_id` sent cannot sign: a validation error on that field, as for an
+        # archived version, so base-worker stops with the message (issue 14).
+        return invalid(attr, exc.message, code=exc.code)
     if isinstance(exc, WorkerVersionAlreadyExists):
         # 409 + existing_id: the client raises ArkindexConflictError and the CLI recovers the version.
         return ApiError(

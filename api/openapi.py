@@ -26,7 +26,7 @@ _ERROR_DESCRIPTIONS = {
     400: "Invalid input (`validation_error`).",
     401: "Missing, unknown or revoked token (`client_error`, code `not_authenticated`).",
     403: "Not allowed (`client_error`, code `permission_denied`).",
-    404: "Not found, or not visible to you (`client_error`, code `not_found`).",
+    404: "Not found, or not visible to you, or a page past the last (`client_error`, code `not_found`).",
     409: "Conflict with an existing object (`client_error`, with `existing_id`), or too many concurrent "
          "changes (code `conflict`, with `Retry-After`).",
     411: "A chunked body on a server that cannot read one (`client_error`, code `length_required`).",
@@ -122,7 +122,12 @@ def _responses(op: Operation) -> dict[str, Any]:
             "schema": {"type": "integer"},
         }}
     responses: dict[str, Any] = {str(code): success for code in (op.status, *op.also)}
-    errors = {400, *op.errors} if op.query.fields or op.body is not None else set(op.errors)
+    # Any declared input (query, body, or a validated header such as Idempotency-Key) can be
+    # invalid; a page-number listing answers 404 past its last page, as DRF does.
+    has_input = bool(op.query.fields) or op.body is not None or bool(_header_parameters(op))
+    errors = {400, *op.errors} if has_input else set(op.errors)
+    if op.paginated and not op.cursor_paginated:
+        errors.add(404)
     if not op.public:
         errors.add(401)
     if op.body is not None:
@@ -136,6 +141,9 @@ def _responses(op: Operation) -> dict[str, Any]:
         # /readyz's 503 is its own status document; every other error is the Error shape.
         if not (code == 503 and op.operation_id == "RetrieveReadiness"):
             responses[str(code)]["content"] = {"application/json": {"schema": _ERROR_REF}}
+        if code == 413:
+            # Far above the limit, the HTTP server itself refuses before the API reads a byte.
+            responses[str(code)]["content"]["text/plain"] = {"schema": {"type": "string"}}
         if code in (409, 429, 503):
             responses[str(code)]["headers"] = _RETRY_AFTER
     return responses

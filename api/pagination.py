@@ -51,7 +51,10 @@ class Window:
 
 
 def window(query: Mapping[str, Any]) -> Window:
-    return Window(page=query.get("page") or 1, size=query.get("page_size") or DEFAULT_PAGE_SIZE)
+    win = Window(page=query.get("page") or 1, size=query.get("page_size") or DEFAULT_PAGE_SIZE)
+    if win.offset > _BIGINT:  # no listing is that long, and SQL cannot even take the OFFSET
+        raise not_found("Invalid page.")
+    return win
 
 
 def _url(req: falcon.Request, params: dict[str, Any]) -> str:

@@ -337,6 +337,25 @@ class UserWorkerRunsResource(_CommandResource):
         )
 
 
+class QuickUserWorkerRunResource(_CommandResource):
+    """Issue 14, the one-step run: worker, version and run in one command (QuickUserRun)."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = req.context.body
+        result = self.commands.run(req, resp, m.QuickUserRun(
+            name=body["name"], type=body.get("type") or "worker", slug=body.get("slug"),
+            docker_image_iid=body.get("docker_image_iid") or None,
+            revision_url=body.get("revision_url") or None, repository_url=body.get("repository_url") or None,
+        ))
+        run_id = result.data["run_id"]
+        # 201 for a new run, 200 when the version already had the caller's run (a repeat).
+        self._written(
+            resp, result, 201 if result.data["run_created"] else 200, run_id,
+            lambda conn: q.get_user_run(conn, _actor(req), run_id),
+            presenters.worker_run, s.worker_run_schema, names=(CATALOG, USER_RUNS),
+        )
+
+
 #: base-worker prints this when its start-up (RetrieveWorkerRun) fails: say why it may happen
 RUN_NOT_FOUND = (
     "No such worker run for this API token. User worker runs are personal: only the user who "

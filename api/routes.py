@@ -28,6 +28,7 @@ from api import integration_resources as ir  # issue 7: integrations
 from api import integration_schemas as xs  # issue 7: integrations
 from api import login_resources as lr  # issue 10 B: password sign-in
 from api import resources as r
+from api import retraction_resources as rr  # issue 14: retract a run
 from api import schemas as s
 from api import system
 from projections.document_queries import DOCUMENTS  # issue 5: documents
@@ -182,6 +183,18 @@ ROUTES: tuple[Route, ...] = (
                   description="One user worker run per worker version: a second one answers 400 "
                               "(`validation_error`, code `unique` on `worker_version_id`) with the "
                               "existing run's id as `existing_id`."),
+    )),
+    # issue 14: the one-step run
+    Route("/api/v1/process/workers/quick/", r.QuickUserWorkerRunResource, (
+        Operation("POST", "CreateQuickUserWorkerRun",
+                  "Get or create a worker and a version of it, and your run on that version, in one step",
+                  body=s.quick_user_worker_run_body, response=s.worker_run_schema, status=201, also=(200,),
+                  tag="worker runs", errors=(403,),
+                  description="One transaction: the worker (by slug, as CreateWorker), the version (the one "
+                              "of `revision_url`, else the newest usable one with `docker_image_iid` if "
+                              "given; created when there is none) and your run on it. 201 for a new run, "
+                              "200 with the run the version already had. Using another user's worker "
+                              "without a version answers 403: only its owner may create one."),
     )),
     Route("/api/v1/process/workers/{id}/", r.WorkerRunResource, (
         _get("RetrieveWorkerRun", "Retrieve a worker run", s.worker_run_schema, reads=RUNS,
@@ -343,6 +356,16 @@ ROUTES: tuple[Route, ...] = (
         _list("ListWorkerRunResults", "List the objects signed by one of your worker runs, in creation order",
               ds.signed_object_schema, query=ds.list_run_results_query, reads=DOCS, tag="provenance",
               errors=(404,)),
+    )),
+    Route("/api/v1/process/workers/{id}/retract/", rr.RetractRunResource, (
+        Operation("POST", "RetractWorkerRun", "Retract everything one of your worker runs signed",
+                  response=ds.retraction_schema, tag="provenance", errors=(404, 409),
+                  description="Every element, transcription, classification and metadata (and entity) the "
+                              "run signed disappears from the listings; the run signs nothing more. Stored "
+                              "as an event: the audit trail keeps what the run published and who retracted "
+                              "it, and RetrieveObjectProvenance still answers (`retracted: true`). The "
+                              "run's owner or an administrator; anyone else gets 404, as for an unknown "
+                              "run. A second retraction: 409 (code `already_retracted`)."),
     )),
     Route("/api/v1/user/results/", dr.UserResultsResource, (
         _list("ListUserResults", "List the objects you created without a worker run, in creation order",

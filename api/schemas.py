@@ -255,6 +255,39 @@ class CreateUserWorkerRunBody(RequestSchema):
     )
 
 
+class QuickUserWorkerRunBody(RequestSchema):
+    """Issue 14, the one-step run: what CreateWorker, CreateWorkerVersion and
+    CreateUserWorkerRun would take, in one request."""
+
+    name = Text(
+        required=True, min_length=1, max_length=100,
+        metadata={"description": "The worker's name; its slug (derived from it unless `slug` is given) "
+                                 "finds an existing worker you may use, else a worker is created."},
+    )
+    slug = fields.String(
+        validate=[
+            validate.Length(min=1), validate.Length(max=100),
+            validate.Regexp(SLUG_RE, error="Enter a valid slug."),
+        ],
+    )
+    type = Text(
+        min_length=1, max_length=100,
+        metadata={"description": "The type of a worker created now (default `worker`); an existing "
+                                 "worker keeps its own."},
+    )
+    docker_image_iid = Text(
+        max_length=500, allow_none=True,
+        metadata={"description": "Use the newest version with this docker image, else create one."},
+    )
+    revision_url = Text(
+        max_length=500, allow_none=True,
+        metadata={"description": "Use the version of this revision (e.g. a commit URL), else create it."},
+    )
+    repository_url = Text(
+        max_length=500, allow_none=True, metadata={"description": "Set on a worker created now."},
+    )
+
+
 # --- responses (arkindex-api.md §5) -----------------------------------------------------------
 
 
@@ -380,6 +413,13 @@ class ErrorSchema(Schema):
     type = fields.String(validate=validate.OneOf(["validation_error", "client_error", "server_error"]))
     errors = fields.List(fields.Nested(ErrorEntrySchema))
     existing_id = fields.UUID(metadata={"description": "Duplicates only: the object that already exists."})
+    non_field_errors = fields.List(fields.String(), metadata={
+        "description": "Arkindex's spelling of the message, where its clients look for it "
+                       "(a refused sign-in, a run that already exists).",
+    })
+    features = fields.Dict(metadata={
+        "description": "401 only: the sign-in features this server offers (Arkindex's clients read it).",
+    })
 
 
 # --- module-level instances (one per use; marshmallow schemas are reusable and thread-safe) ---
@@ -399,6 +439,7 @@ create_worker_configuration_body = CreateWorkerConfigurationBody()
 create_model_body = CreateModelBody()
 create_model_version_body = CreateModelVersionBody()
 create_user_worker_run_body = CreateUserWorkerRunBody()
+quick_user_worker_run_body = QuickUserWorkerRunBody()  # issue 14
 
 worker_schema = WorkerSchema()
 worker_type_schema = WorkerTypeSchema()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import json
@@ -82,7 +83,8 @@ class CommandBus:
         `worker_run_id` column (audit and provenance by run). The handler checks it.
         """
         handler = self.handlers[type(command)]
-        digest = request_hash(command, actor)
+        # Only an idempotent command is compared with its first run.
+        digest = request_hash(command, actor) if command_id is not None else ""
         causation_id = command_id or str(uuid.uuid4())
         for attempt in range(self.max_attempts):
             if command_id is not None:
@@ -126,5 +128,11 @@ class CommandBus:
 
 def _call(handler: Handler, command: Command, **deps: Any) -> dict[str, Any]:
     # Inject dependencies by parameter name, as cosmicpython's bootstrap does.
-    params = inspect.signature(handler).parameters
+    params = _parameters(handler)
     return handler(command, **{name: dep for name, dep in deps.items() if name in params})
+
+
+@functools.cache
+def _parameters(handler: Handler) -> frozenset[str]:
+    # Read once per handler: inspecting a signature costs more than many a handler's decision.
+    return frozenset(inspect.signature(handler).parameters)

@@ -38,7 +38,7 @@ def register_user(cmd: m.RegisterUser, uow: UnitOfWork) -> dict[str, Any]:
     if existing is not None:
         raise UsernameTaken("This username is taken.", existing_id=existing.removeprefix("user-"))
     user_id = uow.new_id()
-    user = uow.load(User, user_stream(user_id))
+    user = uow.start(User, user_stream(user_id))
     user.register(user_id, cmd.username, cmd.email, cmd.is_admin)
     uow.claim(alias, user.stream_id)
     return {"user_id": user_id}
@@ -66,23 +66,34 @@ def _ensure_worker_type(uow: UnitOfWork, text: str) -> str:
 
 
 def create_worker(cmd: m.CreateWorker, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
-    slug = cmd.slug.strip()
-    existing_stream = uow.store.resolve(WORKER_SLUG.format(slug))
+    worker, created = get_or_create_worker(
+        uow, actor, name=cmd.name, slug=cmd.slug.strip(), type=cmd.type, description=cmd.description,
+        repository_url=cmd.repository_url,
+    )
+    return {"worker_id": worker.worker_id, "created": created}
+
+
+def get_or_create_worker(
+    uow: UnitOfWork, actor: Actor, *, name: str, slug: str, type: str, description: str = "",
+    repository_url: str | None = None,
+) -> tuple[Worker, bool]:
+    """The worker with this slug, or a new one (True): CreateWorker and QuickUserRun."""
+    existing_stream = uow.resolve(WORKER_SLUG.format(slug))
     if existing_stream is not None:
         # Get-or-create by slug: the CLI relies on it. Only for workers the caller may use.
         worker = uow.get(Worker, existing_stream, "No such worker.")
         if not worker.can_use(actor):
             raise AlreadyExists("A worker with this slug already exists.", existing_id="", field="slug")
-        return {"worker_id": worker.worker_id, "created": False}
-    type_slug = _ensure_worker_type(uow, cmd.type)
+        return worker, False
+    type_slug = _ensure_worker_type(uow, type)
     worker_id = uow.new_id()
-    worker = uow.load(Worker, worker_stream(worker_id))
+    worker = uow.start(Worker, worker_stream(worker_id))
     worker.create(
-        worker_id=worker_id, name=cmd.name, slug=slug, type=type_slug, owner_id=actor.user_id,
-        description=cmd.description, repository_url=cmd.repository_url,
+        worker_id=worker_id, name=name, slug=slug, type=type_slug, owner_id=actor.user_id,
+        description=description, repository_url=repository_url,
     )
     uow.claim(WORKER_SLUG.format(slug), worker.stream_id)
-    return {"worker_id": worker_id, "created": True}
+    return worker, True
 
 
 def update_worker(cmd: m.UpdateWorker, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
@@ -122,7 +133,7 @@ def create_worker_configuration(
     if not worker.can_manage(actor):
         raise NotFound("No such worker.")
     configuration_id = uow.new_id()
-    uow.load(WorkerConfiguration, configuration_stream(configuration_id)).create(
+    uow.start(WorkerConfiguration, configuration_stream(configuration_id)).create(
         configuration_id=configuration_id, worker_id=cmd.worker_id, name=cmd.name,
         configuration=dict(cmd.configuration), secret_keys=list(cmd.secret_keys),
     )
@@ -131,7 +142,7 @@ def create_worker_configuration(
 
 def create_model(cmd: m.CreateModel, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
     model_id = uow.new_id()
-    uow.load(Model, model_stream(model_id)).create(
+    uow.start(Model, model_stream(model_id)).create(
         model_id=model_id, name=cmd.name, owner_id=actor.user_id, description=cmd.description,
     )
     return {"model_id": model_id}
@@ -197,7 +208,7 @@ def _writable_element(
 
 def create_corpus(cmd: m.CreateCorpus, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
     corpus_id = uow.new_id()
-    uow.load(Corpus, corpus_stream(corpus_id)).create(
+    uow.start(Corpus, corpus_stream(corpus_id)).create(
         corpus_id=corpus_id, name=cmd.name, owner_id=actor.user_id, description=cmd.description,
     )
     return {"corpus_id": corpus_id}
@@ -230,7 +241,7 @@ def create_element(cmd: m.CreateElement, uow: UnitOfWork, actor: Actor) -> dict[
     # issue 10: the zone, checked against its image (a polygon alone lies on the parent's image)
     image_id, polygon = resolve_zone(uow, cmd.image_id, cmd.polygon, parent)
     element_id = uow.new_id()
-    element = uow.load(Element, element_stream(element_id))
+    element = uow.start(Element, element_stream(element_id))
     element.create(
         corpus, actor, signature, element_id=element_id, type=cmd.type, name=cmd.name,
         parent_id=cmd.parent_id, polygon=polygon, image_id=image_id, confidence=cmd.confidence,

@@ -37,7 +37,7 @@ def _server_for(uow: UnitOfWork, url: str, info: IIIFInfo | None) -> ImageServer
             return uow.get(ImageServer, stream_id, "No such image server.")
     server_url = new_server_url(url)
     server_id = uow.new_id()
-    server = uow.load(ImageServer, image_server_stream(server_id))
+    server = uow.start(ImageServer, image_server_stream(server_id))
     server.create(
         server_id=server_id, url=server_url, display_name=urlsplit(server_url).netloc,
         version=info.version if info else 2,
@@ -60,7 +60,7 @@ def create_iiif_url(
     info = iiif(url) if cmd.width is None or cmd.height is None else None
     server = _server_for(uow, url, info)
     image_id = uow.new_id()
-    image = uow.load(Image, image_stream(image_id))
+    image = uow.start(Image, image_stream(image_id))
     image.create(
         server, image_id=image_id, url=url, width=info.width if info else cmd.width,
         height=info.height if info else cmd.height, status="checked" if info else "unchecked",

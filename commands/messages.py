@@ -96,6 +96,23 @@ class CreateUserRun(Command):
     summary: str | None = None
 
 
+@dataclass(frozen=True)
+class QuickUserRun(Command):
+    """Issue 14, the one-step run: get or create the worker (by slug), a version of it and the
+    caller's run on that version, in one unit of work (so in one transaction).
+
+    With `revision_url` (a checkout's commit) the version of that revision is reused, or
+    created; without it, the newest usable version (with this docker image, when given)."""
+
+    name: str
+    type: str = "worker"
+    slug: str | None = None  # default: derived from the name, as CreateWorker does
+    docker_image_iid: str | None = None
+    revision_url: str | None = None
+    #: set on a worker this command creates (the checkout's remote); an existing one keeps its own
+    repository_url: str | None = None
+
+
 # --- Documents (issue 5): what workers publish, signed by a user worker run or by the user ----
 # `worker_run_id` is the run that signs the object (None: created by the user alone). The
 # handlers check the run and the bus records it in the events' `worker_run_id` column.

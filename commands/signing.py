@@ -23,6 +23,7 @@ def signature_for(uow: UnitOfWork, actor: Actor, worker_run_id: str | None) -> S
     process = uow.find(LocalProcess, WORKER_RUN.format(worker_run_id), "No such worker run.", "worker_run_id")
     check_signing_run(process.user_id, actor)
     run = process.runs[worker_run_id]
+    process.check_can_sign(worker_run_id)  # issue 14: a retracted run signs nothing more
     worker = uow.get(Worker, worker_stream(run.worker_id), "No such worker run.", "worker_run_id")
     try:
         worker.usable_version(run.worker_version_id, actor)

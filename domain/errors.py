@@ -81,3 +81,16 @@ class ClassificationAlreadyExists(AlreadyExists):
 
     field = "ml_class"
     ARKINDEX_MESSAGE = "The fields element, worker_run, ml_class must make a unique set."
+
+
+class RunAlreadyRetracted(DomainError):
+    """The run was retracted already (issue 14): nothing left to retract."""
+
+    code = "already_retracted"
+
+
+class RunRetracted(DomainError):
+    """A retracted run signs nothing more (issue 14)."""
+
+    code = "run_retracted"
+    field = "worker_run_id"

@@ -162,6 +162,18 @@ class UserWorkerRunCreated(DomainEvent):
     model_version_id: str | None = None
 
 
+@dataclass(frozen=True)
+class WorkerRunRetracted(DomainEvent):
+    """Everything the run signed is withdrawn (issue 14): the listings hide it, the run signs
+    nothing more. The objects' own events stay in the log: the audit trail keeps what was
+    there, and this event says who retracted it and when."""
+
+    process_id: str
+    user_id: str  # the run's owner
+    run_id: str
+    retracted_by: str  # the owner, or an administrator
+
+
 # --- Documents: what workers publish, each signed by its creator ---------------------------
 
 
@@ -339,6 +351,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ModelCreated,
         ModelVersionCreated,
         UserWorkerRunCreated,
+        WorkerRunRetracted,  # issue 14
         CorpusCreated,
         ElementTypeCreated,
         MLClassCreated,

@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from domain.actor import Actor
 from domain.aggregate import Aggregate
-from domain.errors import UserRunAlreadyExists
-from domain.events import UserWorkerRunCreated
+from domain.errors import NotFound, RunAlreadyRetracted, RunRetracted, UserRunAlreadyExists
+from domain.events import UserWorkerRunCreated, WorkerRunRetracted
 
 # Process ids are derived from the user id, so the process needs no creation event of its
 # own and its id is known before its first run exists.
@@ -43,6 +44,7 @@ class LocalProcess(Aggregate):
         super().__init__(stream_id)
         self.runs: dict[str, RunState] = {}  # run id -> run
         self.run_by_version: dict[str, str] = {}  # worker version id -> run id
+        self.retracted: dict[str, str] = {}  # run id -> who retracted it (issue 14)
 
     @property
     def user_id(self) -> str:
@@ -63,12 +65,32 @@ class LocalProcess(Aggregate):
             configuration_id=configuration_id, model_version_id=model_version_id,
         ))
 
+    def retract_run(self, run_id: str, actor: Actor) -> None:
+        """Withdraw everything the run signed (issue 14): its owner or an administrator. Anyone
+        else is answered like for a run that does not exist (runs are personal)."""
+        if run_id not in self.runs or not (actor.is_admin or actor.user_id == self.user_id):
+            raise NotFound("No such worker run.")
+        if run_id in self.retracted:
+            raise RunAlreadyRetracted("This worker run was already retracted: nothing it signed is listed.")
+        self._record(WorkerRunRetracted(
+            process_id=local_process_id(self.user_id), user_id=self.user_id, run_id=run_id,
+            retracted_by=actor.user_id,
+        ))
+
+    def check_can_sign(self, run_id: str) -> None:
+        """A retracted run signs nothing more: its results would be hidden as soon as written."""
+        if run_id in self.retracted:
+            raise RunRetracted("This worker run was retracted: it cannot sign results any more.")
+
     def when_UserWorkerRunCreated(self, e: UserWorkerRunCreated) -> None:
         self.runs[e.run_id] = RunState(
             run_id=e.run_id, worker_id=e.worker_id, worker_version_id=e.worker_version_id,
             summary=e.summary, configuration_id=e.configuration_id, model_version_id=e.model_version_id,
         )
         self.run_by_version[e.worker_version_id] = e.run_id
+
+    def when_WorkerRunRetracted(self, e: WorkerRunRetracted) -> None:
+        self.retracted[e.run_id] = e.retracted_by
 
 
 def default_summary(worker_name: str, version_number: int, revision_url: str | None) -> str:

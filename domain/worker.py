@@ -129,6 +129,42 @@ class Worker(Aggregate):
             raise VersionNotUsable("This worker version is archived or in error and cannot be used.")
         return version
 
+    def version_for_run(
+        self, actor: Actor, *, revision_url: str | None = None, docker_image_iid: str | None = None,
+    ) -> VersionState | None:
+        """The version a one-step run reuses (QuickUserRun), or None when it needs a new one.
+
+        A revision names one version (revision URLs are unique on a worker): that one, or a
+        named error when it cannot be used, since another with the same revision cannot be
+        made. Without a revision, the newest usable version (with this docker image, if given).
+        """
+        if not self.can_use(actor):
+            raise NotFound("No such worker.")
+        if self.archived:
+            raise VersionNotUsable("This worker is archived: no run may be created from it.", field="name")
+        if revision_url:
+            for version in self.versions.values():
+                if version.revision_url != revision_url:
+                    continue
+                if version.archived or version.state == "error":
+                    raise VersionNotUsable(
+                        "The version of this revision is archived or in error: no run may use it.",
+                        field="revision_url",
+                    )
+                if docker_image_iid and version.docker_image_iid != docker_image_iid:
+                    raise InvalidValue(
+                        f"The version of this revision has docker image {version.docker_image_iid!r}, "
+                        f"not {docker_image_iid!r}.", field="docker_image_iid",
+                    )
+                return version
+            return None
+        candidates = [
+            v for v in self.versions.values()
+            if not v.archived and v.state != "error"
+            and (docker_image_iid is None or v.docker_image_iid == docker_image_iid)
+        ]
+        return max(candidates, key=lambda v: v.number, default=None)
+
     # --- decisions --------------------------------------------------------------------------
 
     def create(
@@ -175,7 +211,8 @@ class Worker(Aggregate):
         ))
 
     def update_version(self, actor: Actor, version_id: str, changes: dict[str, Any]) -> None:
-        self._require_manager(actor)
+        # A hidden worker's version answers like an unknown version: no existence oracle.
+        self._require_manager(actor, hidden="No such worker version.")
         current = self.get_version(version_id)
         unknown = set(changes) - set(VERSION_UPDATABLE)
         if unknown:
@@ -205,13 +242,13 @@ class Worker(Aggregate):
                         existing_id=existing.version_id, field=key,
                     )
 
-    def _require_manager(self, actor: Actor) -> None:
+    def _require_manager(self, actor: Actor, hidden: str = "No such worker.") -> None:
         if not self.exists:
-            raise NotFound("No such worker.")
+            raise NotFound(hidden)
         if not self.can_manage(actor):
             if self.can_use(actor):
                 raise PermissionDenied("Only the owner of this worker may change it.")
-            raise NotFound("No such worker.")
+            raise NotFound(hidden)
 
     # --- evolution --------------------------------------------------------------------------
 

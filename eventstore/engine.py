@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import select
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
@@ -15,7 +17,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if not url.startswith("sqlite"):
         # Statement parameters (tokens hashes, request values) stay out of error messages and logs.
         kwargs.setdefault("hide_parameters", True)
-        kwargs.setdefault("pool_pre_ping", True)
+        # No ping on every checkout (a round trip per use): `_closed_by_server` below finds the
+        # connections a restarted server closed without one, and connections are renewed every
+        # half hour, before server or proxy idle timeouts. What neither sees (a network cut) fails
+        # its statement as an outage: 503, and the event store retries once (eventstore/store.py).
+        kwargs.setdefault("pool_recycle", 1800)
         # A server that vanished without closing the connection (network cut, frozen host) is
         # noticed in about a minute, not after the kernel's two hours: long-lived connections
         # (the relay's lock and LISTEN) then reconnect like after a restart.
@@ -26,7 +32,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs["connect_args"] = connect_args
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 60)
-        return sa.create_engine(url, **kwargs)
+        pg_engine = sa.create_engine(url, **kwargs)
+        sa.event.listen(pg_engine, "checkout", _refuse_closed_by_server)
+        return pg_engine
 
     memory = url in ("sqlite://", "sqlite:///:memory:")
     if not memory:
@@ -61,6 +69,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _refuse_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pool checkout: a connection the server closed is replaced (SQLAlchemy reconnects on
+    DisconnectionError), found without a round trip. A server that shuts down or terminates a
+    backend sends an error and closes the socket, so an idle pooled connection with anything
+    to read is treated as dead (at worst a stray notice costs one reconnect)."""
+    conn = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+    if not isinstance(conn, psycopg.Connection):
+        return
+    if conn.closed or conn.broken:
+        raise sa.exc.DisconnectionError("the connection was closed")
+    try:
+        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    except (OSError, psycopg.Error) as exc:
+        raise sa.exc.DisconnectionError(f"the connection is unusable: {exc}") from exc
+    if readable:
+        raise sa.exc.DisconnectionError("the server sent something to an idle connection: closing it")
 
 
 def writer(engine: Engine) -> Engine:

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
+from eventstore.listeners import AppendListener, AppendListeners
 from eventstore.ports import in_batches
 from eventstore.records import (
     AppendResult,
@@ -34,6 +35,10 @@ class InMemoryEventStore:
         self._aliases: dict[str, str] = {}
         self._commands: dict[str, CommandRecord] = {}
         self._event_ids: set[str] = set()
+        self._listeners = AppendListeners()
+
+    def add_append_listener(self, listener: AppendListener) -> None:
+        self._listeners.add(listener)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -44,6 +49,14 @@ class InMemoryEventStore:
         metadata: Metadata,
         aliases: Mapping[str, str] | None = None,
         command: CommandRecord | None = None,
+    ) -> AppendResult:
+        result = self._append(appends, metadata, aliases, command)
+        self._listeners.notify(appends)
+        return result
+
+    def _append(
+        self, appends: Sequence[StreamAppend], metadata: Metadata,
+        aliases: Mapping[str, str] | None, command: CommandRecord | None,
     ) -> AppendResult:
         if metadata.occurred_at.tzinfo is None:
             raise ValueError("naive datetime refused: occurred_at needs a time zone")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 
+from eventstore.listeners import AppendListener
 from eventstore.records import AppendResult, CommandRecord, Metadata, StoredEvent, StreamAppend
 
 
@@ -34,6 +35,9 @@ class EventStore(Protocol):
         aliases: Mapping[str, str] | None = None,
         command: CommandRecord | None = None,
     ) -> AppendResult: ...
+
+    def add_append_listener(self, listener: AppendListener) -> None:
+        """Call `listener` (a bound method, held weakly) after each append of this process commits."""
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]: ...
 

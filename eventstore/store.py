@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eventstore.commit_outcome import committed
 from eventstore.engine import writer
+from eventstore.group_commit import GroupCommit, Member
+from eventstore.listeners import AppendListener, AppendListeners
 from eventstore.outage import is_db_unavailable
+from eventstore.pg_append import NOTIFY_CHANNEL, append_params, append_sql
 from eventstore.ports import in_batches
 from eventstore.records import (
     AppendResult,
@@ -24,7 +28,12 @@ from eventstore.records import (
 )
 from eventstore.schema import command_log, event_position, events, stream_aliases
 
-NOTIFY_CHANNEL = "worker_runs_events"
+T = TypeVar("T")
+
+#: SQLSTATE of a lock wait that reached lock_timeout: retried like a conflict
+_LOCK_NOT_AVAILABLE = "55P03"
+#: SQLSTATE of the NULL the PostgreSQL append writes when a stream is behind its expected version
+_NOT_NULL_VIOLATION = "23502"
 #: event ids of appends without a command id: uuid5(this, "<causation id>/<stream>/<version>")
 _CAUSATION_NAMESPACE = uuid.UUID("5d1b7e0a-3c55-4f0e-8f59-6a2b1c9d7e41")
 
@@ -40,9 +49,18 @@ class SqlEventStore:
         self.engine = engine
         self._writer = writer(engine)
         self.is_postgres = engine.dialect.name == "postgresql"
+        # Reads are single statements (or chunks that each stand alone): on PostgreSQL they
+        # need no BEGIN and ROLLBACK around them, two of the three round trips of a read.
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres else engine
         self.lock_timeout_ms = lock_timeout_ms
+        self._listeners = AppendListeners()
+        self._group_commit = GroupCommit(self._commit_group)
 
     # --- writing ------------------------------------------------------------------------------
+
+    def add_append_listener(self, listener: AppendListener) -> None:
+        """Call `listener` (a bound method, held weakly) after each append of this process commits."""
+        self._listeners.add(listener)
 
     def append(
         self,
@@ -58,6 +76,20 @@ class SqlEventStore:
         is already claimed, or the command id was recorded meanwhile: the caller reloads and
         decides again. Returns the first and last global positions written.
         """
+        result = self._append(appends, metadata=metadata, aliases=aliases, command=command)
+        self._listeners.notify(appends)
+        return result
+
+    def _append(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        metadata: Metadata,
+        aliases: Mapping[str, str] | None,
+        command: CommandRecord | None,
+    ) -> AppendResult:
+        if self.is_postgres and all(a.events for a in appends):
+            return self._append_postgres(appends, metadata, aliases, command)
         count = sum(len(a.events) for a in appends)
         #: what identifies this append once the statements that write it were sent: the
         #: first event's id (or the command id); None while nothing was written
@@ -115,6 +147,75 @@ class SqlEventStore:
             raise
         return AppendResult(first, last)
 
+    def _append_postgres(
+        self, appends: Sequence[StreamAppend], metadata: Metadata,
+        aliases: Mapping[str, str] | None, command: CommandRecord | None,
+    ) -> AppendResult:
+        """The whole append as one statement (eventstore/pg_append.py), committed in a group
+        with the appends other threads of this process send meanwhile (eventstore/group_commit.py)."""
+        if not appends and not aliases and command is None:
+            return AppendResult(None, None)
+        now = _now()
+        rows = self._rows(appends, metadata, 0, recorded_at=now)
+        member = Member(
+            sql=append_sql(claims=bool(aliases), command=command is not None, events=bool(rows)),
+            params=append_params(appends, rows, metadata, aliases, command, now=now,
+                                 lock_timeout_ms=self.lock_timeout_ms),
+            keys=frozenset([*(f"stream:{a.stream_id}" for a in appends),
+                            *(f"alias:{alias}" for alias in aliases or ()),
+                            *([f"command:{command.command_id}"] if command is not None else [])]),
+            written=((rows[0]["event_id"], None) if rows
+                     else (None, command.command_id) if command is not None else None),
+        )
+        answer = self._group_commit.submit(member)
+        if not rows:
+            return AppendResult(None, None)
+        return AppendResult(answer - len(rows) + 1, answer)
+
+    def _commit_group(self, members: Sequence[Member]) -> None:
+        """One transaction for the members' statements; settles every member. A member whose
+        statement fails is answered with its conflict, and the others are sent again."""
+        remaining = list(members)
+        reconnected = False
+        while remaining:
+            answers: list[Any] = []
+            sent = False
+            try:
+                with self._writer.begin() as conn:
+                    answers = _send_pipelined(conn, remaining)
+                    # Every statement succeeded: only COMMIT is left, whose outcome can be unknown.
+                    sent = True
+            except _Refused as refused:
+                refused.member.fail(refused.conflict)
+                remaining.remove(refused.member)
+                continue
+            except sa.exc.DBAPIError as exc:
+                if sent:
+                    written = next((m.written for m in remaining if m.written is not None), None)
+                    try:
+                        applied = self._applied_anyway(exc, written)
+                    except Exception as unknown:  # CommitOutcomeUnknown: the same for every member
+                        _fail_all(remaining, unknown)
+                        return
+                    if not applied:
+                        _fail_all(remaining, exc)
+                        return
+                # Before COMMIT nothing can have been applied. A pooled connection the server
+                # closed (it restarted since) is found out here rather than by a ping on every
+                # checkout: the pool is invalidated, and the group is sent once more.
+                elif exc.connection_invalidated and not reconnected:
+                    reconnected = True
+                    continue
+                else:
+                    _fail_all(remaining, exc)
+                    return
+            except Exception as exc:
+                _fail_all(remaining, exc)
+                return
+            for m, answer in zip(remaining, answers, strict=True):
+                m.succeed(answer)
+            return
+
     def _applied_anyway(self, exc: sa.exc.DBAPIError, written: tuple[str | None, str | None] | None) -> bool:
         """The connection died once the append was sent: was its COMMIT applied? (Looked up
         by the id recorded in the same transaction: eventstore/commit_outcome.py.)"""
@@ -143,10 +244,11 @@ class SqlEventStore:
                 )
 
     @staticmethod
-    def _rows(appends: Sequence[StreamAppend], md: Metadata, first: int) -> list[dict[str, Any]]:
+    def _rows(appends: Sequence[StreamAppend], md: Metadata, first: int,
+              recorded_at: datetime | None = None) -> list[dict[str, Any]]:
         rows = []
         position = first
-        recorded_at = _now()
+        recorded_at = recorded_at or _now()
         for a in appends:
             for offset, event in enumerate(a.events, start=1):
                 # Deterministic ids for commands with an id: a replayed append collides on
@@ -181,21 +283,34 @@ class SqlEventStore:
 
     # --- reading ------------------------------------------------------------------------------
 
+    def _read(self, read: Callable[[sa.Connection], T]) -> T:
+        """Run `read` on a pooled connection. A connection the server closed since it was
+        pooled (PostgreSQL restarted) is found out by the read that uses it, not by a ping
+        on every checkout: SQLAlchemy then invalidates the pool, and the read runs once more."""
+        try:
+            with self._reader.connect() as conn:
+                return read(conn)
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        with self._reader.connect() as conn:
+            return read(conn)
+
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         query = (
             sa.select(events)
             .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
             .order_by(events.c.stream_version)
         )
-        with self.engine.connect() as conn:
-            return [_stored(row) for row in conn.execute(query)]
+        return self._read(lambda conn: [_stored(row) for row in conn.execute(query)])
 
     def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
         """Several streams in one query (bulk commands load a whole batch of aggregates):
         stream id -> its events in version order; streams without events map to []."""
-        result: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in stream_ids}
-        ids = list(result)
-        with self.engine.connect() as conn:
+        ids = list(dict.fromkeys(stream_ids))
+
+        def read(conn: sa.Connection) -> dict[str, list[StoredEvent]]:
+            result: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in ids}
             # Chunked: SQLite limits the number of bound parameters of one statement.
             for start in range(0, len(ids), 500):
                 query = (
@@ -205,7 +320,9 @@ class SqlEventStore:
                 )
                 for row in conn.execute(query):
                     result[row.stream_id].append(_stored(row))
-        return result
+            return result
+
+        return self._read(read)
 
     def read_all(
         self, after: int = 0, limit: int = 1000, *, types: Sequence[str] | None = None,
@@ -218,8 +335,7 @@ class SqlEventStore:
         if until is not None:
             query = query.where(events.c.global_position <= until)
         query = query.order_by(events.c.global_position).limit(limit)
-        with self.engine.connect() as conn:
-            return [_stored(row) for row in conn.execute(query)]
+        return self._read(lambda conn: [_stored(row) for row in conn.execute(query)])
 
     def iter_all(self, after: int = 0, batch_size: int = 1000) -> Iterator[StoredEvent]:
         """Every event after `after`, read in batches (constant memory)."""
@@ -227,38 +343,83 @@ class SqlEventStore:
 
     def head(self) -> int:
         """The position of the last committed event (0 when empty)."""
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(event_position.c.last)).scalar() or 0
+        return self._read(lambda conn: conn.execute(sa.select(event_position.c.last)).scalar() or 0)
 
     def resolve(self, alias: str) -> str | None:
-        with self.engine.connect() as conn:
-            return conn.execute(
-                sa.select(stream_aliases.c.stream_id).where(stream_aliases.c.alias == alias)
-            ).scalar()
+        query = sa.select(stream_aliases.c.stream_id).where(stream_aliases.c.alias == alias)
+        return self._read(lambda conn: conn.execute(query).scalar())
 
     def resolve_many(self, aliases: Sequence[str]) -> dict[str, str]:
         """The claimed ones among `aliases` -> their streams, one query per 500 (a bulk command
         looks up thousands: CreateElementTranscriptions' children by polygon)."""
         wanted = list(dict.fromkeys(aliases))
-        found: dict[str, str] = {}
-        with self.engine.connect() as conn:
+
+        def read(conn: sa.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
             for start in range(0, len(wanted), 500):
                 rows = conn.execute(
                     sa.select(stream_aliases.c.alias, stream_aliases.c.stream_id)
                     .where(stream_aliases.c.alias.in_(wanted[start:start + 500]))
                 )
                 found.update({row.alias: row.stream_id for row in rows})
-        return found
+            return found
+
+        return self._read(read)
 
     def get_command(self, command_id: str) -> CommandRecord | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(command_log).where(command_log.c.command_id == command_id)).first()
+        query = sa.select(command_log).where(command_log.c.command_id == command_id)
+        row = self._read(lambda conn: conn.execute(query).first())
         if row is None:
             return None
         return CommandRecord(
             command_id=row.command_id, command_type=row.command_type, request_hash=row.request_hash,
             response=row.response or {}, position=row.position,
         )
+
+
+def _conflict(exc: psycopg.Error) -> ConcurrencyConflict:
+    if exc.sqlstate == _NOT_NULL_VIOLATION:
+        return ConcurrencyConflict("a stream is not at its expected version")
+    return ConcurrencyConflict(str(exc))
+
+
+class _Refused(Exception):
+    """One member of a group was refused (a conflict): the transaction is rolled back."""
+
+    def __init__(self, member: Member, conflict: ConcurrencyConflict) -> None:
+        super().__init__(str(conflict))
+        self.member, self.conflict = member, conflict
+
+
+def _send_pipelined(conn: sa.Connection, members: Sequence[Member]) -> list[Any]:
+    """Each member's statement, sent with psycopg's pipeline mode: BEGIN and every statement
+    of the group in one round trip. Their answers, in order; `_Refused` for a member refused
+    by a constraint or a lock timeout; other errors as SQLAlchemy's, like any statement's."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    cursors = [raw.cursor() for _ in members]
+    try:
+        with raw.pipeline():
+            for cursor, m in zip(cursors, members, strict=True):
+                cursor.execute(m.sql, m.params)
+    except psycopg.Error as exc:
+        # The first error stops the pipeline: its statement, and those after it, have no result.
+        failed = next((m for c, m in zip(cursors, members, strict=True) if c.pgresult is None), None)
+        if failed is not None and exc.sqlstate is not None and (
+                exc.sqlstate.startswith("23") or exc.sqlstate == _LOCK_NOT_AVAILABLE):
+            raise _Refused(failed, _conflict(exc)) from exc
+        if raw.broken or raw.closed:
+            # Lost connection: a statement through SQLAlchemy raises its own disconnect error,
+            # which invalidates the pool as after any statement.
+            conn.exec_driver_sql("SELECT 1")
+        raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error, hide_parameters=True) from exc
+    rows = [cursor.fetchone() for cursor in cursors]
+    return [row[0] if row is not None else None for row in rows]
+
+
+def _fail_all(members: Sequence[Member], error: BaseException) -> None:
+    for m in members:
+        m.fail(error)
 
 
 def _stored(row: sa.Row[Any]) -> StoredEvent:

@@ -48,6 +48,8 @@ SCOPES: dict[type[ev.DomainEvent], Scoper] = {
     ev.ModelVersionCreated: _scope("model_id"),
     # runs are personal: only the owner of the local process
     ev.UserWorkerRunCreated: _scope("user_id"),
+    # issue 14: the owner's, like the run (an admin who retracts it sees it as an admin)
+    ev.WorkerRunRetracted: _scope("user_id"),
 }
 
 #: Visible to the user who caused them (the scope of a user is their id, theirs since

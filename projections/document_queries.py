@@ -43,6 +43,7 @@ from projections.tables import (
     rm_elements,
     rm_metadata,
     rm_ml_classes,
+    rm_retracted_runs,
     rm_transcriptions,
     rm_user_runs,
     rm_users,
@@ -63,8 +64,27 @@ def _corpus_visible(actor: Actor, corpora: sa.FromClause = rm_corpora) -> sa.Col
     return sa.true() if actor.is_admin else corpora.c.owner_id == actor.user_id
 
 
-def _with_run(query: sa.Select[Any], table: sa.Table, conn: sa.Connection) -> sa.Select[Any]:
-    """Add the signing run's summary and worker version (outer join: user-created objects)."""
+def retracted(conn: sa.Connection, table: sa.Table) -> sa.ColumnElement[bool]:
+    """True for an object signed by a retracted run (issue 14). A NULL `worker_run_id` (made by
+    a user without a run) never matches. One primary-key probe per row."""
+    return sa.exists().where(
+        rm_retracted_runs.c.generation == live_generation(conn, DOCUMENTS),
+        rm_retracted_runs.c.run_id == table.c.worker_run_id,
+    )
+
+
+def _with_run(
+    query: sa.Select[Any], table: sa.Table, conn: sa.Connection, *, include_retracted: bool = False,
+) -> sa.Select[Any]:
+    """Add the signing run's summary and worker version (outer join: user-created objects).
+
+    Every listing and retrieval of signed objects goes through here, so this is where the
+    objects of a retracted run disappear (issue 14). `include_retracted` keeps them, flagged
+    `run_retracted`: "who created this object?" still answers for them."""
+    if include_retracted:
+        query = query.add_columns(retracted(conn, table).label("run_retracted"))
+    else:
+        query = query.where(sa.not_(retracted(conn, table)))
     runs_generation = live_generation(conn, USER_RUNS)
     return query.add_columns(
         rm_user_runs.c.summary.label("run_summary"),
@@ -404,6 +424,34 @@ def list_signed(
     return dataclasses.replace(page, count=count)
 
 
+def count_signed(conn: sa.Connection, worker_run_id: str) -> dict[str, int]:
+    """How many objects of each type `worker_run_id` signed (a run's page, the retraction's
+    confirmation), retracted or not: one indexed count per object table."""
+    g = live_generation(conn, DOCUMENTS)
+    counts = {}
+    for kind, (table, _id_column) in SIGNED_TABLES.items():
+        counts[kind] = conn.execute(
+            sa.select(sa.func.count()).select_from(table).where(
+                table.c.generation == g, table.c.worker_run_id == worker_run_id
+            )
+        ).scalar_one()
+    return counts
+
+
+def get_retraction(conn: sa.Connection, run_id: str) -> Row | None:
+    """Who retracted the run and when (issue 14), or None while it is not retracted."""
+    return (
+        conn.execute(
+            sa.select(rm_retracted_runs).where(
+                rm_retracted_runs.c.generation == live_generation(conn, DOCUMENTS),
+                rm_retracted_runs.c.run_id == run_id,
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
 @dataclass(frozen=True)
 class SignedObject:
     type: str
@@ -432,7 +480,7 @@ def find_signed(conn: sa.Connection, actor: Actor, object_id: str) -> SignedObje
             )
         row = (
             conn.execute(
-                _with_run(query, table, conn).where(
+                _with_run(query, table, conn, include_retracted=True).where(
                     table.c.generation == g,
                     table.c[id_column] == object_id,
                     _corpus_visible(actor),

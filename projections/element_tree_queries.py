@@ -143,12 +143,17 @@ def with_children(conn: sa.Connection, element_ids: Sequence[str]) -> set[str]:
     if not element_ids:
         return set()
     g = live_generation(conn, DOCUMENTS)
+    # A child signed by a retracted run (issue 14) is not listed: it does not count either.
+    hidden_children = sa.select(rm_elements.c.element_id).where(
+        rm_elements.c.generation == g, dq.retracted(conn, rm_elements)
+    )
     rows = conn.execute(
         sa.select(rm_element_paths.c.ancestor_id)
         .where(
             rm_element_paths.c.generation == g,
             rm_element_paths.c.ancestor_id.in_(list(element_ids)),
             rm_element_paths.c.depth == 1,
+            rm_element_paths.c.descendant_id.not_in(hidden_children),
         )
         .distinct()
     )
@@ -163,7 +168,10 @@ def metadata_of(conn: sa.Connection, element_ids: Sequence[str]) -> dict[str, li
     g = live_generation(conn, DOCUMENTS)
     rows = conn.execute(
         sa.select(rm_metadata)
-        .where(rm_metadata.c.generation == g, rm_metadata.c.element_id.in_(list(element_ids)))
+        .where(
+            rm_metadata.c.generation == g, rm_metadata.c.element_id.in_(list(element_ids)),
+            sa.not_(dq.retracted(conn, rm_metadata)),  # issue 14
+        )
         .order_by(rm_metadata.c.name, rm_metadata.c.created_position, rm_metadata.c.metadata_id)
     ).mappings()
     for row in rows:

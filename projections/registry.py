@@ -12,6 +12,7 @@ from projections import (
     entities,  # issue 10 B
     images,  # issue 10 A
     paths,  # issue 10 B
+    retractions,  # issue 14
     user_runs,
 )
 from projections.ops import Op
@@ -52,11 +53,13 @@ PROJECTIONS: dict[str, Projection] = {
         Projection("catalog", catalog.PROJECTORS, catalog.TABLES),
         Projection("user_runs", user_runs.PROJECTORS, user_runs.TABLES),
         # issue 5; images (issue 10 A: an element's zone shows its image) and element paths (issue 10 B:
-        # listings join them) in the same projection
+        # listings join them) in the same projection, and retracted runs (issue 14: the listings hide
+        # what they signed, at the same position)
         Projection(
             "documents",
-            merged(documents.PROJECTORS, images.PROJECTORS, paths.PROJECTORS, entities.PROJECTORS),
-            documents.TABLES + images.TABLES + paths.TABLES + entities.TABLES,
+            merged(documents.PROJECTORS, images.PROJECTORS, paths.PROJECTORS, entities.PROJECTORS,
+                   retractions.PROJECTORS),
+            documents.TABLES + images.TABLES + paths.TABLES + entities.TABLES + retractions.TABLES,
         ),
     )
 }

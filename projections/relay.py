@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eventstore.engine import writer
-from eventstore.store import NOTIFY_CHANNEL
+from eventstore.pg_append import NOTIFY_CHANNEL
 from projections import bookkeeping as bk
 from projections.consistency import projection_positions
 from projections.status import RELAY_CHECKPOINT, RELAY_GENERATION

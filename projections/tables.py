@@ -202,6 +202,20 @@ rm_user_runs = sa.Table(
     sa.Index("ix_rm_user_runs_user", "generation", "user_id", "created_position"),
 )
 
+# Retracted runs (issue 14), in the `documents` projection (projections/retractions.py): every
+# object whose `worker_run_id` is here is hidden from the listings, in the same generation and
+# at the same position as the objects themselves (no lag between two projections).
+rm_retracted_runs = sa.Table(
+    "rm_retracted_runs",
+    metadata,
+    _generation(),
+    sa.Column("run_id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.String(36), nullable=False),
+    sa.Column("retracted_by", sa.String(36), nullable=False),
+    sa.Column("retracted_at", UTCDateTime, nullable=False),
+    sa.Column("retracted_position", BigInt, nullable=False),
+)
+
 # --- the documents projection (issue 5): corpora and what workers publish on elements -------
 # Every published object keeps its creator: `user_id`, and `worker_run_id` when a worker run
 # signed it. The (generation, worker_run_id, created_position) indexes answer "what did this

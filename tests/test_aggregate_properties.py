@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from domain import events as ev
 from domain.actor import Actor
 from domain.aggregate import Aggregate
-from domain.errors import DomainError, NotFound, UserRunAlreadyExists
+from domain.errors import DomainError, NotFound, RunAlreadyRetracted, RunRetracted, UserRunAlreadyExists
 from domain.local_process import LocalProcess, local_process_stream
 from domain.user import User, user_stream
 from domain.worker import USAGES, VERSION_STATES, Worker, WorkerType, worker_stream, worker_type_stream
@@ -190,6 +190,38 @@ def test_local_process_one_run_per_version(requests: list[tuple[str, str | None,
     assert process.run_by_version == first_run
     assert [e.run_id for e in process.pending] == list(first_run.values())
     assert all(isinstance(e, ev.UserWorkerRunCreated) and e.user_id == "u" for e in process.pending)
+    assert_rebuilds(process)
+
+
+@SETTINGS
+@given(ops=st.lists(st.tuples(st.sampled_from(["r0", "r1", "r-unknown"]), actors), max_size=12))
+def test_local_process_retraction_owner_or_admin_once(ops: list[tuple[str, Actor]]) -> None:
+    """Issue 14: only the owner or an admin retracts a run, once; a retracted run signs nothing."""
+    process = LocalProcess(local_process_stream(OWNER.user_id))
+    for n in range(2):
+        process.create_user_run(user_id=OWNER.user_id, run_id=f"r{n}", worker_id="w",
+                                worker_version_id=f"v{n}", summary="s")
+    retracted_by: dict[str, str] = {}
+    for run_id, actor in ops:
+        allowed = run_id != "r-unknown" and (actor.is_admin or actor == OWNER)
+        if attempt(process, lambda: process.retract_run(run_id, actor)):  # noqa: B023 - called at once
+            assert allowed and run_id not in retracted_by
+            retracted_by[run_id] = actor.user_id
+        else:
+            assert not allowed or run_id in retracted_by
+            if allowed:
+                with pytest.raises(RunAlreadyRetracted):
+                    process.retract_run(run_id, actor)
+            else:
+                with pytest.raises(NotFound):
+                    process.retract_run(run_id, actor)
+    assert process.retracted == retracted_by
+    for run_id in ("r0", "r1"):
+        if run_id in retracted_by:
+            with pytest.raises(RunRetracted):
+                process.check_can_sign(run_id)
+        else:
+            process.check_can_sign(run_id)
     assert_rebuilds(process)
 
 

@@ -127,7 +127,7 @@ def test_public_and_authenticated_operations(spec: dict[str, Any]) -> None:
 
 def test_documented_error_responses_use_the_error_schema(spec: dict[str, Any]) -> None:
     error = spec["components"]["schemas"]["Error"]
-    assert set(error["properties"]) == {"type", "errors", "existing_id"}
+    assert set(error["properties"]) == {"type", "errors", "existing_id", "non_field_errors", "features"}
     create_run = spec["paths"]["/api/v1/process/workers/"]["post"]
     assert set(create_run["responses"]) >= {"201", "400", "401"}
     assert create_run["responses"]["400"]["content"]["application/json"]["schema"] == {

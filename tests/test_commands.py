@@ -16,6 +16,7 @@ from commands import COMMAND_HANDLERS, image_messages  # image_messages: issue 1
 from commands import element_tree_messages as tm
 from commands import entity_messages as em
 from commands import messages as m
+from commands import retraction_messages as rm
 from commands import sign_in_messages as sm
 from commands.bus import CommandBus, CommandResult
 from commands.errors import IdempotencyKeyReused
@@ -99,7 +100,7 @@ def bob(bus: CommandBus) -> Actor:
 
 def test_every_command_has_a_handler() -> None:
     commands = {
-        cls for module in (m, image_messages, tm, em, sm)
+        cls for module in (m, image_messages, tm, em, sm, rm)
         for _, cls in inspect.getmembers(module, inspect.isclass)
         if issubclass(cls, m.Command) and cls is not m.Command
     }

@@ -16,7 +16,7 @@ from domain.documents import Element, element_stream
 from domain.errors import NotFound, VersionNotUsable
 from eventstore import Metadata, NewEvent, StoredEvent, StreamAppend
 from eventstore.schema import events
-from projections import documents, entities, images, paths
+from projections import documents, entities, images, paths, retractions
 from projections.ops import Upsert
 from projections.registry import PROJECTIONS
 from tests.api_support import make_user
@@ -129,7 +129,7 @@ def _stored(event_type: str, payload: dict, position: int = 7, run: str | None =
 
 def test_projectors_write_one_row_per_event_with_the_creator() -> None:
     assert PROJECTIONS["documents"].tables == (
-        documents.TABLES + images.TABLES + paths.TABLES + entities.TABLES
+        documents.TABLES + images.TABLES + paths.TABLES + entities.TABLES + retractions.TABLES
     )
     ops = documents.on_transcription_created(
         _stored(

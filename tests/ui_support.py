@@ -46,11 +46,11 @@ class CliUser:
     token: str
 
 
-def create_user(home: Path, username: str) -> CliUser:
-    """`worker-runs users create NAME`: the token is alone on the last line."""
+def create_user(home: Path, username: str, *, admin: bool = False) -> CliUser:
+    """`worker-runs users create NAME [--admin]`: the token is alone on the last line."""
     done = subprocess.run(
         [sys.executable, "-m", "worker_runs.cli", "users", "create", username,
-         "--email", f"{username}@example.org"],
+         "--email", f"{username}@example.org", *(["--admin"] if admin else [])],
         env=_env(home), capture_output=True, text=True, timeout=120, cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout + done.stderr

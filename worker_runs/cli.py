@@ -15,7 +15,7 @@ from commands.sign_in_messages import RecordPasswordSet
 from commands.tokens import generate_token, hash_token
 from domain.errors import DomainError
 from eventstore.migrate import upgrade
-from worker_runs import cli_api, cli_integrations, cli_projections, cli_provenance
+from worker_runs import cli_api, cli_integrations, cli_projections, cli_provenance, cli_runs
 from worker_runs.bench.cli import bench
 from worker_runs.cli_context import CliGroup, current_container
 
@@ -134,6 +134,7 @@ for command in (
     cli_integrations.audit, cli_integrations.webhooks,
     cli_provenance.provenance,
     bench,
+    cli_runs.runs,  # issue 14: the one-step run
 ):
     main.add_command(command)
 

@@ -15,7 +15,7 @@ filter). Other tabs learn about changes from the SSE stream (static/app.js).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,19 +32,28 @@ from api.auth import Authenticator, Identity
 from api.errors import ApiError, error_entry, flatten_messages
 from api.gateway import CommandGateway
 from api.login_resources import PasswordSignIn, client_address
+from api.provenance import object_provenance
 from api.reads import ReadModels
 from api.resources import _slug_from
-from api.ui.queries import run_choices, user_runs_by_version
+from api.retraction import RETRACTION_READS, counts_sentence
+from api.ui.queries import retracted_among, run_choices, user_runs_by_version
 from api.ui.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec
 from commands import messages as m
+from commands.retraction_messages import RetractRun
 from commands.tokens import hash_token
-from domain.errors import AlreadyExists, DomainError, UserRunAlreadyExists
+from domain.errors import AlreadyExists, DomainError, NotFound, RunAlreadyRetracted, UserRunAlreadyExists
+from integrations import audit
+from projections import document_queries as dq
 from projections import queries as q
+from projections.document_queries import DOCUMENTS
 from projections.queries import CATALOG, USER_RUNS
 
 RUNS_PAGE_SIZE = 20
 WORKERS_PAGE_SIZE = 10
 VERSIONS_PAGE_SIZE = 10
+#: a run's page (issue 14): objects it signed, and its audit trail, per page
+SIGNED_PAGE_SIZE = 20
+AUDIT_PAGE_SIZE = 20
 #: every worker type fits in the filter's select (types are few; the API pages them by 500 at most)
 TYPES_LIMIT = s.MAX_PAGE_SIZE
 SIGN_IN = "/sign-in"
@@ -112,6 +121,11 @@ class Viewer:
     @property
     def user_id(self) -> str:
         return self.identity.actor.user_id
+
+    @property
+    def is_admin(self) -> bool:
+        """Administrators' pages (the audit trail) are linked for them only."""
+        return self.identity.actor.is_admin
 
     @property
     def label(self) -> str:
@@ -236,7 +250,11 @@ class _Ui:
             result = q.list_user_runs(
                 conn, viewer.user_id, offset=(page - 1) * RUNS_PAGE_SIZE, limit=RUNS_PAGE_SIZE,
             )
-        return Pager([_run_view(row) for row in result.rows], page, RUNS_PAGE_SIZE, result.count)
+            retracted = retracted_among(conn, [str(row["run_id"]) for row in result.rows])
+        runs = [_run_view(row) for row in result.rows]
+        for run in runs:
+            run["retracted"] = str(run["id"]) in retracted
+        return Pager(runs, page, RUNS_PAGE_SIZE, result.count)
 
     def workers_page(self, viewer: Viewer, filters: Mapping[str, Any], page: int) -> Pager:
         with self.reads.connection() as conn:
@@ -445,6 +463,134 @@ class WorkerRunsPage(_Ui):
         )
 
 
+class RunPage(_Ui):
+    """What did this run sign? (issue 14) The run's worker, version, configuration and model, how
+    many objects of each type it signed and which (paginated), and its audit trail. The reads are
+    the API's: RetrieveWorkerRun's visibility (owner or admin; anyone else gets the answer of
+    an unknown run), ListWorkerRunResults's list, the audit trail's `worker_run` filter."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        viewer = self.require(req)
+        self.before_read(req, resp, viewer, (CATALOG, USER_RUNS, DOCUMENTS))
+        run_id, actor = str(id), viewer.identity.actor
+        kind = req.get_param("type")
+        kind = kind if kind in dq.SIGNED_TABLES else None
+        with self.reads.connection() as conn:
+            row = q.get_user_run(conn, actor, run_id)
+            if row is not None:
+                counts = dq.count_signed(conn, run_id)
+                signed = dq.list_signed(conn, worker_run_id=run_id, type=kind, keyset=_signed_keyset(req))
+                retraction = dq.get_retraction(conn, run_id)
+        if row is None:
+            self.render(resp, "run_missing.html", status=404, viewer=viewer, live=False)
+            return
+        trail_after = _int(req.get_param("trail_after"), 0) or 0
+        events, trail_next = audit.search(
+            self.reads.engine, actor, audit.AuditFilter(worker_run=run_id), after=trail_after,
+            limit=AUDIT_PAGE_SIZE,
+        )
+        first = signed.key(signed.rows[0]) if signed.rows else None
+        last = signed.key(signed.rows[-1]) if signed.rows else None
+        self.render(
+            resp, "run_page.html", viewer=viewer, live=False, run=_run_view(row), counts=counts, kind=kind,
+            counts_text=counts_sentence(counts), retraction=retraction,
+            just_retracted=req.get_param_as_bool("retracted", default=False),
+            refusal=REFUSALS.get(req.get_param("refused") or ""),
+            objects=[_signed_view(item) for item in signed.rows],
+            next_cursor=_cursor(last) if last and signed.has_next else None,
+            previous_cursor=_cursor(first) if first and signed.has_previous else None,
+            trail=[_event_view(event.as_dict()) for event in events], trail_after=trail_after,
+            trail_next=trail_next,
+        )
+
+
+#: why a retraction was refused (`?refused=`): a fixed text per reason, never text from the URL
+REFUSALS = {"already": "This run was already retracted: nothing it signed is listed any more."}
+
+
+class RetractRunForm(_Ui):
+    """The run page's "Retract" (issue 14), after its confirmation dialog: the API's command
+    (same rules: owner or admin, once), then back to the run's page, which says what happened."""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
+        viewer = self.require_unsafe(req, _form(req))
+        page = f"{HOME}/runs/{id}"
+        try:
+            result = self.commands.run(req, resp, RetractRun(run_id=str(id)))
+        except RunAlreadyRetracted:
+            _see_other(resp, f"{page}?refused=already")
+            return
+        except NotFound:  # not the viewer's run (or none): the answer of an unknown run
+            self.render(resp, "run_missing.html", status=404, viewer=viewer, live=False)
+            return
+        # The page must show the objects hidden: wait for the listings to have the retraction.
+        self.reads.wait(resp, result.position, RETRACTION_READS)
+        _see_other(resp, f"{page}?retracted=1")
+
+
+def _see_other(resp: falcon.Response, location: str) -> None:
+    resp.status = falcon.HTTP_303
+    resp.set_header("Location", location)
+
+
+def _cursor(key: tuple[Any, ...]) -> str:
+    """A signed-objects page boundary in the URL: `position~type~id` (see document_queries.SIGNED_ORDER)."""
+    return "~".join(str(part) for part in key)
+
+
+def _parse_cursor(value: str | None) -> tuple[Any, ...] | None:
+    parts = (value or "").split("~")
+    if len(parts) != 3 or parts[1] not in dq.SIGNED_TABLES:
+        return None  # anything else is the first page, never an error
+    position = _int(parts[0])
+    try:
+        object_id = str(UUID(parts[2]))
+    except ValueError:
+        return None
+    return None if position is None else (position, parts[1], object_id)
+
+
+def _signed_keyset(req: falcon.Request) -> q.Keyset:
+    after = _parse_cursor(req.get_param("after"))
+    before = _parse_cursor(req.get_param("before")) if after is None else None
+    if before is not None:
+        return q.Keyset(after=before, backwards=True, limit=SIGNED_PAGE_SIZE)
+    return q.Keyset(after=after, limit=SIGNED_PAGE_SIZE)
+
+
+def _signed_view(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {"type": row["type"], "id": str(row["id"]), "label": row["label"] or "",
+            "element_id": str(row["element_id"]) if row["element_id"] else None, "created": row["created_at"]}
+
+
+def _event_view(event: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("position", "type", "recorded_at", "actor", "correlation_id", "stream_id")
+    return {key: event[key] for key in keys}
+
+
+class ObjectSearchPage(_Ui):
+    """Who created this object? (issue 14) Any object ID: its type, its creator, and the run that
+    signed it — RetrieveObjectProvenance's query, so the same visibility rules."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        viewer = self.require(req)
+        self.before_read(req, resp, viewer, (CATALOG, USER_RUNS, DOCUMENTS))
+        text = str(req.get_param("id") or "").strip()[:100]
+        found, error, status = None, None, 200
+        if text:
+            try:
+                object_id = str(UUID(text))
+            except ValueError:
+                error = "Enter an object ID: a UUID like 3f2c8a9e-1b4d-4e6f-9a7b-2c5d8e1f0a3b."
+            else:
+                with self.reads.connection() as conn:
+                    found = object_provenance(conn, viewer.identity.actor, object_id)
+                if found is None:
+                    error, status = "No object with this ID, or not one you may read.", 404
+        self.render(resp, "object_page.html", status=status, viewer=viewer, live=False, query=text,
+                    found=found, error=error)
+
+
 # --- fragments -------------------------------------------------------------------------------
 
 
@@ -557,6 +703,86 @@ class WorkersFragment(_Ui):
                     errors: dict[str, str]) -> None:
         self.render(resp, "worker_form.html", status=FORM_AGAIN, viewer=viewer, values=values, errors=errors,
                     types=self.worker_types(), existing=None)
+
+
+class QuickRunFragment(_Ui):
+    """Issue 14, the one-step run: "Quick run" in the modal. The answer is the worker's panel
+    (its versions, the one used showing the run's ID), the run's ID with Copy in the modal's
+    status line, and the runs and workers lists brought up to date, all out of band."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        viewer = self.require(req)
+        self._form_again(resp, viewer, {}, {}, status=200)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        form = _form(req)
+        viewer = self.require_unsafe(req, form)
+        values = {key: str(form.get(key, "")).strip() for key in ("name", "type", "docker_image_iid")}
+        if not values["name"]:
+            self._form_again(resp, viewer, values, {"name": "Enter a worker's name: yours, or a new one."})
+            return
+        try:
+            body = s.quick_user_worker_run_body.load({key: value for key, value in values.items() if value})
+            result = self.run_command(req, resp, m.QuickUserRun(
+                name=body["name"], type=body.get("type") or "worker",
+                docker_image_iid=body.get("docker_image_iid"),
+            ), (CATALOG, USER_RUNS))
+        except marshmallow.ValidationError as exc:
+            self._form_again(resp, viewer, values, _field_errors(exc))
+            return
+        except DomainError as exc:
+            # The slug is derived from the name: a taken slug is the name's problem.
+            field = {"slug": "name"}.get(exc.field or "", exc.field or "__all__")
+            if field not in values:
+                field = "__all__"
+            message = exc.message
+            if exc.field == "slug":
+                message = ("Another user's worker already has this name's slug: choose another name "
+                           "(or ask its owner to share it with you).")
+            self._form_again(resp, viewer, values, {field: message})
+            return
+        data = result.data
+        filters = _filters(form)
+        parts: list[tuple[str, dict[str, Any]]] = []
+        detail = self.worker_detail(viewer, data["worker_id"], 1)
+        if detail is None:  # past the bounded wait: the ID is known all the same (see the notice)
+            parts.append(("saved_not_shown.html", {"viewer": viewer, "what": "Your run is ready"}))
+        else:
+            worker, versions = detail
+            parts.append(("worker_detail.html", {
+                "viewer": viewer, "worker": worker, "versions": versions, "notice": None,
+                "focus_version": data["worker_version_id"],
+            }))
+        parts += [
+            ("quick_run_notice.html", {"run_id": data["run_id"], "run_created": data["run_created"],
+                                       "story": _quick_run_story(data)}),
+            ("runs_list.html", {"viewer": viewer, "runs": self.runs_page(viewer, 1), "oob": True}),
+            ("workers_list.html", {
+                "viewer": viewer, "filters": filters, "oob": True, "selected": data["worker_id"],
+                "workers": self.workers_page(viewer, filters, 1),
+            }),
+            ("type_options.html", {"types": self.worker_types(), "filters": filters, "oob": True}),
+        ]
+        _retarget(resp)
+        self.render_many(resp, parts)
+
+    def _form_again(self, resp: falcon.Response, viewer: Viewer, values: dict[str, str],
+                    errors: dict[str, str], status: int = FORM_AGAIN) -> None:
+        self.render(resp, "quick_run_form.html", status=status, viewer=viewer, values=values, errors=errors,
+                    types=self.worker_types())
+
+
+def _quick_run_story(data: Mapping[str, Any]) -> str:
+    """What a quick run did, in one sentence."""
+    worker = f"“{data['worker_name']}” ({data['worker_type']})"
+    version = f"version {data['version_number']}"
+    if data["worker_created"]:
+        return f"Created the local worker {worker}, its {version} and your run of it."
+    if data["version_created"]:
+        return f"Created {version} of your worker {worker}, and your run of it."
+    if data["run_created"]:
+        return f"Used {version} of the worker {worker}: created your run of it."
+    return f"The worker {worker} and its {version} already existed, with your run."
 
 
 def _filters(params: Mapping[str, Any]) -> dict[str, str]:
@@ -747,37 +973,3 @@ def _json_error(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"The configuration is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
     return f"The configuration is not valid JSON: {exc}."
-
-
-# --- wiring ----------------------------------------------------------------------------------
-
-#: path -> resource class. Not in api/routes.py: these are HTML pages for people, not API
-#: operations, so they stay out of the OpenAPI document and the edge middleware.
-UI_ROUTES: tuple[tuple[str, type[_Ui]], ...] = (
-    ("/", HomeResource),
-    (SIGN_IN, SignInResource),
-    ("/sign-in/password", PasswordSignInResource),  # issue 10 B
-    ("/sign-out", SignOutResource),
-    (HOME, WorkerRunsPage),
-    ("/ui/runs", RunsFragment),
-    ("/ui/workers", WorkersFragment),
-    ("/ui/workers/new", NewWorkerFragment),
-    ("/ui/workers/{id:uuid}", WorkerFragment),
-    ("/ui/workers/{id:uuid}/versions", VersionsFragment),
-    ("/ui/workers/{id:uuid}/versions/new", NewVersionFragment),
-    ("/ui/workers/{id:uuid}/configurations", ConfigurationsFragment),
-    ("/ui/workers/{id:uuid}/configurations/new", NewConfigurationFragment),
-)
-STATIC_PREFIX = "/static/ui"
-
-
-def install(
-    app: falcon.App, *, sessions: SessionCodec, authenticator: Authenticator, commands: CommandGateway,
-    reads: ReadModels, static_dir: str, make_env: Callable[[], jinja2.Environment] = make_environment,
-) -> None:
-    """Add the UI's routes, static files and sign-in handling to `app`."""
-    env = make_env()
-    for path, resource_class in UI_ROUTES:
-        app.add_route(path, resource_class(env, sessions, authenticator, commands, reads))
-    app.add_static_route(STATIC_PREFIX, static_dir)
-    app.add_error_handler(SignInRequired, _handle_sign_in_required)

@@ -34,13 +34,27 @@
     if (modal && modal.open) modal.close();
   }
 
-  const DETAIL_HINT = "Choose a worker to see its versions, or create a local worker with “Create”.";
+  const DETAIL_HINT = "Choose a worker to see its versions, or create a local worker with “Create”. " +
+    "“Quick run” does worker, version and run in one step.";
 
   document.addEventListener("click", function (event) {
     const target = event.target instanceof Element ? event.target : null;
     if (!target) return;
     if (target.closest("#open-create-run")) {
       openModal();
+      return;
+    }
+    // Confirmation dialogs (a run's "Retract", issue 14): native <dialog>, opened and closed here.
+    const opener = target.closest("[data-open-dialog]");
+    if (opener) {
+      const box = document.getElementById(opener.getAttribute("data-open-dialog"));
+      if (box && !box.open) box.showModal();
+      return;
+    }
+    const closer = target.closest("[data-close-dialog]");
+    if (closer) {
+      const box = closer.closest("dialog");
+      if (box) box.close();
       return;
     }
     if (target.closest("[data-close]")) {
@@ -64,7 +78,8 @@
         panel.appendChild(hint);
       }
       const openers = {"worker-detail": "create-worker", "configuration-slot": "new-configuration"};
-      const opener = document.getElementById((panel && openers[panel.id]) || "create-version");
+      const opener = document.getElementById(
+        form && form.id === "quick-run-form" ? "quick-run" : (panel && openers[panel.id]) || "create-version");
       if (opener) opener.focus();
       return;
     }
@@ -93,6 +108,18 @@
       el.setAttribute("aria-current", selected ? "true" : "false");
     });
   }
+
+  // A plain form marked data-submit-once cannot be sent twice (a second press would only be refused).
+  document.addEventListener("submit", function (event) {
+    const form = event.target instanceof HTMLFormElement ? event.target : null;
+    if (!form || !form.hasAttribute("data-submit-once")) return;
+    if (form.dataset.sent) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "true";
+    form.querySelectorAll("button[type=submit]").forEach(function (button) { button.setAttribute("aria-disabled", "true"); });
+  });
 
   // A click on the backdrop (outside the dialog's box) closes it, as users expect.
   document.addEventListener("mousedown", function (event) {
@@ -169,6 +196,15 @@
     if (target && (target.id === "worker-detail" || target.id === "workers")) showSelection();
     if (target && target.id === "run-notice") showNewRun(target);
     if (!target || target.id !== "worker-detail") return;
+    // A quick run's answer: the run's ID is what the person came for; focus its Copy button.
+    // (htmx reports one response's swap once per swapped element: the mark is dropped after
+    // all of them, so none of them moves the focus elsewhere.)
+    const quick = document.querySelector("#run-notice [data-focus-copy]");
+    if (quick) {
+      setTimeout(function () { quick.removeAttribute("data-focus-copy"); }, 0);
+      const copy = quick.querySelector(".copy");
+      if (copy) { copy.focus(); return; }
+    }
     // A new panel: move focus to it (or to what it asks for), so keyboard users follow.
     if (!target.querySelector("[autofocus]")) {
       const title = target.querySelector("#worker-title");
