@@ -4,6 +4,7 @@ does not rot."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -129,12 +130,22 @@ def test_without_pyeventsourcing_its_baseline_is_unavailable(monkeypatch: pytest
     assert "not installed" in baseline.reason and "worker-runs[bench]" in baseline.reason
 
 
-def test_the_sqlite_scenario_needs_neither_psycopg_nor_eventsourcing(tmp_path: Path) -> None:
-    # psycopg is the `postgres` extra and eventsourcing the `bench` one: the embedded default's
-    # CLI (and so `worker-runs --help`) must load without them.
+def test_the_bench_imports_its_optional_packages_lazily() -> None:
+    # psycopg is the `postgres` extra and eventsourcing the `bench` one: `worker-runs` imports
+    # this package on every command, so neither may be imported at the top of its modules.
+    package = Path(__file__).resolve().parents[1] / "worker_runs" / "bench"
+    for module in package.glob("*.py"):
+        for node in ast.parse(module.read_text()).body:
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert name.split(".")[0] not in {"psycopg", "eventsourcing"}, (module.name, name)
+
+
+def test_the_sqlite_scenario_runs_without_eventsourcing(tmp_path: Path) -> None:
     script = (
         "import sys\n"
-        "sys.modules['psycopg'] = sys.modules['eventsourcing'] = None\n"
+        "sys.modules['eventsourcing'] = None\n"
         "from worker_runs.cli import main\n"
         "main(['bench', 'sqlite', '--repetitions', '1'])\n"
     )

@@ -22,8 +22,6 @@ from worker_runs.bench.runner import BenchContext, interleave, run_writers
 from worker_runs.bootstrap import Container
 
 WIDTHS = (1, 4, 16)
-#: users per writer thread issuing CreateUserRun: their local-process streams stay short
-USERS_PER_WRITER = 4
 
 
 def run(ctx: BenchContext) -> list[Figure]:
@@ -85,11 +83,11 @@ def bus_cases(ctx: BenchContext, container: Container, writers: int,
 
 def _versions_for_runs(ctx: BenchContext, store: EventStore, writers: int,
                        per: int) -> list[list[list[tuple[str, str]]]]:
-    """Per repetition, per writer, per operation: (user id, a fresh version that user owns)."""
+    """Per repetition, per writer, per operation: (user id, a fresh version that user owns), each
+    writer on users of its own."""
     rng = random.Random(writers)
     batch = data.Batch(store)
-    owners = [data.users(batch, USERS_PER_WRITER, prefix=f"writer{w}") for w in range(writers)]
-    plans = [[data.run_plan(batch, owners[w], per, rng) for w in range(writers)]
+    plans = [[data.run_plan(batch, per, rng, prefix=f"writer{w}") for w in range(writers)]
              for _ in range(ctx.repetitions)]
     batch.flush()
     return plans

@@ -12,11 +12,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from commands.aliases import USERNAME, WORKER_RUN, WORKER_SLUG, WORKER_VERSION
+from commands.aliases import TOKEN, USERNAME, WORKER_RUN, WORKER_SLUG, WORKER_VERSION
+from commands.tokens import generate_token, hash_token
 from domain.documents import element_stream
 from domain.events import (
     DomainEvent,
     ElementCreated,
+    TokenIssued,
     UserRegistered,
     UserWorkerRunCreated,
     WorkerAccessGranted,
@@ -110,13 +112,21 @@ def worker_types(batch: Batch) -> None:
                   [WorkerTypeCreated(type_id=str(uuid.uuid4()), slug=slug, display_name=slug.upper())])
 
 
-def users(batch: Batch, count: int, prefix: str = "user") -> list[str]:
+def users(batch: Batch, count: int, prefix: str = "user", tokens: dict[str, str] | None = None) -> list[str]:
+    """`count` new users; with `tokens`, each also gets an API token (tokens[user id] = token)."""
     ids = []
     for _ in range(count):
         user_id = str(uuid.uuid4())
         name = f"{prefix}-{user_id[:8]}"
-        batch.add(user_stream(user_id), 0, [UserRegistered(user_id=user_id, username=name)],
-                  {USERNAME.format(name): user_stream(user_id)})
+        stream = user_stream(user_id)
+        events: list[DomainEvent] = [UserRegistered(user_id=user_id, username=name)]
+        aliases = {USERNAME.format(name): stream}
+        if tokens is not None:
+            tokens[user_id] = generate_token()
+            events.append(TokenIssued(user_id=user_id, token_id=str(uuid.uuid4()),
+                                      token_hash=hash_token(tokens[user_id]), label="bench"))
+            aliases[TOKEN.format(hash_token(tokens[user_id]))] = stream
+        batch.add(stream, 0, events, aliases)
         ids.append(user_id)
     return ids
 
@@ -175,17 +185,20 @@ def runs(batch: Batch, user_id: str, expected_version: int,
     return run_ids
 
 
-def run_plan(batch: Batch, owners: list[str], count: int, rng: random.Random) -> list[tuple[str, str]]:
-    """`count` (user, version) pairs for CreateUserRun, cycling over `owners` so consecutive
-    runs go to different local-process streams: each version is new (one run per user and
-    version) and owned by its user, on workers of at most 50 versions."""
-    needed = {owner: len(range(k, count, len(owners))) for k, owner in enumerate(owners)}
-    pools: dict[str, list[str]] = {}
-    for owner, n in needed.items():
-        versions: list[str] = []
-        while len(versions) < n:
-            versions += worker(batch, owner, min(n - len(versions), 50), rng).version_ids
-        pools[owner] = versions
+#: runs per user in a plan: every CreateUserRun loads its user's local process, whose length is
+#: the `history` scenario's subject, not the throughput scenarios'
+RUNS_PER_USER = 10
+
+
+def run_plan(batch: Batch, count: int, rng: random.Random, prefix: str = "runner",
+             tokens: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """`count` (user, version) pairs for CreateUserRun, on new users (RUNS_PER_USER each) cycled
+    over so consecutive runs go to different local-process streams: each version is new (one run
+    per user and version), owned by its user, on a worker of its own. `tokens`: see users()."""
+    owners = users(batch, -(-count // RUNS_PER_USER), prefix=prefix, tokens=tokens)
+    pools = {}
+    for k, owner in enumerate(owners):
+        pools[owner] = worker(batch, owner, len(range(k, count, len(owners))), rng).version_ids
     return [(owners[i % len(owners)], pools[owners[i % len(owners)]].pop()) for i in range(count)]
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import requests
 
 from commands import messages as m
+from domain.actor import Actor
 from worker_runs.bench import data
 from worker_runs.bench.baselines import RawInserts
 from worker_runs.bench.http import ApiUser, LoopbackServer, api_user
@@ -54,9 +55,10 @@ def _width(ctx: BenchContext, container: Container, clients: list[ApiUser], raw:
     per = max(1, ops // writers)
     rng = random.Random(writers)
     batch = data.Batch(container.store)
-    owners = [c.user_id for c in clients]
-    # Per case and repetition, per client, per operation: a fresh version of that client's own.
-    plans = {case: [[data.run_plan(batch, [owner], per, rng) for owner in owners]
+    # Per case and repetition, per client, per operation: (user, a fresh version of theirs); each
+    # client sends CreateUserRun as users of its own (with API tokens), cycled over.
+    tokens: dict[str, str] = {}
+    plans = {case: [[data.run_plan(batch, per, rng, prefix=f"http{w}", tokens=tokens) for w in range(writers)]
                     for _ in range(ctx.repetitions)]
              for case in ("bus", *servers)}
     batch.flush()
@@ -69,7 +71,7 @@ def _width(ctx: BenchContext, container: Container, clients: list[ApiUser], raw:
     def bus_run() -> float:
         plan = next(rounds["bus"])
         return writers * per / run_writers(writers, per, lambda w, i: container.bus.handle(
-            m.CreateUserRun(plan[w][i][1]), actor=clients[w].actor))
+            m.CreateUserRun(plan[w][i][1]), actor=Actor(plan[w][i][0])))
 
     def bus_worker() -> float:
         r = next(names)
@@ -81,8 +83,9 @@ def _width(ctx: BenchContext, container: Container, clients: list[ApiUser], raw:
         sessions = [_session(c) for c in clients]
         opened.extend(sessions)
 
-        def post(w: int, path: str, body: dict[str, str]) -> None:
-            response = sessions[w].post(servers[case] + path, json=body, timeout=120)
+        def post(w: int, path: str, body: dict[str, str], token: str | None = None) -> None:
+            headers = {"Authorization": f"Token {token}"} if token else None
+            response = sessions[w].post(servers[case] + path, json=body, headers=headers, timeout=120)
             if response.status_code not in (200, 201):
                 raise RuntimeError(f"POST {path}: HTTP {response.status_code} {response.text[:300]}")
             if response.headers.get("X-Stale"):
@@ -93,7 +96,8 @@ def _width(ctx: BenchContext, container: Container, clients: list[ApiUser], raw:
             if operation == "CreateUserRun":
                 plan = next(rounds[case])
                 return writers * per / run_writers(writers, per, lambda w, i: post(
-                    w, "/api/v1/process/workers/", {"worker_version_id": plan[w][i][1]}))
+                    w, "/api/v1/process/workers/", {"worker_version_id": plan[w][i][1]},
+                    tokens[plan[w][i][0]]))
             r = next(names)
             return writers * per / run_writers(writers, per, lambda w, i: post(
                 w, "/api/v1/workers/", {"name": f"W {r} {w} {i}", "type": "ocr",

@@ -44,7 +44,6 @@ SENDERS = 16
 def run(ctx: BenchContext) -> list[Figure]:
     rate = ctx.pick(small=20, full=200)
     seconds = ctx.pick(small=1, full=30)
-    users = ctx.pick(small=4, full=64)
     count = int(rate * seconds)
     container = ctx.container()
     engine = container.engine
@@ -53,9 +52,8 @@ def run(ctx: BenchContext) -> list[Figure]:
     receiver = _receiver(received)
     rng = random.Random(rate)
     batch = data.Batch(container.store)
-    owners = data.users(batch, users, prefix="lag")
     # One plan more than repetitions: the first warms the read side up (processes, connections).
-    plans = [data.run_plan(batch, owners, count, rng) for _ in range(ctx.repetitions + 1)]
+    plans = [data.run_plan(batch, count, rng, prefix="lag") for _ in range(ctx.repetitions + 1)]
     batch.flush()
     admin = container.bus.handle(m.RegisterUser(f"lag-admin-{tag}", is_admin=True)).data["user_id"]
     subs.create(engine, subs.Caller(Actor(admin, is_admin=True)),
@@ -102,7 +100,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         receiver.shutdown()
         raw.close()
     sizes = {"rate_per_s": rate, "achieved_rate_min": round(min(rates), 1), "commands_per_sample": count,
-             "users": users}
+             "runs_per_user": data.RUNS_PER_USER}
     floor_p99 = got.baseline("floor", "measurement floor p99: raw INSERT+COMMIT seen by the same poll")
     figures = [
         Figure("lag", f"command -> listing (user_runs checkpoint), {rate}/s, p50", "ms",
