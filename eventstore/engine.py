@@ -6,7 +6,6 @@ import select
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
@@ -76,6 +75,8 @@ def _refuse_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -
     DisconnectionError), found without a round trip. A server that shuts down or terminates a
     backend sends an error and closes the socket, so an idle pooled connection with anything
     to read is treated as dead (at worst a stray notice costs one reconnect)."""
+    import psycopg  # the `postgres` extra: only PostgreSQL engines listen to checkouts
+
     conn = getattr(dbapi_connection, "driver_connection", dbapi_connection)
     if not isinstance(conn, psycopg.Connection):
         return

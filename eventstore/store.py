@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -27,6 +26,10 @@ from eventstore.records import (
     StreamAppend,
 )
 from eventstore.schema import command_log, event_position, events, stream_aliases
+
+if TYPE_CHECKING:
+    # psycopg is the `postgres` extra: the embedded default (SQLite) runs without it.
+    import psycopg
 
 T = TypeVar("T")
 
@@ -395,6 +398,8 @@ def _send_pipelined(conn: sa.Connection, members: Sequence[Member]) -> list[Any]
     """Each member's statement, sent with psycopg's pipeline mode: BEGIN and every statement
     of the group in one round trip. Their answers, in order; `_Refused` for a member refused
     by a constraint or a lock timeout; other errors as SQLAlchemy's, like any statement's."""
+    import psycopg  # only PostgreSQL engines group their commits
+
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
     cursors = [raw.cursor() for _ in members]
