@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from commands.aggregate_cache import AggregateCache
 from commands.errors import CommandConflict, IdempotencyKeyReused
 from commands.messages import Command
 from commands.unit_of_work import UnitOfWork
@@ -58,8 +59,11 @@ class CommandBus:
         ids: Callable[[], str],
         max_attempts: int = 25,
         services: Mapping[str, Any] | None = None,
+        aggregates: AggregateCache | None = None,
     ) -> None:
         self.store = store
+        #: aggregates left by this process's last commands (None: replay every stream)
+        self.aggregates = aggregates
         #: collaborators handlers may name besides `uow` and `actor` (e.g. `iiif`, the IIIF
         #: info.json fetcher), injected by parameter name; built in worker_runs.bootstrap
         self.services = dict(services or {})
@@ -91,7 +95,7 @@ class CommandBus:
                 replay = self._replay(command_id, digest)
                 if replay is not None:
                     return replay
-            uow = UnitOfWork(self.store, self.clock, self.ids)
+            uow = UnitOfWork(self.store, self.clock, self.ids, self.aggregates)
             data = _call(handler, command, uow=uow, actor=actor, **self.services)
             metadata = Metadata(
                 actor_type="system" if actor is SYSTEM else "user",

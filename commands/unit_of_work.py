@@ -6,9 +6,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
+from commands.aggregate_cache import AggregateCache
 from commands.rehydrate import rehydrate
 from domain.aggregate import Aggregate
 from domain.errors import NotFound
+from domain.events import decode
 from eventstore import CommandRecord, EventStore, Metadata, NewEvent, StoredEvent, StreamAppend
 
 A = TypeVar("A", bound=Aggregate)
@@ -17,10 +19,12 @@ A = TypeVar("A", bound=Aggregate)
 class UnitOfWork:
     """Tracks the aggregates a handler loaded and the aliases it claimed, for one attempt."""
 
-    def __init__(self, store: EventStore, clock: Callable[[], datetime], ids: Callable[[], str]) -> None:
+    def __init__(self, store: EventStore, clock: Callable[[], datetime], ids: Callable[[], str],
+                 cache: AggregateCache | None = None) -> None:
         self.store = store
         self.clock = clock
         self.ids = ids
+        self.cache = cache
         self._seen: dict[str, Aggregate] = {}
         self._claims: dict[str, str] = {}
         #: the highest position among the events loaded: what a reader must reach to see
@@ -36,6 +40,15 @@ class UnitOfWork:
             agg = self._seen[stream_id]
             assert isinstance(agg, cls), f"{stream_id} loaded as {type(agg).__name__}"
             return agg
+        cached = self.cache.take(cls, stream_id) if self.cache is not None else None
+        if cached is not None:
+            # Only what was appended since this process's last command on the stream.
+            agg, seen_position = cached
+            newer = self.store.read_stream(stream_id, after_version=agg.version)
+            for stored_event in newer:
+                agg.apply(decode(stored_event.event_type, stored_event.schema_version, stored_event.payload))
+            self.observed_position = max(self.observed_position, seen_position)
+            return self._remember(agg, newer)
         stored = self.store.read_stream(stream_id)
         agg = self._remember(rehydrate(cls, stream_id, stored), stored)
         return agg
@@ -105,8 +118,19 @@ class UnitOfWork:
                     events=[NewEvent(e.event_type, e.to_payload(), e.schema_version) for e in pending],
                 ))
         if not appends and command is None:
+            self._keep(self.observed_position)
             return self.observed_position or None
         if command is not None and not appends:
             command = CommandRecord(**{**command.__dict__, "position": self.observed_position or None})
         result = self.store.append(appends, metadata=metadata, aliases=self._claims, command=command)
-        return result.last_position if result.last_position is not None else (self.observed_position or None)
+        position = result.last_position
+        if position is None:
+            position = self.observed_position or None
+        self._keep(position or 0)
+        return position
+
+    def _keep(self, position: int) -> None:
+        """After a successful commit only: the aggregates, now at their committed versions."""
+        if self.cache is not None:
+            for agg in self._seen.values():
+                self.cache.give(agg, position)

@@ -17,6 +17,7 @@ from api.reads import ReadModels
 from api.ui.revocations import SessionRevocations
 from api.ui.session import SessionCodec, load_secret_key
 from commands import COMMAND_HANDLERS, CommandBus
+from commands.aggregate_cache import AggregateCache
 from eventstore import EventStore, SqlEventStore
 from eventstore.engine import make_engine
 from integrations.iiif import IIIFInfoClient, InfoFetcher
@@ -101,7 +102,9 @@ def bootstrap(
     store = SqlEventStore(engine)
     # CreateIIIFURL reads info.json from a user-given URL: guarded (integrations/iiif.py).
     iiif = iiif or IIIFInfoClient(allow_private=settings.iiif_allow_private)
-    bus = CommandBus(store, COMMAND_HANDLERS, clock=clock, ids=ids, services={"iiif": iiif})
+    # Commands on long streams read only what was appended since (commands/aggregate_cache.py).
+    bus = CommandBus(store, COMMAND_HANDLERS, clock=clock, ids=ids, services={"iiif": iiif},
+                     aggregates=AggregateCache())
     # Real time, even when tests fix the command clock: back-off must be able to elapse.
     runner = ProjectionRunner(engine, projections, policy=retry_policy)
     celery = create_celery_app(settings)

@@ -1,0 +1,81 @@
+"""The aggregate cache (commands/aggregate_cache.py): a command on a long stream reads only the
+events appended since this process's last command on it; what another process appended is
+still seen; a failed attempt caches nothing (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from commands import COMMAND_HANDLERS, CommandBus
+from commands import messages as m
+from domain.actor import Actor
+from domain.errors import WorkerVersionAlreadyExists
+from worker_runs.bootstrap import Container
+
+
+class Reads:
+    """What the store was asked for: (stream, after_version, events returned)."""
+
+    def __init__(self, container: Container) -> None:
+        self.calls: list[tuple[str, int, int]] = []
+        self._store = container.store
+        self._original = container.store.read_stream
+
+        def read_stream(stream_id: str, after_version: int = 0) -> Any:
+            found = self._original(stream_id, after_version)
+            self.calls.append((stream_id, after_version, len(found)))
+            return found
+
+        container.store.read_stream = read_stream  # type: ignore[method-assign]
+
+    def of(self, stream_id: str) -> list[tuple[int, int]]:
+        return [(after, count) for s, after, count in self.calls if s == stream_id]
+
+
+@pytest.fixture
+def reads(container: Container) -> Iterator[Reads]:
+    recorder = Reads(container)
+    yield recorder
+    del container.store.read_stream  # back to the class method
+
+
+def _worker_with_versions(container: Container, versions: int) -> tuple[Actor, str]:
+    bus = container.bus
+    alice = Actor(bus.handle(m.RegisterUser("alice")).data["user_id"])
+    worker_id = bus.handle(m.CreateWorker("OCR", "ocr", "ocr"), actor=alice).data["worker_id"]
+    for n in range(versions):
+        bus.handle(m.CreateWorkerVersion(worker_id, {"tag": f"v{n}"}), actor=alice)
+    return alice, worker_id
+
+
+def test_a_long_stream_is_not_replayed_by_the_next_command(container: Container, reads: Reads) -> None:
+    alice, worker_id = _worker_with_versions(container, 30)
+    reads.calls.clear()
+    container.bus.handle(m.CreateWorkerVersion(worker_id, {"tag": "next"}), actor=alice)
+    # The 31 events of the worker's stream were not read again: only what came after them.
+    assert reads.of(f"worker-{worker_id}") == [(31, 0)]
+
+
+def test_what_another_process_appended_is_seen(container: Container, reads: Reads) -> None:
+    alice, worker_id = _worker_with_versions(container, 3)
+    # Another API process: the same store, its own (empty) cache.
+    other = CommandBus(container.store, COMMAND_HANDLERS, clock=container.bus.clock, ids=container.bus.ids)
+    other.handle(m.CreateWorkerVersion(worker_id, {"tag": "from-elsewhere"}), actor=alice)
+    reads.calls.clear()
+    with pytest.raises(WorkerVersionAlreadyExists):
+        container.bus.handle(m.CreateWorkerVersion(worker_id, {"tag": "from-elsewhere"}), actor=alice)
+    assert reads.of(f"worker-{worker_id}") == [(4, 1)]  # the cached 4 events, then the new one
+
+
+def test_a_failed_command_caches_nothing(container: Container, reads: Reads) -> None:
+    alice, worker_id = _worker_with_versions(container, 3)
+    with pytest.raises(WorkerVersionAlreadyExists):
+        container.bus.handle(m.CreateWorkerVersion(worker_id, {"tag": "v1"}), actor=alice)
+    reads.calls.clear()
+    container.bus.handle(m.CreateWorkerVersion(worker_id, {"tag": "v9"}), actor=alice)
+    assert reads.of(f"worker-{worker_id}") == [(0, 4)]  # replayed from the store
+    listed = [e.payload.get("tag") for e in container.store.read_stream(f"worker-{worker_id}")]
+    assert listed == [None, "v0", "v1", "v2", "v9"]
