@@ -83,6 +83,7 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
         "store": container.store,
         # integrations (api/integration_resources.py): stream, feed and webhook settings
         "settings": container.settings,
+        "deliverer": container.deliverer,
     }
     operations: dict[int, dict[str, Operation]] = {}
     resources: list[tuple[Route, object]] = []

@@ -2,8 +2,8 @@
 elements, transcriptions, classifications, metadata, and the provenance queries.
 
 As in api/resources.py: the edge middleware has authenticated the caller and validated the
-query and body; a responder runs one command or one query. Every write that carries a
-`worker_run_id` passes it to the bus too, which stores it in the events' indexed column.
+query and body; a responder runs one command or one query. A write's `worker_run_id` travels
+on its command (commands.messages.SignedByRun): the bus stores it in the events' indexed column.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class ElementsCreateResource(_CommandResource):
             confidence=body.get("confidence"),
             worker_run_id=_id(body.get("worker_run_id")),
         )
-        result = self.commands.run(req, resp, command, worker_run_id=command.worker_run_id)
+        result = self.commands.run(req, resp, command)
         element_id = result.data["element_id"]
         self._written(
             resp,
@@ -163,7 +163,7 @@ class ElementTranscriptionResource(_CommandResource):
                 orientation=body.get("orientation", "horizontal-lr"),
             ),
         )
-        result = self.commands.run(req, resp, command, worker_run_id=command.worker_run_id)
+        result = self.commands.run(req, resp, command)
         transcription_id = result.data["transcription_ids"][0]
         self._written(
             resp,
@@ -208,9 +208,7 @@ class BulkTranscriptionsResource(_CommandResource):
             )
             for t in body["transcriptions"]
         )
-        result = self.commands.run(
-            req, resp, m.CreateTranscriptions(items=items, worker_run_id=run_id), worker_run_id=run_id
-        )
+        result = self.commands.run(req, resp, m.CreateTranscriptions(items=items, worker_run_id=run_id))
         # Answered from the request and the new ids: nothing to read back, so a bulk import
         # never waits for the projection (later reads still do, read-your-writes).
         resp.status = falcon.HTTP_201
@@ -247,7 +245,7 @@ class ClassificationsResource(_CommandResource):
             item=item,
             worker_run_id=_id(body.get("worker_run_id")),
         )
-        result = self.commands.run(req, resp, command, worker_run_id=command.worker_run_id)
+        result = self.commands.run(req, resp, command)
         resp.status = falcon.HTTP_201
         resp.media = ds.created_classification_schema.dump(
             {
@@ -275,10 +273,7 @@ class BulkClassificationsResource(_CommandResource):
             for c in body["classifications"]
         )
         result = self.commands.run(
-            req,
-            resp,
-            m.CreateClassifications(element_id=parent, items=items, worker_run_id=run_id),
-            worker_run_id=run_id,
+            req, resp, m.CreateClassifications(element_id=parent, items=items, worker_run_id=run_id)
         )
         resp.status = falcon.HTTP_201
         resp.media = ds.create_classifications_response.dump(
@@ -328,7 +323,7 @@ class ElementMetadataResource(_CommandResource):
             entity_id=_id(body.get("entity_id")),
             worker_run_id=_id(body.get("worker_run_id")),
         )
-        result = self.commands.run(req, resp, command, worker_run_id=command.worker_run_id)
+        result = self.commands.run(req, resp, command)
         resp.status = falcon.HTTP_201
         resp.media = ds.metadata_schema.dump(
             {
@@ -350,7 +345,7 @@ class ElementMetadataBulkResource(_CommandResource):
             m.MetaDataItem(type=i["type"], name=i["name"], value=i["value"]) for i in body["metadata_list"]
         )
         command = m.CreateMetaDataBulk(element_id=str(id), items=items, worker_run_id=run_id)
-        result = self.commands.run(req, resp, command, worker_run_id=run_id)
+        result = self.commands.run(req, resp, command)
         resp.status = falcon.HTTP_201
         resp.media = ds.create_metadata_bulk_response.dump(
             {

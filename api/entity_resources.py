@@ -92,7 +92,7 @@ class TranscriptionEntitiesResource(_CommandResource):
         command = em.CreateTranscriptionEntities(
             transcription_id=str(id), items=_items([body]), worker_run_id=run_id,
         )
-        result = self.commands.run(req, resp, command, worker_run_id=run_id)
+        result = self.commands.run(req, resp, command)
         entity_id = result.data["entity_ids"][0]
 
         def fetch(conn: Any) -> Row | None:
@@ -110,6 +110,6 @@ class TranscriptionEntitiesBulkResource(_CommandResource):
         command = em.CreateTranscriptionEntities(
             transcription_id=str(id), items=_items(body["transcription_entities"]), worker_run_id=run_id,
         )
-        result = self.commands.run(req, resp, command, worker_run_id=run_id)
+        result = self.commands.run(req, resp, command)
         resp.status = falcon.HTTP_201
         resp.media = es.created_entities_schema.dump({"transcription_entities": result.data["entity_ids"]})

@@ -21,14 +21,8 @@ class CommandGateway:
     def __init__(self, bus: CommandBus) -> None:
         self.bus = bus
 
-    def run(
-        self, req: falcon.Request, resp: falcon.Response, command: Command, *,
-        worker_run_id: str | None = None,
-    ) -> CommandResult:
-        """Run `command` as the authenticated caller; set `X-Event-Position` on the response.
-
-        `worker_run_id`: the run signing the objects the command creates (see CommandBus.handle).
-        """
+    def run(self, req: falcon.Request, resp: falcon.Response, command: Command) -> CommandResult:
+        """Run `command` as the authenticated caller; set `X-Event-Position` on the response."""
         actor = req.context.identity.actor
         key = req.get_header(IDEMPOTENCY_HEADER)
         command_id = None
@@ -38,7 +32,6 @@ class CommandGateway:
             command_id = str(uuid.uuid5(_KEY_NAMESPACE, f"{actor.user_id}\n{key}"))
         result = self.bus.handle(
             command, actor=actor, command_id=command_id, correlation_id=req.context.request_id,
-            worker_run_id=worker_run_id,
         )
         # Committed: from here on the request must not answer an error (api/after_commit.py).
         resp.context.committed = result

@@ -73,7 +73,7 @@ class ElementChildrenBulkResource(_CommandResource):
             for e in body["elements"]
         )
         command = im.CreateElements(parent_id=str(id), items=items, worker_run_id=run_id)
-        result = self.commands.run(req, resp, command, worker_run_id=run_id)
+        result = self.commands.run(req, resp, command)
         resp.status = falcon.HTTP_201
         resp.media = ims.created_elements_schema.dump([{"id": i} for i in result.data["element_ids"]])
 
@@ -95,7 +95,7 @@ class ElementTranscriptionsBulkResource(_CommandResource):
         command = im.CreateElementTranscriptions(
             parent_id=str(id), element_type=body["element_type"], items=items, worker_run_id=run_id,
         )
-        result = self.commands.run(req, resp, command, worker_run_id=run_id)
+        result = self.commands.run(req, resp, command)
         resp.status = falcon.HTTP_201
         resp.media = ims.created_element_transcriptions_schema.dump(result.data["transcriptions"])
 

@@ -29,7 +29,6 @@ from integrations.delivery import Deliverer
 from integrations.live import EventStream, StreamOptions
 from integrations.stream_slots import StreamLimitReached, StreamSlots
 from integrations.tables import webhook_subscriptions
-from tasks.webhooks import policy_from
 from worker_runs.settings import Settings
 
 #: a year: a full page never changes (integrations/feed.py). `private`, not `public`: the page
@@ -277,9 +276,9 @@ class WebhookRotateSecretResource:
 
 
 class WebhookTestResource:
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, deliverer: Deliverer) -> None:
         self.engine = engine
-        self.settings = settings
+        self.deliverer = deliverer
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
         caller = _caller(req)
@@ -288,7 +287,7 @@ class WebhookTestResource:
             row = conn.execute(
                 sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == str(id))
             ).first()
-        result = Deliverer(self.engine, policy_from(self.settings)).send_test(row)
+        result = self.deliverer.send_test(row)
         resp.media = s.test_delivery_schema.dump(result)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from commands.aggregate_cache import AggregateCache
 from commands.errors import CommandConflict, IdempotencyKeyReused
-from commands.messages import Command
+from commands.messages import Command, SignedByRun
 from commands.unit_of_work import UnitOfWork
 from domain.actor import SYSTEM, Actor
 from eventstore import CommandRecord, ConcurrencyConflict, EventStore, Metadata
@@ -79,12 +79,11 @@ class CommandBus:
         actor: Actor = SYSTEM,
         command_id: str | None = None,
         correlation_id: str | None = None,
-        worker_run_id: str | None = None,
     ) -> CommandResult:
         """Run `command` as `actor`. With a `command_id`, a repeat gets the first answer.
 
-        `worker_run_id` is the run signing the change: stored in the events' indexed
-        `worker_run_id` column (audit and provenance by run). The handler checks it.
+        A command signed by a worker run (SignedByRun) carries the run: the handler checks it
+        and its events record it in their indexed `worker_run_id` column.
         """
         handler = self.handlers[type(command)]
         # Only an idempotent command is compared with its first run.
@@ -104,7 +103,7 @@ class CommandBus:
                 causation_id=causation_id,
                 occurred_at=self.clock(),
                 command_id=command_id,
-                worker_run_id=worker_run_id,
+                worker_run_id=command.worker_run_id if isinstance(command, SignedByRun) else None,
             )
             record = None
             if command_id is not None:

@@ -27,7 +27,7 @@ def create_entity_type(cmd: em.CreateEntityType, uow: UnitOfWork, actor: Actor) 
 def create_transcription_entities(
     cmd: em.CreateTranscriptionEntities, uow: UnitOfWork, actor: Actor,
 ) -> dict[str, Any]:
-    signature = signature_for(uow, actor, cmd.worker_run_id)
+    signature = signature_for(uow, actor, cmd)
     element = uow.find(Element, TRANSCRIPTION.format(cmd.transcription_id), "No such transcription.")
     corpus = uow.load(Corpus, corpus_stream(element.corpus_id))
     if not corpus.can_write(actor):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commands.messages import Command
+from commands.messages import Command, SignedByRun
 
 
 @dataclass(frozen=True)
@@ -23,9 +23,8 @@ class EntityItem:
 
 
 @dataclass(frozen=True)
-class CreateTranscriptionEntities(Command):
+class CreateTranscriptionEntities(Command, SignedByRun):
     """One or many entities on one transcription (CreateTranscriptionEntity sends one)."""
 
     transcription_id: str
     items: tuple[EntityItem, ...]
-    worker_run_id: str | None = None

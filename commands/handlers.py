@@ -231,7 +231,7 @@ def create_ml_class(cmd: m.CreateMLClass, uow: UnitOfWork, actor: Actor) -> dict
 
 
 def create_element(cmd: m.CreateElement, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
-    signature = _signature(uow, actor, cmd.worker_run_id)
+    signature = _signature(uow, actor, cmd)
     corpus = _writable_corpus(uow, actor, cmd.corpus_id, "corpus")
     parent = None
     if cmd.parent_id is not None:
@@ -263,13 +263,13 @@ def _transcribe(uow: UnitOfWork, element: Element, signature: Signature, item: m
 
 
 def create_transcription(cmd: m.CreateTranscription, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
-    signature = _signature(uow, actor, cmd.worker_run_id)
+    signature = _signature(uow, actor, cmd)
     element, _ = _writable_element(uow, actor, cmd.element_id, None)
     return {"transcription_ids": [_transcribe(uow, element, signature, cmd.item)]}
 
 
 def create_transcriptions(cmd: m.CreateTranscriptions, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
-    signature = _signature(uow, actor, cmd.worker_run_id)
+    signature = _signature(uow, actor, cmd)
     # The whole batch's element streams in one query; then each element is cached in the unit.
     uow.load_many(Element, [element_stream(item.element_id) for item in cmd.items])
     ids = []
@@ -291,13 +291,13 @@ def _classify(
 
 
 def create_classification(cmd: m.CreateClassification, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
-    signature = _signature(uow, actor, cmd.worker_run_id)
+    signature = _signature(uow, actor, cmd)
     element, corpus = _writable_element(uow, actor, cmd.element_id, "element")
     return {"classification_ids": [_classify(uow, element, corpus, signature, cmd.item)]}
 
 
 def create_classifications(cmd: m.CreateClassifications, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
-    signature = _signature(uow, actor, cmd.worker_run_id)
+    signature = _signature(uow, actor, cmd)
     element, corpus = _writable_element(uow, actor, cmd.element_id, "parent")
     return {"classification_ids": [_classify(uow, element, corpus, signature, item) for item in cmd.items]}
 
@@ -314,13 +314,13 @@ def _describe(
 
 
 def create_metadata(cmd: m.CreateMetaData, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
-    signature = _signature(uow, actor, cmd.worker_run_id)
+    signature = _signature(uow, actor, cmd)
     element, _ = _writable_element(uow, actor, cmd.element_id, None)
     return {"metadata_id": _describe(uow, element, signature, cmd.type, cmd.name, cmd.value, cmd.entity_id)}
 
 
 def create_metadata_bulk(cmd: m.CreateMetaDataBulk, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
-    signature = _signature(uow, actor, cmd.worker_run_id)
+    signature = _signature(uow, actor, cmd)
     element, _ = _writable_element(uow, actor, cmd.element_id, None)
     # Metadata the element already has are refused, naming them as the Arkindex CLI parses them.
     element.require_new_metadata([(i.name, i.type, i.value) for i in cmd.items])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from commands.messages import Command
+from commands.messages import Command, SignedByRun
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,11 @@ class ElementItem:
 
 
 @dataclass(frozen=True)
-class CreateElements(Command):
+class CreateElements(Command, SignedByRun):
     """Children of a parent with a zone, on its image, appended together or not at all."""
 
     parent_id: str
     items: tuple[ElementItem, ...]
-    worker_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,14 +53,13 @@ class ZoneTranscriptionItem:
 
 
 @dataclass(frozen=True)
-class CreateElementTranscriptions(Command):
+class CreateElementTranscriptions(Command, SignedByRun):
     """One transcription per polygon, each on a child of `element_type` with that polygon:
     an existing child with the same type and polygon is reused, otherwise it is created."""
 
     parent_id: str
     element_type: str
     items: tuple[ZoneTranscriptionItem, ...]
-    worker_run_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -114,8 +114,19 @@ class QuickUserRun(Command):
 
 
 # --- Documents (issue 5): what workers publish, signed by a user worker run or by the user ----
-# `worker_run_id` is the run that signs the object (None: created by the user alone). The
-# handlers check the run and the bus records it in the events' `worker_run_id` column.
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignedByRun:
+    """Mixin of the commands whose objects a user worker run may sign. The signing run travels
+    on the command itself: its handler checks the run (commands/signing.py) and the bus records
+    it in the events' indexed `worker_run_id` column (audit and provenance by run).
+
+    Keyword-only, so it follows each command's own fields; not a Command itself, so every
+    Command subclass stays a concrete command with a handler."""
+
+    #: the run that signs the objects; None: created by the user alone
+    worker_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +151,7 @@ class CreateMLClass(Command):
 
 
 @dataclass(frozen=True)
-class CreateElement(Command):
+class CreateElement(Command, SignedByRun):
     corpus_id: str
     type: str
     name: str
@@ -148,7 +159,6 @@ class CreateElement(Command):
     polygon: list[list[float]] | None = None
     image_id: str | None = None
     confidence: float | None = None
-    worker_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,19 +170,17 @@ class TranscriptionItem:
 
 
 @dataclass(frozen=True)
-class CreateTranscription(Command):
+class CreateTranscription(Command, SignedByRun):
     element_id: str
     item: TranscriptionItem
-    worker_run_id: str | None = None
 
 
 @dataclass(frozen=True)
-class CreateTranscriptions(Command):
+class CreateTranscriptions(Command, SignedByRun):
     """The bulk endpoint: many transcriptions on many elements in one command, so a batch is
     appended in one transaction or not at all."""
 
     items: tuple[TranscriptionItem, ...]
-    worker_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,29 +191,26 @@ class ClassificationItem:
 
 
 @dataclass(frozen=True)
-class CreateClassification(Command):
+class CreateClassification(Command, SignedByRun):
     element_id: str
     item: ClassificationItem
-    worker_run_id: str | None = None
 
 
 @dataclass(frozen=True)
-class CreateClassifications(Command):
+class CreateClassifications(Command, SignedByRun):
     """A batch of classifications on one element, appended together or not at all."""
 
     element_id: str
     items: tuple[ClassificationItem, ...]
-    worker_run_id: str | None = None
 
 
 @dataclass(frozen=True)
-class CreateMetaData(Command):
+class CreateMetaData(Command, SignedByRun):
     element_id: str
     type: str
     name: str
     value: Any
     entity_id: str | None = None
-    worker_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -216,9 +221,8 @@ class MetaDataItem:
 
 
 @dataclass(frozen=True)
-class CreateMetaDataBulk(Command):
+class CreateMetaDataBulk(Command, SignedByRun):
     """Many metadata on one element, appended together or not at all."""
 
     element_id: str
     items: tuple[MetaDataItem, ...]
-    worker_run_id: str | None = None

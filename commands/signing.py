@@ -4,6 +4,7 @@ that publishes: commands/handlers.py, commands/entity_handlers.py)."""
 from __future__ import annotations
 
 from commands.aliases import WORKER_RUN
+from commands.messages import SignedByRun
 from commands.unit_of_work import UnitOfWork
 from domain.actor import Actor
 from domain.documents import Signature, check_signing_run
@@ -12,12 +13,13 @@ from domain.local_process import LocalProcess
 from domain.worker import Worker, worker_stream
 
 
-def signature_for(uow: UnitOfWork, actor: Actor, worker_run_id: str | None) -> Signature:
-    """Who signs the objects of this command: the caller, and the worker run if one is given.
+def signature_for(uow: UnitOfWork, actor: Actor, command: SignedByRun) -> Signature:
+    """Who signs the objects of this command: the caller, and the worker run if it names one.
 
     The run must exist, be the caller's own (user worker runs are personal) and its worker
     version must still be usable; otherwise the command is refused before anything is written.
     """
+    worker_run_id = command.worker_run_id
     if worker_run_id is None:
         return Signature(actor.user_id)
     process = uow.find(LocalProcess, WORKER_RUN.format(worker_run_id), "No such worker run.", "worker_run_id")

@@ -59,7 +59,7 @@ def _create_child(
 
 
 def create_elements(cmd: im.CreateElements, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
-    signature = _signature(uow, actor, cmd.worker_run_id)
+    signature = _signature(uow, actor, cmd)
     parent, corpus = _writable_element(uow, actor, cmd.parent_id, None)
     image = _parent_image(uow, parent)
     ids = []
@@ -76,7 +76,7 @@ def create_elements(cmd: im.CreateElements, uow: UnitOfWork, actor: Actor) -> di
 def create_element_transcriptions(
     cmd: im.CreateElementTranscriptions, uow: UnitOfWork, actor: Actor,
 ) -> dict[str, Any]:
-    signature = _signature(uow, actor, cmd.worker_run_id)
+    signature = _signature(uow, actor, cmd)
     parent, corpus = _writable_element(uow, actor, cmd.parent_id, None)
     if cmd.element_type not in corpus.types:
         raise InvalidValue(f"Unknown element type {cmd.element_type!r} in this corpus.", field="element_type")

@@ -1,20 +1,19 @@
-"""Build the Celery app from the settings; worker_runs.bootstrap binds it to the container."""
+"""Build the Celery app from the settings, its tasks closed over what worker_runs.bootstrap built."""
 
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
 from sqlalchemy.engine import Engine
 
+from integrations.delivery import Deliverer
+from projections.runner import ProjectionRunner
 from tasks import projections, webhooks
 from tasks.config import celery_config
 from worker_runs.settings import Settings
-
-if TYPE_CHECKING:
-    from worker_runs.bootstrap import Container
 
 #: engines created in this process, to be reset in forked worker processes (weak: a test
 #: session bootstraps many containers and must not keep them all alive)
@@ -29,17 +28,16 @@ def _dispose_engines_after_fork(**_: Any) -> None:
         engine.dispose(close=False)
 
 
-def create_celery_app(settings: Settings) -> Celery:
-    # Not the "current" app: tests build several, each with its own broker and container.
+def create_celery_app(
+    settings: Settings, *, engine: Engine, runner: ProjectionRunner, deliverer: Deliverer,
+) -> Celery:
+    """The Celery app and its tasks, each a closure over its dependencies; forked worker
+    processes open their own connections to `engine` (sockets inherited from the parent must
+    never be shared)."""
+    # Not the "current" app: tests build several, each with its own broker and dependencies.
     app = Celery("worker_runs", set_as_current=False)
     app.config_from_object(celery_config(settings))
-    projections.register(app)
-    webhooks.register(app)  # integrations (issue 7)
+    projections.register(app, runner)
+    webhooks.register(app, deliverer)  # integrations (issue 7)
+    _ENGINES.add(engine)
     return app
-
-
-def bind_container(app: Celery, container: Container) -> None:
-    """Give the tasks their container, and have forked worker processes open their own
-    database connections (sockets inherited from the parent must never be shared)."""
-    app.worker_runs_container = container
-    _ENGINES.add(container.engine)

@@ -9,33 +9,19 @@ earlier one that was lost, delayed or delivered twice.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import Celery, Task
 
+from projections.runner import ProjectionRunner
 from tasks.config import IDEMPOTENT_TASK_OPTIONS, TASK_TIME_BUDGET
-
-if TYPE_CHECKING:
-    from worker_runs.bootstrap import Container
 
 log = logging.getLogger(__name__)
 
 RUN_PROJECTION = "worker_runs.projections.run"
 
 
-class ContainerNotBound(RuntimeError):
-    """The Celery app was created outside worker_runs.bootstrap.bootstrap()."""
-
-
-def container_of(app: Celery) -> Container:
-    container = getattr(app, "worker_runs_container", None)
-    if container is None:
-        raise ContainerNotBound("this Celery app has no container: build it with bootstrap()")
-    return container
-
-
-def run_projection(task: Task, name: str, target: int) -> dict[str, Any]:
-    runner = container_of(task.app).runner
+def run_projection(runner: ProjectionRunner, task: Task, name: str, target: int) -> dict[str, Any]:
     if runner.live_checkpoint(name) >= target:
         # A duplicate, or a later task already went past it: nothing to wait for.
         return {"name": name, "target": target, "skipped": True}
@@ -49,6 +35,12 @@ def run_projection(task: Task, name: str, target: int) -> dict[str, Any]:
     return {"name": name, "target": target, "checkpoint": result.checkpoint, "processed": result.processed}
 
 
-def register(app: Celery) -> None:
-    """Register the projection tasks on `app` (tasks/factory.py calls it)."""
-    app.task(bind=True, name=RUN_PROJECTION, **IDEMPOTENT_TASK_OPTIONS)(run_projection)
+def register(app: Celery, runner: ProjectionRunner) -> None:
+    """Register the projection task on `app`, closed over the runner built by
+    worker_runs.bootstrap (tasks/factory.py calls it)."""
+
+    # shared=False: a shared task is added to every Celery app created afterwards, and a test
+    # session builds many, each with its own runner.
+    @app.task(bind=True, name=RUN_PROJECTION, shared=False, **IDEMPOTENT_TASK_OPTIONS)
+    def run(task: Task, name: str, target: int) -> dict[str, Any]:
+        return run_projection(runner, task, name, target)

@@ -7,33 +7,18 @@ checkpoint, so any message covers every earlier one that was lost or duplicated.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import Celery, Task
 
-from integrations.delivery import Deliverer, DeliveryPolicy
+from integrations.delivery import Deliverer
 from tasks.config import IDEMPOTENT_TASK_OPTIONS
-from tasks.projections import container_of
-
-if TYPE_CHECKING:
-    from worker_runs.settings import Settings
 
 DELIVER_WEBHOOKS = "worker_runs.webhooks.deliver"
 
 
-def policy_from(settings: Settings) -> DeliveryPolicy:
-    return DeliveryPolicy(
-        timeout=settings.webhook_timeout_seconds,
-        max_attempts=settings.webhook_max_attempts,
-        backoff=settings.webhook_backoff_seconds,
-        backoff_max=settings.webhook_backoff_max_seconds,
-        allow_private=settings.webhook_allow_private,
-    )
-
-
-def deliver_webhooks(task: Task, subscription_id: str) -> dict[str, Any]:
-    container = container_of(task.app)
-    outcome = Deliverer(container.engine, policy_from(container.settings)).run(subscription_id)
+def deliver_webhooks(deliverer: Deliverer, task: Task, subscription_id: str) -> dict[str, Any]:
+    outcome = deliverer.run(subscription_id)
     if outcome.state == "retry":
         # The back-off, as a countdown (the kicker is the safety net if this message is lost).
         task.apply_async((subscription_id,), countdown=outcome.retry_after)
@@ -42,9 +27,14 @@ def deliver_webhooks(task: Task, subscription_id: str) -> dict[str, Any]:
     return {"subscription_id": subscription_id, "state": outcome.state, "delivered": outcome.delivered}
 
 
-def register(app: Celery) -> None:
-    """Register the webhook task on `app` (tasks/factory.py calls it)."""
-    app.task(bind=True, name=DELIVER_WEBHOOKS, **IDEMPOTENT_TASK_OPTIONS)(deliver_webhooks)
+def register(app: Celery, deliverer: Deliverer) -> None:
+    """Register the webhook task on `app`, closed over the deliverer built by
+    worker_runs.bootstrap (tasks/factory.py calls it)."""
+
+    # shared=False: see tasks/projections.py.
+    @app.task(bind=True, name=DELIVER_WEBHOOKS, shared=False, **IDEMPOTENT_TASK_OPTIONS)
+    def deliver(task: Task, subscription_id: str) -> dict[str, Any]:
+        return deliver_webhooks(deliverer, task, subscription_id)
 
 
 class WebhookPublisher:

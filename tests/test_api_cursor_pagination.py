@@ -72,7 +72,7 @@ class Scene:
         self.signed.extend(("metadata", i) for i in data["metadata_ids"])
 
     def _handle(self, command: m.Command) -> dict[str, Any]:
-        result = self.container.bus.handle(command, actor=self.actor, worker_run_id=self.run_id)
+        result = self.container.bus.handle(command, actor=self.actor)
         return dict(result.data)
 
     def settle(self) -> None:

@@ -16,8 +16,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from api.app import create_app
 from integrations import signing
-from integrations.delivery import Deliverer, DeliveryPolicy, Outcome, Response, backoff_delay, classify
-from tasks.webhooks import policy_from
+from integrations.delivery import DeliveryPolicy, Outcome, Response, backoff_delay, classify
 from tests.api_support import ApiUser, make_user
 from tests.conftest import settings_for
 from tests.integration_support import create_run_chain, fast_settings
@@ -54,7 +53,7 @@ def subscribe(
 
 def drain(live: Container, sub_id: str, *, rounds: int = 200) -> list[Outcome]:
     """Run deliveries as the task would, until idle or paused (retries wait their back-off)."""
-    deliverer = Deliverer(live.engine, policy_from(live.settings))
+    deliverer = live.deliverer
     outcomes = []
     for _ in range(rounds):
         outcome = deliverer.run(sub_id)
@@ -134,7 +133,7 @@ def test_receiver_down_past_the_budget_parks_pauses_then_resume_loses_nothing(
     assert len(parked) == 1 and parked[0]["attempt_count"] == 5 and parked[0]["parked_reason"]
     assert parked[0]["event_type"] == "worker.created"
     # Paused: nothing moves.
-    assert Deliverer(live.engine, policy_from(live.settings)).run(sub["id"]).state == "inactive"
+    assert live.deliverer.run(sub["id"]).state == "inactive"
 
     back = Receiver().start(port=int(url.split(":")[2].split("/")[0]))
     try:
@@ -488,7 +487,7 @@ def test_dns_rebinding_cannot_reach_an_internal_address(
     url = f"http://{HOOK_HOST}:{receiver.port}/hook"
     sub = subscribe(client, alice, url, ["worker_run.created"])
     create_run_chain(strict, alice, "one")
-    outcome = Deliverer(strict.engine, policy_from(strict.settings)).run(sub["id"])
+    outcome = strict.deliverer.run(sub["id"])
     assert outcome.state == "retry"
     assert receiver.requests == []  # the rebinding answer was never used
     assert dns.lookups.count(HOOK_HOST) == 2 and PUBLIC in dns.lookups  # connected to the checked one

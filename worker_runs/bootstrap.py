@@ -20,12 +20,16 @@ from commands import COMMAND_HANDLERS, CommandBus
 from commands.aggregate_cache import AggregateCache
 from eventstore import EventStore, SqlEventStore
 from eventstore.engine import make_engine
+from integrations.delivery import Deliverer, DeliveryPolicy
 from integrations.iiif import IIIFInfoClient, InfoFetcher
+from integrations.kicker import WebhookKicker
 from integrations.stream_slots import StreamSlots
 from projections.registry import PROJECTIONS, Projection
+from projections.relay import Relay
 from projections.runner import DEFAULT_RETRY_POLICY, ProjectionRunner, RetryPolicy
-from tasks.factory import bind_container, create_celery_app
+from tasks.factory import create_celery_app
 from tasks.publisher import CeleryPublisher
+from tasks.webhooks import WebhookPublisher
 from worker_runs.settings import Settings, load_settings
 
 
@@ -47,10 +51,23 @@ class Container:
     bus: CommandBus
     #: applies projection batches, rebuilds, replays parked events (projections/runner.py)
     runner: ProjectionRunner
-    #: the Celery app of the projection tasks (tasks/); its broker is settings.broker_url
+    #: delivers a subscription's due webhooks (the Celery task) or a test event (API, CLI)
+    deliverer: Deliverer
+    #: the Celery app of the projection and webhook tasks (tasks/), closed over `runner` and
+    #: `deliverer`; its broker is settings.broker_url
     celery: Celery
     #: what the relay publishes with
     publisher: CeleryPublisher
+
+    def relay(self, *, poll_interval: float | None = None, catchup_interval: float = 2.0) -> Relay:
+        """The relay of this container's projections (`serve`, `worker-runs relay`); the
+        intervals are Relay's (the CLI's --poll and --catchup)."""
+        return Relay(self.engine, self.publisher, self.runner.names,
+                     poll_interval=poll_interval, catchup_interval=catchup_interval)
+
+    def webhook_kicker(self, *, poll_interval: float = 0.2) -> WebhookKicker:
+        """Announces subscriptions with due webhooks to the delivery task (integrations/kicker.py)."""
+        return WebhookKicker(self.engine, WebhookPublisher(self.celery), poll_interval=poll_interval)
 
     @cached_property
     def web(self) -> WebCollaborators:
@@ -85,6 +102,16 @@ def build_web(settings: Settings, engine: Engine, store: EventStore, bus: Comman
     )
 
 
+def policy_from(settings: Settings) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        timeout=settings.webhook_timeout_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        backoff=settings.webhook_backoff_seconds,
+        backoff_max=settings.webhook_backoff_max_seconds,
+        allow_private=settings.webhook_allow_private,
+    )
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -107,10 +134,9 @@ def bootstrap(
                      aggregates=AggregateCache())
     # Real time, even when tests fix the command clock: back-off must be able to elapse.
     runner = ProjectionRunner(engine, projections, policy=retry_policy)
-    celery = create_celery_app(settings)
-    container = Container(
+    deliverer = Deliverer(engine, policy_from(settings))
+    celery = create_celery_app(settings, engine=engine, runner=runner, deliverer=deliverer)
+    return Container(
         settings=settings, engine=engine, store=store, bus=bus, runner=runner,
-        celery=celery, publisher=CeleryPublisher(celery),
+        deliverer=deliverer, celery=celery, publisher=CeleryPublisher(celery),
     )
-    bind_container(celery, container)
-    return container

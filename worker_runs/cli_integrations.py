@@ -17,12 +17,9 @@ from domain.user import User, user_stream
 from eventstore import SqlEventStore
 from integrations import audit as audit_queries
 from integrations import subscriptions as subs
-from integrations.delivery import Deliverer
 from integrations.errors import IntegrationError
-from integrations.kicker import WebhookKicker
 from integrations.tables import webhook_subscriptions
 from integrations.translator import PUBLIC_TYPES
-from tasks.webhooks import WebhookPublisher, policy_from
 from worker_runs.bootstrap import Container
 from worker_runs.cli_context import current_container
 from worker_runs.logging_config import configure_logging
@@ -255,7 +252,7 @@ def webhooks_test(subscription_id: str, as_user: str | None) -> None:
         row = conn.execute(
             sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == subscription_id)
         ).first()
-    _print(Deliverer(c.engine, policy_from(c.settings)).send_test(row))
+    _print(c.deliverer.send_test(row))
 
 
 @webhooks.command("kicker")
@@ -265,7 +262,7 @@ def webhooks_kicker(poll: float) -> None:
     configure_logging("json")  # a production process: JSON lines, redacted
     c = current_container()
     stop = threading.Event()
-    kicker = WebhookKicker(c.engine, WebhookPublisher(c.celery), poll_interval=poll)
+    kicker = c.webhook_kicker(poll_interval=poll)
     try:
         kicker.run(stop)
     except KeyboardInterrupt:

@@ -20,7 +20,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from projections.relay import Relay
 from projections.runner import ParkedEventNotRoot, UnknownProjection
 from projections.status import projection_statuses, relay_checkpoint
 from worker_runs.bootstrap import Container
@@ -205,8 +204,7 @@ def relay(poll: float | None, catchup: float) -> None:
         raise BrokerNotConfigured()
     stop = threading.Event()
     _on_stop_signals(lambda *_: stop.set())
-    Relay(container.engine, container.publisher, container.runner.names,
-          poll_interval=poll, catchup_interval=catchup).run(stop)
+    container.relay(poll_interval=poll, catchup_interval=catchup).run(stop)
 
 
 @click.command("worker")

@@ -29,9 +29,6 @@ import sqlalchemy as sa
 
 from eventstore.migrate import upgrade
 from eventstore.outage import is_db_unavailable
-from integrations.kicker import WebhookKicker
-from projections.relay import Relay
-from tasks.webhooks import WebhookPublisher
 from worker_runs import health
 from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.http_server import DEFAULT_THREADS, HttpServer
@@ -260,9 +257,9 @@ class Server:
             if not self._migrate(container):
                 return 0  # stopped while waiting for the database
             worker.start()
-            relay = Relay(container.engine, container.publisher, container.runner.names)
+            relay = container.relay()
             # Integrations (issue 7): announces subscriptions with due webhooks to the worker.
-            kicker = WebhookKicker(container.engine, WebhookPublisher(container.celery))
+            kicker = container.webhook_kicker()
             # The loops survive database and broker outages themselves; should one still die,
             # it is started again: the API never goes down with it.
             loops: dict[str, Callable[[threading.Event], None]] = {

@@ -45,7 +45,7 @@ def run(ctx: BenchContext) -> list[Figure]:
                    for _ in range(transactions)]
         head = container.store.head()
         seconds = run_writers(1, transactions, lambda w, i: container.bus.handle(
-            m.CreateTranscriptions(batches[i], worker_run_id=run_id), actor=user.actor, worker_run_id=run_id))
+            m.CreateTranscriptions(batches[i], worker_run_id=run_id), actor=user.actor))
         return (container.store.head() - head) / seconds
 
     def store_append() -> float:

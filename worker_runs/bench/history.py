@@ -56,7 +56,7 @@ def run(ctx: BenchContext) -> list[Figure]:
             container.bus.handle(
                 m.CreateTranscription(element_id, m.TranscriptionItem(element_id, "text"),
                                       worker_run_id=run_id),
-                actor=Actor(signer), worker_run_id=run_id)
+                actor=Actor(signer))
         return lambda: _median_ms(per_sample, one)
 
     got = interleave(ctx.repetitions, {
