@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eventstore import SqlEventStore
+from eventstore.log_consumer import head_position
 from projections import bookkeeping as bk
 from projections import queries
 from projections.metrics import render_projection_metrics
@@ -105,7 +106,7 @@ class ReadyzResource:
             with self.engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
                 positions = queries.projection_positions(conn, list(PROJECTIONS))
-                head = bk.head_position(conn)
+                head = head_position(conn)
                 now = datetime.now(UTC)
                 ages = {
                     name: _oldest_unapplied_age(conn, position, head, now)

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from eventstore.log_consumer import dialect_insert
 from projections import tables
 from projections.ops import LinkPaths, Op, Update, Upsert
 from projections.paths import apply_links
@@ -39,11 +39,8 @@ def _check_columns(table: sa.Table, names: Iterable[str]) -> None:
         raise UnknownReadModel(f"{table.name} has no column(s) {', '.join(sorted(unknown))}")
 
 
-def _upsert_statement(dialect: str, table: sa.Table, key: Sequence[str], values: Sequence[str]) -> Any:
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise UnknownReadModel(f"no upsert for the {dialect} dialect")
-    stmt: Any = insert(table)  # the dialect's Insert (on_conflict_* are dialect-specific)
+def _upsert_statement(conn: sa.Connection, table: sa.Table, key: Sequence[str], values: Sequence[str]) -> Any:
+    stmt = dialect_insert(conn, table)
     conflict = ["generation", *key]
     if not values:
         return stmt.on_conflict_do_nothing(index_elements=conflict)
@@ -87,7 +84,6 @@ def _groups(ops: Sequence[Op]) -> Iterable[list[Op]]:
 
 def apply_ops(conn: sa.Connection, ops: Sequence[Op], generation: int) -> None:
     """Write `ops`, in order, as rows of `generation`, inside the caller's transaction."""
-    dialect = conn.dialect.name
     for group in _groups(ops):
         first = group[0]
         table = read_model_table(first.table)
@@ -96,7 +92,7 @@ def apply_ops(conn: sa.Connection, ops: Sequence[Op], generation: int) -> None:
             continue
         _check_columns(table, [*first.key, *first.values])
         if isinstance(first, Upsert):
-            stmt = _upsert_statement(dialect, table, list(first.key), list(first.values))
+            stmt = _upsert_statement(conn, table, list(first.key), list(first.values))
             upserts = [op for op in group if isinstance(op, Upsert)]
             rows = [{"generation": generation, **op.key, **op.values} for op in upserts]
             conn.execute(stmt, rows)

@@ -260,13 +260,13 @@ class Server:
             if not self._migrate(container):
                 return 0  # stopped while waiting for the database
             worker.start()
-            relay = Relay(container.engine, container.publisher, container.runner.names)
-            # Integrations (issue 7): announces subscriptions with due webhooks to the worker.
+            # The relay also announces subscriptions with due webhooks (issue 7), under its lock.
             kicker = WebhookKicker(container.engine, WebhookPublisher(container.celery))
+            relay = Relay(container.engine, container.publisher, container.runner.names, kickers=[kicker])
             # The loops survive database and broker outages themselves; should one still die,
             # it is started again: the API never goes down with it.
             loops: dict[str, Callable[[threading.Event], None]] = {
-                "relay": relay.run, "webhook-kicker": kicker.run,
+                "relay": relay.run,
             }
             for name, target in loops.items():
                 threads.append(threading.Thread(target=target, args=(self.stop_event,), name=name))

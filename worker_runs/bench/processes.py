@@ -73,8 +73,7 @@ class ReadSide(Children):
         super().__init__(env, log, [
             [sys.executable, "-m", "celery", "-A", "tasks.app", "worker", "--pool=prefork",
              f"--concurrency={concurrency}", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
-            [sys.executable, "-m", "worker_runs.cli", "relay"],
-            [sys.executable, "-m", "worker_runs.cli", "webhooks", "kicker", "--poll", str(kicker_poll)],
+            [sys.executable, "-m", "worker_runs.cli", "relay", "--webhook-poll", str(kicker_poll)],
         ])
 
 
