@@ -20,9 +20,10 @@ from commands import COMMAND_HANDLERS, CommandBus
 from commands.aggregate_cache import AggregateCache
 from eventstore import EventStore, SqlEventStore
 from eventstore.engine import make_engine
+from integrations.all_projections import ALL_PROJECTIONS
 from integrations.iiif import IIIFInfoClient, InfoFetcher
 from integrations.stream_slots import StreamSlots
-from projections.registry import PROJECTIONS, Projection
+from projections.registry import Projection
 from projections.runner import DEFAULT_RETRY_POLICY, ProjectionRunner, RetryPolicy
 from tasks.factory import bind_container, create_celery_app
 from tasks.publisher import CeleryPublisher
@@ -91,7 +92,7 @@ def bootstrap(
     engine: Engine | None = None,
     clock: Callable[[], datetime] = utc_now,
     ids: Callable[[], str] = new_uuid,
-    projections: Mapping[str, Projection] = PROJECTIONS,
+    projections: Mapping[str, Projection] = ALL_PROJECTIONS,
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     iiif: InfoFetcher | None = None,
 ) -> Container:
