@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from api.sign_in_tables import login_failures
+from eventstore.log_consumer import dialect_insert
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,7 @@ class LoginThrottle:
     def failed(self, keys: dict[str, Limit]) -> None:
         """Count one failure on each key, atomically (a new window when the last one ended)."""
         now = self.clock()
-        dialect_insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        insert = dialect_insert(login_failures)
+        insert = dialect_insert(self.engine, login_failures)
         expired = login_failures.c.window_started_at <= now - self.window
         statement = insert.on_conflict_do_update(
             index_elements=["key"],

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from api.errors import invalid
 from api.schemas import MAX_INT64
-from projections.bookkeeping import head_position
+from eventstore.log_consumer import head_position
 from projections.consistency import last_write_position, projection_position
 from projections.position_watch import PositionWatch
 from projections.tables import dead_letters

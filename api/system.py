@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eventstore import SqlEventStore
+from eventstore.log_consumer import head_position
+from integrations.all_projections import ALL_PROJECTIONS
 from projections import bookkeeping as bk
 from projections import queries
 from projections.metrics import render_projection_metrics
-from projections.registry import PROJECTIONS
 from worker_runs import health
 from worker_runs.settings import Settings
 
@@ -83,7 +84,7 @@ class MetricsResource:
         self.engine = engine
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.data, resp.content_type = render_projection_metrics(self.engine)
+        resp.data, resp.content_type = render_projection_metrics(self.engine, ALL_PROJECTIONS)
 
 
 class ReadyzResource:
@@ -104,8 +105,8 @@ class ReadyzResource:
         try:
             with self.engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
-                positions = queries.projection_positions(conn, list(PROJECTIONS))
-                head = bk.head_position(conn)
+                positions = queries.projection_positions(conn, list(ALL_PROJECTIONS))
+                head = head_position(conn)
                 now = datetime.now(UTC)
                 ages = {
                     name: _oldest_unapplied_age(conn, position, head, now)

@@ -14,6 +14,7 @@ from eventstore.commit_outcome import committed
 from eventstore.engine import writer
 from eventstore.group_commit import GroupCommit, Member
 from eventstore.listeners import AppendListener, AppendListeners
+from eventstore.log_consumer import head_position
 from eventstore.outage import is_db_unavailable
 from eventstore.pg_append import NOTIFY_CHANNEL, append_params, append_sql
 from eventstore.ports import in_batches
@@ -346,7 +347,7 @@ class SqlEventStore:
 
     def head(self) -> int:
         """The position of the last committed event (0 when empty)."""
-        return self._read(lambda conn: conn.execute(sa.select(event_position.c.last)).scalar() or 0)
+        return self._read(head_position)
 
     def resolve(self, alias: str) -> str | None:
         query = sa.select(stream_aliases.c.stream_id).where(stream_aliases.c.alias == alias)

@@ -2,7 +2,7 @@
 
 Plain indexed SQL over the event store's metadata columns (actor_id, event_type,
 recorded_at, worker_run_id: each indexed with the position) and the subject index
-(integrations/index.py: `event_subjects(subject_id, global_position)` is its primary key),
+(integrations/index.py: `event_subjects(generation, subject_id, global_position)` is its primary key),
 keyset-paginated by global position, so the cost of a page does not grow with the log.
 """
 
@@ -25,7 +25,7 @@ from eventstore.schema import events
 from integrations import index
 from integrations.errors import IntegrationNotFound
 from integrations.tables import event_scopes, event_subjects
-from integrations.visibility import scoped_events, visible_to
+from integrations.visibility import scope_of_event, scoped_events, visible_to
 
 CSV_COLUMNS = (
     "position",
@@ -62,7 +62,9 @@ class AuditFilter:
 
 def _about(subject_id: str) -> sa.ColumnElement[bool]:
     return events.c.global_position.in_(
-        sa.select(event_subjects.c.global_position).where(event_subjects.c.subject_id == subject_id)
+        sa.select(event_subjects.c.global_position).where(
+            event_subjects.c.generation == index.generation(), event_subjects.c.subject_id == subject_id
+        )
     )
 
 
@@ -70,7 +72,7 @@ def _query(viewer: Actor, f: AuditFilter, after: int, upto: int) -> sa.Select[An
     source: sa.FromClause = events
     position = events.c.global_position
     # Object filters drive the query from the subject index (its primary key is
-    # (subject_id, global_position): one range scan, already in position order). The index
+    # (generation, subject_id, global_position): one range scan, in position order). The index
     # holds each event's stream id and the run that signed it, so `worker_run` ("signed by or
     # about") and `stream` (an object id or a stream id) need no OR that would defeat it.
     for subject in (f.worker_run, f.stream):
@@ -78,12 +80,16 @@ def _query(viewer: Actor, f: AuditFilter, after: int, upto: int) -> sa.Select[An
             alias = event_subjects.alias()
             source = source.join(
                 alias,
-                sa.and_(alias.c.global_position == events.c.global_position, alias.c.subject_id == subject),
+                sa.and_(
+                    alias.c.generation == index.generation(),
+                    alias.c.global_position == events.c.global_position,
+                    alias.c.subject_id == subject,
+                ),
             )
             position = alias.c.global_position
     clause = visible_to(viewer, include_own_actions=True, include_public=False)
     if clause is not None:
-        source = source.join(event_scopes, event_scopes.c.global_position == events.c.global_position)
+        source = source.join(event_scopes, scope_of_event(event_scopes))
     query = sa.select(events).select_from(source).where(position > after, position <= upto)
     if clause is not None:
         query = query.where(clause)
@@ -186,7 +192,9 @@ def run_provenance(engine: Engine, viewer: Actor, run_id: str) -> dict[str, Any]
             raise RunNotFound("No such worker run.")
         subjects = [run.payload["worker_id"], run.payload["worker_version_id"]]
         subjects += [run.payload[k] for k in ("configuration_id", "model_version_id") if run.payload.get(k)]
-        touched = sa.select(event_subjects.c.global_position).where(event_subjects.c.subject_id.in_(subjects))
+        touched = sa.select(event_subjects.c.global_position).where(
+            event_subjects.c.generation == index.generation(), event_subjects.c.subject_id.in_(subjects)
+        )
         query = sa.select(events).where(
             events.c.global_position.in_(touched), events.c.global_position < run.global_position
         )

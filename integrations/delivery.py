@@ -31,12 +31,12 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 import sqlalchemy as sa
 from requests.adapters import HTTPAdapter
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from urllib3.exceptions import NewConnectionError
 
 from domain.actor import Actor
 from eventstore.engine import writer
+from eventstore.log_consumer import dialect_insert, exponential_delay
 from eventstore.records import StoredEvent
 from integrations import index, signing
 from integrations.errors import WebhookUrlRefused
@@ -195,10 +195,7 @@ def _park(
         "reason": reason,
         "parked_at": now,
     }
-    # Both dialects have the same ON CONFLICT ... DO UPDATE construct.
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(
-        webhook_dead_letters
-    ).values(**values)
+    insert = dialect_insert(conn, webhook_dead_letters).values(**values)
     conn.execute(
         insert.on_conflict_do_update(
             index_elements=[webhook_dead_letters.c.delivery_id],
@@ -228,7 +225,7 @@ def _utc(now: Callable[[], datetime]) -> datetime:
 def backoff_delay(attempts: int, policy: DeliveryPolicy, rng: Callable[[], float] = random.random) -> float:
     """Exponential back-off with jitter: the n-th retry waits between half and all of
     backoff * 2^(n-1), capped."""
-    ceiling = min(policy.backoff_max, policy.backoff * (2 ** max(0, attempts - 1)))
+    ceiling = exponential_delay(attempts, policy.backoff, policy.backoff_max)
     return ceiling / 2 + rng() * ceiling / 2
 
 

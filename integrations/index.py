@@ -1,16 +1,20 @@
-"""The subject and visibility index over the event log (tables in integrations/tables.py).
+"""The subject and visibility index over the event log: the `event_index` projection.
 
 For every event: the ids it is about (`event_subjects`, for audit `?stream=`), the one scope
 that decides who may see it (`event_scopes`), and, for events that give someone access, who
-may read that scope from then on (`scope_readers`).
+may read that scope from then on (`scope_readers`). Tables in integrations/tables.py.
 
-Why a separate index, caught up by its readers, rather than rows written in the append
-transaction: the append path is the system's single write bottleneck and owned by the event
-store; the index is derived, rebuildable data. Every reader (feed, SSE, audit, webhook
-dispatcher) calls `catch_up()` before querying, which indexes whatever was appended since
-the checkpoint, so readers never see a stale index and need no background worker. Indexing
-is idempotent (ON CONFLICT DO NOTHING) and serialised (an advisory lock on PostgreSQL, the
-write lock on SQLite), so concurrent readers only wait for each other briefly.
+An ordinary projection (registered in integrations/all_projections.py): a pure projector
+returning row operations, run by projections/runner.py, so it has generations and rebuilds
+(`projections rebuild event_index`), lag in `projections status`, /metrics and /readyz,
+back-off and parking, and the relay announces it to the workers like the others.
+
+Why not rows written in the append transaction: the append path is the system's single
+write bottleneck and owned by the event store; the index is derived, rebuildable data. Why
+readers still never see a stale index: every reader (feed, SSE, audit, webhook dispatcher)
+calls `catch_up()` before querying, which runs the projection up to the head now, in the
+reader's process, through the same runner (its per-projection lock serialises it with the
+workers; the operations are idempotent), and bounds its query by the position returned.
 """
 
 from __future__ import annotations
@@ -21,23 +25,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from domain.events import decode
-from eventstore.engine import writer
+from eventstore.log_consumer import head_position
 from eventstore.records import StoredEvent
-from eventstore.schema import event_position, events
 from integrations.scopes import scope_of
-from integrations.tables import (
-    event_scopes,
-    event_subjects,
-    integration_checkpoints,
-    scope_readers,
-)
+from integrations.tables import INDEX_TABLES
+from projections.consistency import projection_positions
+from projections.generations import live_generation_of
+from projections.ops import Op, Upsert
+from projections.registry import Projection
+from projections.runner import ProjectionRunner
 
-CHECKPOINT = "event_index"
+#: the projection's name: its checkpoint, lock, state, parked events and metrics label
+NAME = "event_index"
 log = logging.getLogger(__name__)
+#: events per batch when a reader runs the index itself (a first reader after a rebuild of a
+#: large log: fewer, larger transactions)
 _BATCH = 5000
 
 
@@ -91,75 +96,40 @@ def entry_for(event: StoredEvent) -> IndexEntry:
     return IndexEntry(frozenset(subjects), scope, readers)
 
 
-def _insert_ignore(engine: Engine, table: sa.Table) -> Any:
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
-
-
-def indexed_position(conn: sa.Connection) -> int:
-    return (
-        conn.execute(
-            sa.select(integration_checkpoints.c.position).where(integration_checkpoints.c.name == CHECKPOINT)
-        ).scalar()
-        or 0
+def index_ops(event: StoredEvent) -> list[Op]:
+    """Pure: the projector, for every event type (`Projection.default`)."""
+    entry = entry_for(event)
+    position = event.global_position
+    ops: list[Op] = [
+        Upsert("event_subjects", {"subject_id": subject, "global_position": position}, {})
+        for subject in sorted(entry.subjects)
+    ]
+    ops.append(Upsert("event_scopes", {"global_position": position}, {"scope_id": entry.scope}))
+    # The earliest grant wins: visibility only ever widens forward in time.
+    ops.extend(
+        Upsert("scope_readers", {"scope_id": scope, "user_id": user}, {"since_position": position},
+               first_wins=True)
+        for scope, user in entry.readers
     )
+    return ops
+
+
+PROJECTION = Projection(NAME, {}, tuple(t.name for t in INDEX_TABLES), default=index_ops)
+
+
+def generation() -> sa.ColumnElement[int]:
+    """The live generation of the index, for the readers' joins (one snapshot with the rows)."""
+    return live_generation_of(NAME)
 
 
 def catch_up(engine: Engine, *, up_to: int | None = None) -> int:
-    """Index every event up to `up_to` (default: the head). Returns the indexed position."""
-    is_pg = engine.dialect.name == "postgresql"
-    while True:
-        # A read first: when nothing is new (the common case for pollers) no write lock is
-        # taken, so live streams polling on SQLite never contend with appends.
-        with engine.connect() as conn:
-            done = indexed_position(conn)
-            target = (
-                up_to if up_to is not None else (conn.execute(sa.select(event_position.c.last)).scalar() or 0)
-            )
-        if done >= target:
-            return done
-        with writer(engine).begin() as conn:
-            if is_pg:
-                # Per schema, like the relay's lock: indexers of other schemas do not wait.
-                conn.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || :k, 0))"),
-                    {"k": ":event_index"},
-                )
-            done = indexed_position(conn)
-            rows = conn.execute(
-                sa.select(events)
-                .where(events.c.global_position > done)
-                .order_by(events.c.global_position)
-                .limit(_BATCH)
-            ).all()
-            if not rows:
-                return done
-            _write(engine, conn, [StoredEvent(**row._asdict()) for row in rows])
-            last = rows[-1].global_position
-            conn.execute(_insert_ignore(engine, integration_checkpoints).values(name=CHECKPOINT, position=0))
-            conn.execute(
-                integration_checkpoints.update()
-                .where(integration_checkpoints.c.name == CHECKPOINT)
-                .values(position=last)
-            )
-        if last >= target:
-            return last
-
-
-def _write(engine: Engine, conn: sa.Connection, batch: list[StoredEvent]) -> None:
-    subjects: list[dict[str, Any]] = []
-    scopes: list[dict[str, Any]] = []
-    readers: list[dict[str, Any]] = []
-    for event in batch:
-        entry = entry_for(event)
-        position = event.global_position
-        subjects.extend({"subject_id": s, "global_position": position} for s in entry.subjects)
-        scopes.append({"global_position": position, "scope_id": entry.scope})
-        readers.extend(
-            {"scope_id": scope, "user_id": user, "since_position": position} for scope, user in entry.readers
-        )
-    conn.execute(_insert_ignore(engine, event_subjects), subjects)
-    conn.execute(_insert_ignore(engine, event_scopes), scopes)
-    if readers:
-        # The earliest grant wins: visibility only ever widens forward in time.
-        conn.execute(_insert_ignore(engine, scope_readers), readers)
+    """Run the index up to `up_to` (default: the head) now. Returns the indexed position: a
+    reader bounds its query by it (below the head only while an event waits for its back-off)."""
+    # A read first: when nothing is new (the common case for pollers) no write lock is
+    # taken, so live streams polling on SQLite never contend with appends.
+    with engine.connect() as conn:
+        done = projection_positions(conn, [NAME])[NAME]
+        target = head_position(conn) if up_to is None else up_to
+    if done >= target:
+        return done
+    return ProjectionRunner(engine, {NAME: PROJECTION}, batch_size=_BATCH).catch_up(NAME, target).checkpoint

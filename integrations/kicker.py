@@ -1,6 +1,8 @@
 """The webhook kicker: announces "subscription S has work" to the Celery workers.
 
-The webhooks' counterpart of projections/relay.py: the `events` table is the outbox; the
+The webhooks' counterpart of the projections' announcements, and run by the relay
+(projections/relay.py) in its loop, under its singleton lock: two relays never both kick, and
+the kicker needs no loop, lock or reconnect logic of its own. The `events` table is the outbox; the
 kicker compares each active subscription's checkpoint with the head and publishes a small
 `deliver(subscription_id)` message (an id, never an event) when there is something to do
 and no delivery run holds the subscription's lease. Like the relay it re-announces a
@@ -11,8 +13,6 @@ waiting for its back-off is announced once it is due.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,11 +21,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from eventstore.schema import event_position
+from eventstore.log_consumer import head_position
 from integrations.subscriptions import ACTIVE
 from integrations.tables import webhook_deliveries, webhook_subscriptions
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,9 +48,17 @@ class WebhookKicker:
         self.catchup_interval = catchup_interval
         self.clock = clock
         self._sent: dict[str, _Sent] = {}
+        #: some active subscription was behind the head at the last step: the relay looks again
+        #: within `poll_interval` (a lease that ends or a retry that falls due sends no NOTIFY)
+        self.behind = False
 
-    def step(self) -> list[str]:
-        """Publish for every subscription with due work; returns their ids."""
+    def reset(self) -> None:
+        """Forget what was announced (the relay took the lock anew: announce as a new kicker)."""
+        self._sent.clear()
+
+    def step(self, head: int | None = None) -> list[str]:
+        """Publish for every subscription with due work; returns their ids. `head`: the
+        position the relay just read (read here when not given)."""
         now, wall = self.clock(), datetime.now(UTC)
         due_retry = (
             sa.select(sa.func.min(webhook_deliveries.c.next_attempt_at))
@@ -63,7 +69,7 @@ class WebhookKicker:
             .scalar_subquery()
         )
         with self.engine.connect() as conn:
-            head = conn.execute(sa.select(event_position.c.last)).scalar() or 0
+            head = head_position(conn) if head is None else head
             rows = conn.execute(
                 sa.select(
                     webhook_subscriptions.c.id,
@@ -72,6 +78,7 @@ class WebhookKicker:
                     due_retry.label("next_attempt_at"),
                 ).where(webhook_subscriptions.c.state == ACTIVE, webhook_subscriptions.c.checkpoint < head)
             ).all()
+        self.behind = bool(rows)
         published = []
         for row in rows:
             if row.lease_until is not None and row.lease_until > wall:
@@ -89,13 +96,3 @@ class WebhookKicker:
             self._sent[row.id] = _Sent(row.checkpoint, now)
             published.append(row.id)
         return published
-
-    def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.step()
-            except Exception:
-                log.exception("webhook kicker: step failed; retrying")
-                stop.wait(1.0)
-                continue
-            stop.wait(self.poll_interval)

@@ -29,11 +29,14 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from domain.actor import Actor
+from eventstore.log_consumer import Backoff
 from eventstore.outage import DB_UNAVAILABLE, is_db_unavailable
 from integrations.feed import read_page
 from integrations.stream_slots import StreamSlot
 
 PAGE = 500
+#: the longest wait between two reads while the database is away (doubling from the poll interval)
+OUTAGE_RETRY_MAX = 5.0
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class EventStream:
         started = last_sent = last_checked = self.clock()
         # Sent at once: the client knows the stream is open and how long to wait to reconnect.
         yield f"retry: {opts.retry_ms}\n: stream open\n\n".encode()
-        outage = 0.0  # the current back-off while the database is away
+        outage = Backoff(opts.poll_interval, OUTAGE_RETRY_MAX)  # while the database is away
         while not self._closed.is_set() and self.clock() - started < opts.max_seconds:
             try:
                 if self.still_authorized is not None and self.clock() - last_checked >= opts.recheck_interval:
@@ -132,12 +135,11 @@ class EventStream:
                     raise
                 # The database restarts or fails over: the stream stays open and retries (its
                 # cursor is unchanged, so nothing is skipped); the comment doubles as heartbeat.
-                outage = min(outage * 2, 5.0) if outage else opts.poll_interval
                 yield b": database unavailable, retrying\n\n"
                 last_sent = self.clock()
-                self._closed.wait(outage)
+                self._closed.wait(outage.next_delay())
                 continue
-            outage = 0.0
+            outage.reset()
             for event in page.events:
                 yield frame(event)
                 last_sent = self.clock()

@@ -2,11 +2,11 @@
 
 Two kinds of data live here:
 
-* **Derived** (rebuildable from the events, like a read model): `integration_checkpoints`,
-  `event_subjects`, `event_scopes`, `scope_readers`. They are written by
-  integrations/index.py, never in the append transaction (the append path belongs to the
-  event store and stays lean); readers catch the index up to the head they read before
-  they query it, so it is never stale for them.
+* **Derived** (rebuildable from the events, a read model like the others): `event_subjects`,
+  `event_scopes`, `scope_readers`, written by the `event_index` projection
+  (integrations/index.py), never in the append transaction (the append path belongs to the
+  event store and stays lean); readers run it up to the head they read before they query
+  it, so it is never stale for them.
 * **Operational state of webhooks** (subscriptions, their change log, deliveries, attempts,
   dead letters). Subscriptions are plain tables rather than an event-sourced aggregate: they
   are integration plumbing with no domain invariant, they change often (checkpoints move
@@ -20,48 +20,50 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from eventstore.schema import NAMING_CONVENTION, BigInt, Json, UTCDateTime
+from eventstore.schema import metadata as read_models
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
-# --- derived index ---------------------------------------------------------------------------
-
-integration_checkpoints = sa.Table(
-    "integration_checkpoints",
-    metadata,
-    sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("position", BigInt, nullable=False),
-)
+# --- the subject and visibility index: a projection (integrations/index.py) ------------------
+#
+# Read-model tables like the others: on the read models' MetaData (projections/apply.py finds
+# them there), every row of one `generation` (a rebuild fills N+1 beside the live one), the
+# position in `projection_checkpoints` under the name "event_index".
 
 # Which object ids an event is about (its stream's id, every `*_id` in its payload, the run
 # that signed it): `?stream=<any id>` in the audit API is one index range scan.
 event_subjects = sa.Table(
     "event_subjects",
-    metadata,
+    read_models,
+    sa.Column("generation", sa.Integer, nullable=False),
     sa.Column("subject_id", sa.String(200), nullable=False),
     sa.Column("global_position", BigInt, nullable=False),
-    sa.PrimaryKeyConstraint("subject_id", "global_position", name="pk_event_subjects"),
+    sa.PrimaryKeyConstraint("generation", "subject_id", "global_position", name="pk_event_subjects"),
 )
 
 # The one object whose readers may see an event (a worker for its versions, the owner for
 # runs, "public" for worker types).
 event_scopes = sa.Table(
     "event_scopes",
-    metadata,
-    sa.Column("global_position", BigInt, primary_key=True, autoincrement=False),
+    read_models,
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("global_position", BigInt, nullable=False),
     sa.Column("scope_id", sa.String(200), nullable=False),
-    sa.Index("ix_event_scopes_scope_position", "scope_id", "global_position"),
+    sa.PrimaryKeyConstraint("generation", "global_position", name="pk_event_scopes"),
+    sa.Index("ix_event_scopes_scope_position", "generation", "scope_id", "global_position"),
 )
 
 # Who may read a scope, from which position on: visibility is "as of the event", so a
 # page of the feed never changes once written (a later grant does not rewrite history).
 scope_readers = sa.Table(
     "scope_readers",
-    metadata,
+    read_models,
+    sa.Column("generation", sa.Integer, nullable=False),
     sa.Column("scope_id", sa.String(200), nullable=False),
     sa.Column("user_id", sa.String(64), nullable=False),
     sa.Column("since_position", BigInt, nullable=False),
-    sa.PrimaryKeyConstraint("scope_id", "user_id", name="pk_scope_readers"),
-    sa.Index("ix_scope_readers_user", "user_id"),
+    sa.PrimaryKeyConstraint("generation", "scope_id", "user_id", name="pk_scope_readers"),
+    sa.Index("ix_scope_readers_user", "generation", "user_id"),
 )
 
 # --- webhooks ------------------------------------------------------------------------------
@@ -147,7 +149,7 @@ webhook_dead_letters = sa.Table(
     sa.Column("replayed_at", UTCDateTime, nullable=True),
 )
 
-INDEX_TABLES = [integration_checkpoints, event_subjects, event_scopes, scope_readers]
+INDEX_TABLES = [event_subjects, event_scopes, scope_readers]
 WEBHOOK_TABLES = [
     webhook_subscriptions,
     webhook_subscription_changes,

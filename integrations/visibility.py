@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from domain.actor import Actor
 from eventstore.schema import events
+from integrations import index
 from integrations.scopes import PUBLIC_SCOPE
 from integrations.tables import event_scopes, scope_readers
 
@@ -31,6 +32,7 @@ def visible_to(
         return None
     readable = sa.exists(
         sa.select(sa.literal(1)).where(
+            scope_readers.c.generation == event_scopes.c.generation,
             scope_readers.c.scope_id == event_scopes.c.scope_id,
             scope_readers.c.user_id == actor.user_id,
             scope_readers.c.since_position <= events.c.global_position,
@@ -43,5 +45,12 @@ def visible_to(
 
 
 def scoped_events() -> sa.FromClause:
-    """`events` joined with each event's scope."""
-    return events.join(event_scopes, event_scopes.c.global_position == events.c.global_position)
+    """`events` joined with each event's scope (in the index's live generation)."""
+    return events.join(event_scopes, scope_of_event(event_scopes))
+
+
+def scope_of_event(scopes: sa.FromClause) -> sa.ColumnElement[bool]:
+    """The join condition of `events` with (an alias of) `event_scopes`."""
+    return sa.and_(
+        scopes.c.global_position == events.c.global_position, scopes.c.generation == index.generation(),
+    )

@@ -1,9 +1,10 @@
 """Apply projector operations (projections/ops.py) to the read-model tables.
 
 `Upsert` becomes `INSERT … ON CONFLICT (generation, key…) DO UPDATE` (or `DO NOTHING` when
-there is nothing to overwrite), `Update` becomes `UPDATE … WHERE generation = … AND key…`.
-Both are idempotent, which is what makes redelivery harmless: the checkpoint written in the
-same transaction (projections/runner.py) is the first guard, idempotent operations the second.
+there is nothing to overwrite, or the first write wins), `Update` becomes
+`UPDATE … WHERE generation = … AND key…`. Both are idempotent, which is what makes redelivery
+harmless: the checkpoint written in the same transaction (projections/runner.py) is the first
+guard, idempotent operations the second.
 
 Every row is written with the generation it belongs to (see projections/tables.py), so a
 rebuild can fill generation N+1 beside the live one.
@@ -15,8 +16,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from eventstore.log_consumer import dialect_insert
 from projections import tables
 from projections.ops import LinkPaths, Op, Update, Upsert
 from projections.paths import apply_links
@@ -39,13 +40,12 @@ def _check_columns(table: sa.Table, names: Iterable[str]) -> None:
         raise UnknownReadModel(f"{table.name} has no column(s) {', '.join(sorted(unknown))}")
 
 
-def _upsert_statement(dialect: str, table: sa.Table, key: Sequence[str], values: Sequence[str]) -> Any:
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise UnknownReadModel(f"no upsert for the {dialect} dialect")
-    stmt: Any = insert(table)  # the dialect's Insert (on_conflict_* are dialect-specific)
+def _upsert_statement(
+    conn: sa.Connection, table: sa.Table, key: Sequence[str], values: Sequence[str], first_wins: bool,
+) -> Any:
+    stmt = dialect_insert(conn, table)
     conflict = ["generation", *key]
-    if not values:
+    if not values or first_wins:
         return stmt.on_conflict_do_nothing(index_elements=conflict)
     return stmt.on_conflict_do_update(
         index_elements=conflict, set_={name: stmt.excluded[name] for name in values},
@@ -63,7 +63,7 @@ def _groups(ops: Sequence[Op]) -> Iterable[list[Op]]:
     keys: set[tuple[Any, ...]] = set()
     for op in ops:
         if isinstance(op, Upsert):
-            op_shape = (op.table, tuple(op.key), tuple(op.values))
+            op_shape = (op.table, tuple(op.key), tuple(op.values), op.first_wins)
             op_key = tuple(op.key.values())
             if op_shape == shape and op_key not in keys:
                 group.append(op)
@@ -77,7 +77,9 @@ def _groups(ops: Sequence[Op]) -> Iterable[list[Op]]:
         if isinstance(op, LinkPaths):
             group, shape, keys = [op], ("links", op.table), set()
         elif isinstance(op, Upsert):
-            group, shape, keys = [op], (op.table, tuple(op.key), tuple(op.values)), {tuple(op.key.values())}
+            group, shape, keys = [op], (op.table, tuple(op.key), tuple(op.values), op.first_wins), {
+                tuple(op.key.values())
+            }
         else:
             group, shape, keys = [], None, set()
             yield [op]
@@ -87,7 +89,6 @@ def _groups(ops: Sequence[Op]) -> Iterable[list[Op]]:
 
 def apply_ops(conn: sa.Connection, ops: Sequence[Op], generation: int) -> None:
     """Write `ops`, in order, as rows of `generation`, inside the caller's transaction."""
-    dialect = conn.dialect.name
     for group in _groups(ops):
         first = group[0]
         table = read_model_table(first.table)
@@ -96,7 +97,7 @@ def apply_ops(conn: sa.Connection, ops: Sequence[Op], generation: int) -> None:
             continue
         _check_columns(table, [*first.key, *first.values])
         if isinstance(first, Upsert):
-            stmt = _upsert_statement(dialect, table, list(first.key), list(first.values))
+            stmt = _upsert_statement(conn, table, list(first.key), list(first.values), first.first_wins)
             upserts = [op for op in group if isinstance(op, Upsert)]
             rows = [{"generation": generation, **op.key, **op.values} for op in upserts]
             conn.execute(stmt, rows)

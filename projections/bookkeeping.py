@@ -1,52 +1,18 @@
 """Small SQL helpers over the projection bookkeeping tables (checkpoints, state, failures,
-dead letters), shared by the runner, the relay, status and the CLI."""
+dead letters), shared by the runner, the relay, status and the CLI. What any reader of the log
+needs (head, locks, upsert) is in eventstore/log_consumer.py."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from eventstore.log_consumer import dialect_insert
 from eventstore.records import StoredEvent
-from eventstore.schema import event_position, events
+from eventstore.schema import events
 from projections.generations import FIRST_GENERATION
 from projections.tables import dead_letters, projection_checkpoints, projection_failures, projection_state
-
-
-def dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
-    """`INSERT` with the dialect's `ON CONFLICT` support (PostgreSQL and SQLite share it)."""
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
-def lock_name(conn: sa.Connection, key: str) -> None:
-    """Serialise transactions that use the same `key` until this transaction ends.
-
-    PostgreSQL: a transaction-level advisory lock, scoped to the current schema so that
-    databases shared by several schemas (tests, tenants) do not block each other.
-    SQLite: nothing to do, the caller's transaction began with BEGIN IMMEDIATE
-    (eventstore.engine.writer) and already holds the database's only write lock.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || :key, 0))"),
-            {"key": key},
-        )
-
-
-def head_position(conn: sa.Connection) -> int:
-    return int(conn.execute(sa.select(event_position.c.last)).scalar() or 0)
-
-
-def read_events(conn: sa.Connection, after: int, limit: int) -> list[StoredEvent]:
-    query = (
-        sa.select(events)
-        .where(events.c.global_position > after)
-        .order_by(events.c.global_position)
-        .limit(limit)
-    )
-    return [StoredEvent(**row._asdict()) for row in conn.execute(query)]
 
 
 def read_event(conn: sa.Connection, position: int) -> StoredEvent | None:

@@ -10,6 +10,13 @@ from projections.tables import projection_state
 FIRST_GENERATION = 1
 
 
+def live_generation_of(name: str) -> sa.ColumnElement[int]:
+    """The live generation as a scalar subquery, for readers that filter rows in the statement
+    itself (one snapshot: the generation and the rows are read together)."""
+    current = sa.select(projection_state.c.live_generation).where(projection_state.c.name == name)
+    return sa.func.coalesce(current.scalar_subquery(), FIRST_GENERATION)
+
+
 def live_generation(conn: sa.Connection, name: str) -> int:
     value = conn.execute(
         sa.select(projection_state.c.live_generation).where(projection_state.c.name == name)

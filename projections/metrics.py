@@ -2,11 +2,13 @@
 
 The values come from the database, not from process memory, so every API process renders
 the same numbers: the gauges live in their own registry (no multiprocess files needed) and
-the API's /metrics endpoint calls `render_projection_metrics(engine)` and appends the body
-to whatever else it exports.
+the API's /metrics endpoint calls `render_projection_metrics(engine, names)` and appends the
+body to whatever else it exports.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from sqlalchemy.engine import Engine
@@ -39,9 +41,9 @@ RELAY_LAG = Gauge(
 )
 
 
-def refresh_projection_metrics(engine: Engine) -> None:
-    """Set every gauge from the database."""
-    statuses = projection_statuses(engine)
+def refresh_projection_metrics(engine: Engine, names: Iterable[str] | None = None) -> None:
+    """Set every gauge from the database (`names`: default, every read model)."""
+    statuses = projection_statuses(engine, names)
     head = statuses[0].head if statuses else 0
     for status in statuses:
         LAG_EVENTS.labels(status.name).set(status.lag_events)
@@ -52,7 +54,7 @@ def refresh_projection_metrics(engine: Engine) -> None:
     RELAY_LAG.set(max(head - relay_checkpoint(engine), 0))
 
 
-def render_projection_metrics(engine: Engine) -> tuple[bytes, str]:
+def render_projection_metrics(engine: Engine, names: Iterable[str] | None = None) -> tuple[bytes, str]:
     """Refresh the gauges and render them: (body, content type) for a /metrics response."""
-    refresh_projection_metrics(engine)
+    refresh_projection_metrics(engine, names)
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -13,11 +13,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Upsert:
-    """Insert the row, or overwrite its `values` when the key exists."""
+    """Insert the row, or overwrite its `values` when the key exists (with `first_wins`, keep
+    the existing row: the subject index's "earliest grant" rows)."""
 
     table: str
     key: dict[str, Any]
     values: dict[str, Any]
+    first_wins: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,12 @@ class Projection:
     name: str
     projectors: Mapping[str, Projector]
     tables: tuple[str, ...]
+    #: for every event type without a projector of its own (the subject index reads every event,
+    #: even of a type only a newer version knows); None: such events change nothing
+    default: Projector | None = None
 
     def handle(self, event: StoredEvent) -> list[Op]:
-        projector = self.projectors.get(event.event_type)
+        projector = self.projectors.get(event.event_type, self.default)
         return projector(event) if projector else []
 
 

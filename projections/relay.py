@@ -19,27 +19,35 @@ for its back-off is picked up again without anyone watching.
 
 It wakes on PostgreSQL's NOTIFY (the event store notifies in each append) plus a short poll
 (SQLite has no NOTIFY). Exactly one relay runs at a time: a PostgreSQL session advisory lock,
-or an exclusive file lock next to the SQLite database; a second relay waits as a standby.
+or an exclusive file lock next to the SQLite database; a second relay waits as a standby
+(`singleton` in eventstore/log_consumer.py, with the head query and the back-off).
+
+The webhook kicker (integrations/kicker.py) runs in the same loop, after the projections, on
+the head just read: under the same lock, so two relays never both kick (`kickers`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eventstore.engine import writer
-from eventstore.pg_append import NOTIFY_CHANNEL
+from eventstore.log_consumer import (
+    Backoff,
+    LockUnavailable,
+    Waiter,
+    default_lock_path,
+    head_position,
+    singleton,
+)
 from projections import bookkeeping as bk
 from projections.consistency import projection_positions
 from projections.status import RELAY_CHECKPOINT, RELAY_GENERATION
@@ -51,17 +59,27 @@ class Publisher(Protocol):
     def publish(self, name: str, target: int) -> None: ...
 
 
-class RelayLockUnavailable(RuntimeError):
-    """Another relay holds the lock (raised only when asked not to wait for it)."""
+class Kicker(Protocol):
+    """Another announcer of work in the log, run in the relay's loop under its lock (the webhook
+    kicker, integrations/kicker.py): one singleton, one reconnect logic, one head query."""
+
+    #: seconds between two looks while it is `behind` (no NOTIFY says a lease ended)
+    poll_interval: float
+    behind: bool
+
+    def step(self, head: int | None = None) -> list[str]: ...
+
+    def reset(self) -> None: ...
 
 
-Waiter = Callable[[float], None]
+#: another relay holds the lock (raised only when asked not to wait for it)
+RelayLockUnavailable = LockUnavailable
 
+#: the singleton's name (eventstore/log_consumer.py): its advisory lock key, its lock file
+LOCK_KEY = "relay"
 #: back-off between two attempts to reconnect after the database went away (doubling)
 RECONNECT_MIN = 0.5
 RECONNECT_MAX = 10.0
-#: seconds between two checks that the lock's connection (which LISTENs) is still alive
-LOCK_CHECK_INTERVAL = 5.0
 
 
 @dataclass
@@ -77,6 +95,8 @@ class StepResult:
     published: list[str]
     #: projections whose message is still being served: look again soon
     waiting: list[str]
+    #: what the kickers announced (webhook subscription ids)
+    kicked: list[str] = field(default_factory=list)
 
 
 class Relay:
@@ -91,6 +111,7 @@ class Relay:
         catchup_interval: float = 2.0,
         lock_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
+        kickers: Sequence[Kicker] = (),
     ) -> None:
         self.engine = engine
         self.publisher = publisher
@@ -101,8 +122,9 @@ class Relay:
         self.poll_interval = poll_interval if poll_interval is not None else default_poll
         self.busy_interval = busy_interval
         self.catchup_interval = catchup_interval
-        self.lock_path = lock_path or _default_lock_path(engine)
+        self.lock_path = lock_path or default_lock_path(engine, LOCK_KEY)
         self.clock = clock
+        self.kickers = list(kickers)
         self._sent: dict[str, _Sent] = {}
 
     # --- one step -------------------------------------------------------------------------------
@@ -116,7 +138,7 @@ class Relay:
         """Announce the head to every projection behind it that has no message being served."""
         now = self.clock()
         with self.engine.connect() as conn:
-            head = bk.head_position(conn)
+            head = head_position(conn)
             checkpoints = projection_positions(conn, self.names)
         published, waiting = [], []
         for name in self.names:
@@ -138,7 +160,8 @@ class Relay:
         if published:
             with writer(self.engine).begin() as conn:
                 bk.set_checkpoint(conn, RELAY_CHECKPOINT, RELAY_GENERATION, head, datetime.now(UTC))
-        return StepResult(head, published, waiting)
+        kicked = [kicked for kicker in self.kickers for kicked in kicker.step(head)]
+        return StepResult(head, published, waiting, kicked)
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -150,27 +173,29 @@ class Relay:
         the advisory lock with it, so the relay reconnects and takes the lock again (or
         stands by if another relay took it meanwhile), with a capped back-off.
         """
-        backoff = RECONNECT_MIN
+        backoff = Backoff(RECONNECT_MIN, RECONNECT_MAX)
         while True:  # the lock is tried at least once, even with `stop` already set
             try:
-                with self._exclusive(stop, wait_for_lock) as wait:
+                with singleton(self.engine, LOCK_KEY, stop, wait_for_lock=wait_for_lock,
+                               lock_path=self.lock_path) as wait:
                     if wait is None:
                         return
                     # What was announced before may have been lost with the connection: start
                     # from what the database says, as a new relay does.
                     self._sent.clear()
+                    for kicker in self.kickers:
+                        kicker.reset()
                     log.info("relay: running (checkpoint %s)", self.checkpoint())
-                    backoff = RECONNECT_MIN
+                    backoff.reset()
                     self._relay(stop, wait)
                     return
-            except RelayLockUnavailable:
+            except LockUnavailable:
                 raise
             except Exception as exc:
-                log.warning("relay: lost the database (%s); reconnecting in %.1fs",
-                            type(exc).__name__, backoff)
-                if stop.wait(backoff):
+                delay = backoff.next_delay()
+                log.warning("relay: lost the database (%s); reconnecting in %.1fs", type(exc).__name__, delay)
+                if stop.wait(delay):
                     return
-                backoff = min(backoff * 2, RECONNECT_MAX)
 
     def _relay(self, stop: threading.Event, wait: Waiter) -> None:
         while not stop.is_set():
@@ -182,94 +207,9 @@ class Relay:
                 log.warning("relay: publishing failed (%s); retrying", type(exc).__name__)
                 wait(1.0)
                 continue
-            wait(self.busy_interval if result.waiting else self.poll_interval)
+            wait(self._interval(result))
 
-    @contextlib.contextmanager
-    def _exclusive(self, stop: threading.Event, wait_for_lock: bool) -> Iterator[Waiter | None]:
-        if self.is_postgres:
-            with self._pg_lock(stop, wait_for_lock) as wait:
-                yield wait
-        else:
-            with self._file_lock(stop, wait_for_lock) as acquired:
-                yield (lambda timeout: _wait(stop, timeout)) if acquired else None
-
-    @contextlib.contextmanager
-    def _pg_lock(self, stop: threading.Event, wait_for_lock: bool) -> Iterator[Waiter | None]:
-        # A session lock on a dedicated connection, which also LISTENs: both end with it.
-        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            logged = False
-            while not conn.execute(
-                sa.text("SELECT pg_try_advisory_lock(hashtextextended(current_schema() || :key, 0))"),
-                {"key": ":relay"},
-            ).scalar():
-                if not wait_for_lock:
-                    raise RelayLockUnavailable("another relay is running")
-                if not logged:
-                    log.info("relay: another relay holds the lock; standing by")
-                    logged = True
-                if stop.wait(1.0):
-                    yield None
-                    return
-            conn.exec_driver_sql(f"LISTEN {NOTIFY_CHANNEL}")
-            driver: Any = conn.connection.driver_connection
-
-            checked = [time.monotonic()]
-
-            def wait(timeout: float) -> None:
-                # Block until an append notifies or the poll interval passes (in short slices,
-                # so a stop is prompt), then drain the other notifications: one read covers
-                # them all. A dead connection raises here (the relay then reconnects); one
-                # that died silently is found by a cheap query every LOCK_CHECK_INTERVAL.
-                if time.monotonic() - checked[0] >= LOCK_CHECK_INTERVAL:
-                    conn.exec_driver_sql("SELECT 1")
-                    checked[0] = time.monotonic()
-                deadline = time.monotonic() + timeout
-                while not stop.is_set():
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or any(True for _ in driver.notifies(timeout=min(remaining, 0.25),
-                                                                           stop_after=1)):
-                        break
-                for _ in driver.notifies(timeout=0):
-                    pass
-
-            yield wait
-        finally:
-            # Closing the connection releases the lock and the LISTEN (a dead one: nothing to do).
-            with contextlib.suppress(Exception):
-                conn.invalidate()
-                conn.close()
-
-    @contextlib.contextmanager
-    def _file_lock(self, stop: threading.Event, wait_for_lock: bool) -> Iterator[bool]:
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "a+") as handle:
-            logged = False
-            while True:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if not wait_for_lock:
-                        raise RelayLockUnavailable(f"another relay holds {self.lock_path}") from None
-                    if not logged:
-                        log.info("relay: another relay holds %s; standing by", self.lock_path)
-                        logged = True
-                    if stop.wait(1.0):
-                        yield False
-                        return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _wait(stop: threading.Event, timeout: float) -> None:
-    stop.wait(timeout)
-
-
-def _default_lock_path(engine: Engine) -> Path:
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if database and database != ":memory:":
-        return Path(database).with_name(Path(database).name + ".relay.lock")
-    return Path(".worker-runs") / "relay.lock"
+    def _interval(self, result: StepResult) -> float:
+        if result.waiting:
+            return self.busy_interval
+        return min([self.poll_interval, *(k.poll_interval for k in self.kickers if k.behind)])

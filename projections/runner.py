@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eventstore.engine import writer
+from eventstore.log_consumer import exponential_delay, head_position, lock_for_transaction, read_events
 from eventstore.records import StoredEvent
 from projections import bookkeeping as bk
 from projections.apply import UnknownReadModel, apply_ops, delete_generations_except
@@ -58,7 +59,7 @@ class RetryPolicy:
     backoff_max: float = 60.0
 
     def delay(self, attempts: int) -> float:
-        return min(self.backoff_base * 2.0 ** max(attempts - 1, 0), self.backoff_max)
+        return exponential_delay(attempts, self.backoff_base, self.backoff_max)
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
@@ -179,7 +180,7 @@ class ProjectionRunner:
         projection = self.projection(name)
         size = batch_size or self.batch_size
         with self._writer.begin() as conn:
-            bk.lock_name(conn, f"projection:{name}")
+            lock_for_transaction(conn, f"projection:{name}")
             live, building = bk.get_state(conn, name)
             target = live if generation is None else generation
             if switch_when_caught_up and target == live:
@@ -198,7 +199,7 @@ class ProjectionRunner:
     ) -> BatchResult:
         name = projection.name
         checkpoint = bk.get_checkpoint(conn, name, generation)
-        events = bk.read_events(conn, checkpoint, size)
+        events = read_events(conn, checkpoint, size)
         if not events:
             return BatchResult(name, generation, 0, checkpoint, caught_up=True)
         try:
@@ -321,7 +322,7 @@ class ProjectionRunner:
         """Reserve generation N+1 (or resume the rebuild in progress): (live, building)."""
         projection = self.projection(name)
         with self._writer.begin() as conn:
-            bk.lock_name(conn, f"projection:{name}")
+            lock_for_transaction(conn, f"projection:{name}")
             live, building = bk.get_state(conn, name)
             if building is not None:
                 return live, building
@@ -360,13 +361,13 @@ class ProjectionRunner:
             events += result.processed
             if progress is not None:
                 with self.engine.connect() as conn:
-                    progress(result.checkpoint, bk.head_position(conn))
+                    progress(result.checkpoint, head_position(conn))
             if result.switched:
                 break
             if result.retry_after is not None:
                 time.sleep(result.retry_after)
         with self._writer.begin() as conn:
-            bk.lock_name(conn, f"projection:{name}")
+            lock_for_transaction(conn, f"projection:{name}")
             delete_generations_except(conn, projection.tables, keep=[generation])
             conn.execute(projection_checkpoints.delete().where(
                 projection_checkpoints.c.name == name, projection_checkpoints.c.generation != generation,
@@ -393,7 +394,7 @@ class ProjectionRunner:
         projection = self.projection(name)
         result = RetryResult(name)
         with self._writer.begin() as conn:
-            bk.lock_name(conn, f"projection:{name}")
+            lock_for_transaction(conn, f"projection:{name}")
             query = sa.select(dead_letters).where(dead_letters.c.name == name)
             if position is not None:
                 row = conn.execute(query.where(dead_letters.c.global_position == position)).first()

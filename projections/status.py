@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from eventstore.log_consumer import head_position
 from projections import bookkeeping as bk
 from projections.registry import PROJECTIONS
 from projections.tables import dead_letters, projection_failures
@@ -56,7 +57,7 @@ def projection_statuses(
     """One consistent read per projection (default: every registered projection)."""
     statuses = []
     with engine.connect() as conn:
-        head = bk.head_position(conn)
+        head = head_position(conn)
         now = clock()
         for name in names or PROJECTIONS:
             live, building = bk.get_state(conn, name)

@@ -3,7 +3,7 @@
 A real fault: every PostgreSQL backend of the loop's engine is terminated with
 `pg_terminate_backend` (what a restart or a failover does to a client), several times. The
 relay must reconnect, take its advisory lock again and keep announcing; the webhook kicker
-must keep kicking; a live stream must stay open and deliver the events appended after.
+(run by the relay) must keep kicking; a live stream must stay open and deliver the events appended after.
 """
 
 from __future__ import annotations
@@ -141,14 +141,15 @@ def test_webhook_kicker_keeps_running_after_its_backends_are_killed(
     steps = []
     original = kicker.step
 
-    def counted() -> list[str]:
-        result = original()
+    def counted(head: int | None = None) -> list[str]:
+        result = original(head)
         steps.append(time.monotonic())
         return result
 
     kicker.step = counted  # type: ignore[method-assign]
+    relay = Relay(app.engine, Recorder(), [], poll_interval=0.05, kickers=[kicker])
     stop = threading.Event()
-    thread = threading.Thread(target=kicker.run, args=(stop,), name="kicker-under-test")
+    thread = threading.Thread(target=relay.run, args=(stop,), name="kicker-under-test")
     thread.start()
     try:
         for _ in range(3):

@@ -1,6 +1,6 @@
-"""Webhooks through Celery with real workers (never task_always_eager): the kicker publishes
-`deliver(subscription_id)`, a worker delivers over HTTP to a real receiver. A worker process
-killed in the middle of a delivery skips nothing."""
+"""Webhooks through Celery with real workers (never task_always_eager): the kicker (run by the
+relay) publishes `deliver(subscription_id)`, a worker delivers over HTTP to a real receiver. A
+worker process killed in the middle of a delivery skips nothing."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from integrations import subscriptions as subs
 from integrations.kicker import WebhookKicker
+from projections.relay import Relay
 from tasks.webhooks import WebhookPublisher
 from tests.api_support import make_user
 from tests.broker import broker_container, fake_redis, real_worker
@@ -53,8 +54,11 @@ def running_kicker(container: Container) -> Iterator[WebhookKicker]:
     kicker = WebhookKicker(
         container.engine, WebhookPublisher(container.celery), poll_interval=0.05, catchup_interval=1.0
     )
+    # No projection to announce: the relay runs the kicker in its loop, under its lock.
+    relay = Relay(container.engine, container.publisher, [], poll_interval=0.05, kickers=[kicker],
+                  lock_path=container.settings.home / "relay.lock")
     stop = threading.Event()
-    thread = threading.Thread(target=kicker.run, args=(stop,), name="test-kicker")
+    thread = threading.Thread(target=relay.run, args=(stop,), name="test-kicker")
     thread.start()
     try:
         yield kicker

@@ -20,11 +20,12 @@ from commands import COMMAND_HANDLERS, CommandBus
 from commands.aggregate_cache import AggregateCache
 from eventstore import EventStore, SqlEventStore
 from eventstore.engine import make_engine
+from integrations.all_projections import ALL_PROJECTIONS
 from integrations.delivery import Deliverer, DeliveryPolicy
 from integrations.iiif import IIIFInfoClient, InfoFetcher
 from integrations.kicker import WebhookKicker
 from integrations.stream_slots import StreamSlots
-from projections.registry import PROJECTIONS, Projection
+from projections.registry import Projection
 from projections.relay import Relay
 from projections.runner import DEFAULT_RETRY_POLICY, ProjectionRunner, RetryPolicy
 from tasks.factory import create_celery_app
@@ -59,11 +60,14 @@ class Container:
     #: what the relay publishes with
     publisher: CeleryPublisher
 
-    def relay(self, *, poll_interval: float | None = None, catchup_interval: float = 2.0) -> Relay:
+    def relay(self, *, poll_interval: float | None = None, catchup_interval: float = 2.0,
+              webhook_poll: float = 0.2) -> Relay:
         """The relay of this container's projections (`serve`, `worker-runs relay`); the
-        intervals are Relay's (the CLI's --poll and --catchup)."""
+        intervals are Relay's (the CLI's --poll and --catchup). It also announces subscriptions
+        with due webhooks (issue 7), under its singleton lock."""
         return Relay(self.engine, self.publisher, self.runner.names,
-                     poll_interval=poll_interval, catchup_interval=catchup_interval)
+                     poll_interval=poll_interval, catchup_interval=catchup_interval,
+                     kickers=[self.webhook_kicker(poll_interval=webhook_poll)])
 
     def webhook_kicker(self, *, poll_interval: float = 0.2) -> WebhookKicker:
         """Announces subscriptions with due webhooks to the delivery task (integrations/kicker.py)."""
@@ -118,7 +122,7 @@ def bootstrap(
     engine: Engine | None = None,
     clock: Callable[[], datetime] = utc_now,
     ids: Callable[[], str] = new_uuid,
-    projections: Mapping[str, Projection] = PROJECTIONS,
+    projections: Mapping[str, Projection] = ALL_PROJECTIONS,
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     iiif: InfoFetcher | None = None,
 ) -> Container:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from datetime import UTC, datetime
 
 import click
@@ -22,7 +21,6 @@ from integrations.tables import webhook_subscriptions
 from integrations.translator import PUBLIC_TYPES
 from worker_runs.bootstrap import Container
 from worker_runs.cli_context import current_container
-from worker_runs.logging_config import configure_logging
 
 
 def resolve_user(store: SqlEventStore, name_or_id: str) -> Actor:
@@ -135,7 +133,8 @@ class _WebhooksGroup(click.Group):
 
 @click.group("webhooks", cls=_WebhooksGroup)
 def webhooks() -> None:
-    """Webhook subscriptions: create, list, deliveries, replay, resume, rotate, test; the kicker."""
+    """Webhook subscriptions: create, list, deliveries, replay, resume, rotate, test (`worker-runs relay`
+    announces due deliveries)."""
 
 
 @webhooks.command("create")
@@ -253,17 +252,3 @@ def webhooks_test(subscription_id: str, as_user: str | None) -> None:
             sa.select(webhook_subscriptions).where(webhook_subscriptions.c.id == subscription_id)
         ).first()
     _print(c.deliverer.send_test(row))
-
-
-@webhooks.command("kicker")
-@click.option("--poll", default=0.2, show_default=True, type=float, help="Seconds between two looks.")
-def webhooks_kicker(poll: float) -> None:
-    """Announce subscriptions with due events to the Celery workers (run one, next to the relay)."""
-    configure_logging("json")  # a production process: JSON lines, redacted
-    c = current_container()
-    stop = threading.Event()
-    kicker = c.webhook_kicker(poll_interval=poll)
-    try:
-        kicker.run(stop)
-    except KeyboardInterrupt:
-        stop.set()

@@ -196,15 +196,19 @@ def projections_retry(name: str | None, position: int | None) -> None:
               help="Seconds between polls (default: 1 on PostgreSQL, woken by NOTIFY; 0.05 on SQLite).")
 @click.option("--catchup", type=float, default=2.0, show_default=True,
               help="Republish for a projection that is behind and has not moved for this long.")
-def relay(poll: float | None, catchup: float) -> None:
-    """Announce new events to the projection workers (run exactly one; others stand by)."""
+@click.option("--webhook-poll", type=float, default=0.2, show_default=True,
+              help="Seconds between two looks while a webhook subscription is behind the head.")
+def relay(poll: float | None, catchup: float, webhook_poll: float) -> None:
+    """Announce new events to the projection workers and subscriptions with due webhooks to the
+    delivery workers (run exactly one; others stand by)."""
     _configure_logging(default_format="json")
     container = current_container()
     if container.settings.broker_url is None:
         raise BrokerNotConfigured()
     stop = threading.Event()
     _on_stop_signals(lambda *_: stop.set())
-    container.relay(poll_interval=poll, catchup_interval=catchup).run(stop)
+    container.relay(poll_interval=poll, catchup_interval=catchup,
+                    webhook_poll=webhook_poll).run(stop)
 
 
 @click.command("worker")

@@ -10,7 +10,7 @@ and the request body. Here:
 - `redact` removes credentials and bodies, by key (authorization, token, password, cookie,
   secret, body, ...) and by pattern inside any text, tracebacks and exception messages
   included (`Token <hex>`, `Bearer ...`, 40-hex API tokens, SQL parameters);
-- JSON lines in production (`worker-runs api|worker|relay`, `webhooks kicker`), a readable
+- JSON lines in production (`worker-runs api|worker|relay`), a readable
   console format in development (`serve`, the other commands); WORKER_RUNS_LOG_FORMAT=json|console
   overrides either, WORKER_RUNS_LOG_LEVEL sets the level.
 """

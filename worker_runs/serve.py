@@ -257,13 +257,12 @@ class Server:
             if not self._migrate(container):
                 return 0  # stopped while waiting for the database
             worker.start()
+            # The relay also announces subscriptions with due webhooks (issue 7), under its lock.
             relay = container.relay()
-            # Integrations (issue 7): announces subscriptions with due webhooks to the worker.
-            kicker = container.webhook_kicker()
             # The loops survive database and broker outages themselves; should one still die,
             # it is started again: the API never goes down with it.
             loops: dict[str, Callable[[threading.Event], None]] = {
-                "relay": relay.run, "webhook-kicker": kicker.run,
+                "relay": relay.run,
             }
             for name, target in loops.items():
                 threads.append(threading.Thread(target=target, args=(self.stop_event,), name=name))

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from api.ui.session import MAX_AGE_SECONDS
 from api.ui.tables import ui_session_revocations
 from eventstore.engine import writer
+from eventstore.log_consumer import dialect_insert
 
 T = ui_session_revocations
 
@@ -47,5 +47,4 @@ class SessionRevocations:
 
 def _insert_ignore(engine: Engine) -> Any:
     # ON CONFLICT DO NOTHING on both backends: no error, so no aborted PostgreSQL transaction.
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(T).on_conflict_do_nothing(index_elements=[T.c.session_id])
+    return dialect_insert(engine, T).on_conflict_do_nothing(index_elements=[T.c.session_id])

@@ -1,5 +1,5 @@
 """`lag`: a command accepted -> visible, at a steady rate, through the read side as deployed
-(relay + Celery worker + Redis, and the webhook kicker), PostgreSQL.
+(relay with its webhook kicker + Celery worker + Redis), PostgreSQL.
 
 Open loop: CreateUserRun commands start on schedule (`rate` per second) whatever the previous
 one took, cycling over many users. An observer polls every millisecond; lag is the time from the

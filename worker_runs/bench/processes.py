@@ -1,6 +1,6 @@
 """Processes as deployed, for the `lag` and `http` scenarios: the read side (`worker-runs relay`,
-a Celery worker, `worker-runs webhooks kicker`) on a broker queue and key prefix of their own,
-and gunicorn (`worker-runs api`); each a child process in its own process group."""
+which also runs the webhook kicker, and a Celery worker) on a broker queue and key prefix of their
+own, and gunicorn (`worker-runs api`); each a child process in its own process group."""
 
 from __future__ import annotations
 
@@ -73,8 +73,7 @@ class ReadSide(Children):
         super().__init__(env, log, [
             [sys.executable, "-m", "celery", "-A", "tasks.app", "worker", "--pool=prefork",
              f"--concurrency={concurrency}", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
-            [sys.executable, "-m", "worker_runs.cli", "relay"],
-            [sys.executable, "-m", "worker_runs.cli", "webhooks", "kicker", "--poll", str(kicker_poll)],
+            [sys.executable, "-m", "worker_runs.cli", "relay", "--webhook-poll", str(kicker_poll)],
         ])
 
 
