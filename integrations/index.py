@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from domain.events import decode
 from eventstore.engine import writer
 from eventstore.records import StoredEvent
 from eventstore.schema import event_position, events
@@ -35,6 +34,7 @@ from integrations.tables import (
     integration_checkpoints,
     scope_readers,
 )
+from projections.envelope import recorded
 
 CHECKPOINT = "event_index"
 log = logging.getLogger(__name__)
@@ -70,25 +70,28 @@ def _payload_ids(payload: Any) -> Iterable[str]:
             pending.extend(item)
 
 
-def entry_for(event: StoredEvent) -> IndexEntry:
-    """Pure: what the index records for one event."""
-    p = event.payload
-    subjects = {event.stream_id, *_payload_ids(p)}
+def _subjects(event: StoredEvent, fields: Any) -> frozenset[str]:
+    subjects = {event.stream_id, *_payload_ids(fields)}
     if (object_id := _stream_object_id(event.stream_id)) is not None:
         subjects.add(object_id)
     if event.worker_run_id:
         subjects.add(event.worker_run_id)
-    subjects = {s for s in subjects if len(s) <= 200}
+    return frozenset(s for s in subjects if len(s) <= 200)
+
+
+def entry_for(event: StoredEvent) -> IndexEntry:
+    """Pure: what the index records for one event."""
     try:
-        decoded = decode(event.event_type, event.schema_version, p)
+        decoded = recorded(event).event
     except (ValueError, TypeError):
         # An event type this version does not know (written by a newer one), or a payload that
         # does not decode: visible to its author only, and the index keeps going.
         log.warning("index: event %s (%s) does not decode; scoped to its actor",
                     event.global_position, event.event_type)
-        return IndexEntry(frozenset(subjects), event.actor_id)
+        return IndexEntry(_subjects(event, event.payload), event.actor_id)
+    # The ids of the decoded, upcast event (its fields, not copied), like every other reader's.
     scope, readers = scope_of(decoded, event.actor_id)
-    return IndexEntry(frozenset(subjects), scope, readers)
+    return IndexEntry(_subjects(event, vars(decoded)), scope, readers)
 
 
 def _insert_ignore(engine: Engine, table: sa.Table) -> Any:
