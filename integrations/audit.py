@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from domain import events as ev
 from domain.actor import Actor
 from eventstore.records import StoredEvent
 from eventstore.schema import events
@@ -26,6 +27,7 @@ from integrations import index
 from integrations.errors import IntegrationNotFound
 from integrations.tables import event_scopes, event_subjects
 from integrations.visibility import scope_of_event, scoped_events, visible_to
+from projections.envelope import recorded
 
 CSV_COLUMNS = (
     "position",
@@ -187,11 +189,13 @@ def run_provenance(engine: Engine, viewer: Actor, run_id: str) -> dict[str, Any]
         if created is None:
             raise RunNotFound("No such worker run.")
         run = StoredEvent(**created._asdict())
+        made = recorded(run).event  # decoded and upcast, like every reader's
+        assert isinstance(made, ev.UserWorkerRunCreated)  # the query selected this type
         # Runs are personal: only their owner (or an admin) may trace them.
-        if not viewer.is_admin and run.payload["user_id"] != viewer.user_id:
+        if not viewer.is_admin and made.user_id != viewer.user_id:
             raise RunNotFound("No such worker run.")
-        subjects = [run.payload["worker_id"], run.payload["worker_version_id"]]
-        subjects += [run.payload[k] for k in ("configuration_id", "model_version_id") if run.payload.get(k)]
+        subjects = [made.worker_id, made.worker_version_id]
+        subjects += [s for s in (made.configuration_id, made.model_version_id) if s]
         touched = sa.select(event_subjects.c.global_position).where(
             event_subjects.c.generation == index.generation(), event_subjects.c.subject_id.in_(subjects)
         )
@@ -213,10 +217,10 @@ def run_provenance(engine: Engine, viewer: Actor, run_id: str) -> dict[str, Any]
         "correlation_id": run.correlation_id,
         "command_id": run.command_id,
         "position": run.global_position,
-        "worker_id": run.payload["worker_id"],
-        "worker_version_id": run.payload["worker_version_id"],
-        "configuration_id": run.payload.get("configuration_id"),
-        "model_version_id": run.payload.get("model_version_id"),
+        "worker_id": made.worker_id,
+        "worker_version_id": made.worker_version_id,
+        "configuration_id": made.configuration_id,
+        "model_version_id": made.model_version_id,
         "creation": run.as_dict(),
         "history": [e.as_dict() for e in history],
     }

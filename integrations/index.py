@@ -27,12 +27,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from domain.events import decode
 from eventstore.log_consumer import head_position
 from eventstore.records import StoredEvent
 from integrations.scopes import scope_of
 from integrations.tables import INDEX_TABLES
 from projections.consistency import projection_positions
+from projections.envelope import recorded
 from projections.generations import live_generation_of
 from projections.ops import Op, Upsert
 from projections.registry import Projection
@@ -75,25 +75,28 @@ def _payload_ids(payload: Any) -> Iterable[str]:
             pending.extend(item)
 
 
-def entry_for(event: StoredEvent) -> IndexEntry:
-    """Pure: what the index records for one event."""
-    p = event.payload
-    subjects = {event.stream_id, *_payload_ids(p)}
+def _subjects(event: StoredEvent, fields: Any) -> frozenset[str]:
+    subjects = {event.stream_id, *_payload_ids(fields)}
     if (object_id := _stream_object_id(event.stream_id)) is not None:
         subjects.add(object_id)
     if event.worker_run_id:
         subjects.add(event.worker_run_id)
-    subjects = {s for s in subjects if len(s) <= 200}
+    return frozenset(s for s in subjects if len(s) <= 200)
+
+
+def entry_for(event: StoredEvent) -> IndexEntry:
+    """Pure: what the index records for one event."""
     try:
-        decoded = decode(event.event_type, event.schema_version, p)
+        decoded = recorded(event).event
     except (ValueError, TypeError):
         # An event type this version does not know (written by a newer one), or a payload that
         # does not decode: visible to its author only, and the index keeps going.
         log.warning("index: event %s (%s) does not decode; scoped to its actor",
                     event.global_position, event.event_type)
-        return IndexEntry(frozenset(subjects), event.actor_id)
+        return IndexEntry(_subjects(event, event.payload), event.actor_id)
+    # The ids of the decoded, upcast event (its fields, not copied), like every other reader's.
     scope, readers = scope_of(decoded, event.actor_id)
-    return IndexEntry(frozenset(subjects), scope, readers)
+    return IndexEntry(_subjects(event, vars(decoded)), scope, readers)
 
 
 def index_ops(event: StoredEvent) -> list[Op]:

@@ -3,44 +3,45 @@ and entities on transcriptions, each with its creator (user and signing run)."""
 
 from __future__ import annotations
 
-from eventstore import StoredEvent
+from domain import events as ev
 from projections.documents import _signed
-from projections.ops import Op, Upsert
+from projections.envelope import Envelope
+from projections.ops import Op, Projectors, Upsert
 
 
-def on_entity_type_created(e: StoredEvent) -> list[Op]:
-    p = e.payload
+def on_entity_type_created(e: Envelope[ev.EntityTypeCreated]) -> list[Op]:
+    t = e.event
     return [
         Upsert(
             "rm_entity_types",
-            {"type_id": p["type_id"]},
-            {"corpus_id": p["corpus_id"], "name": p["name"], "color": p.get("color", "ff0000")},
+            {"type_id": t.type_id},
+            {"corpus_id": t.corpus_id, "name": t.name, "color": t.color},
         )
     ]
 
 
-def on_transcription_entity_created(e: StoredEvent) -> list[Op]:
-    p = e.payload
+def on_transcription_entity_created(e: Envelope[ev.TranscriptionEntityCreated]) -> list[Op]:
+    t = e.event
     return [
         Upsert(
             "rm_transcription_entities",
-            {"entity_id": p["entity_id"]},
+            {"entity_id": t.entity_id},
             {
-                "transcription_id": p["transcription_id"],
-                "element_id": p["element_id"],
-                "type_id": p["type_id"],
-                "offset": p["offset"],
-                "length": p["length"],
-                "confidence": p.get("confidence"),
+                "transcription_id": t.transcription_id,
+                "element_id": t.element_id,
+                "type_id": t.type_id,
+                "offset": t.offset,
+                "length": t.length,
+                "confidence": t.confidence,
                 **_signed(e),
             },
         )
     ]
 
 
-PROJECTORS = {
-    "EntityTypeCreated": on_entity_type_created,
-    "TranscriptionEntityCreated": on_transcription_entity_created,
+PROJECTORS: Projectors = {
+    ev.EntityTypeCreated: on_entity_type_created,
+    ev.TranscriptionEntityCreated: on_transcription_entity_created,
 }
 
 TABLES = ("rm_entity_types", "rm_transcription_entities")

@@ -4,69 +4,70 @@ upsert or update per event, like projections/documents.py."""
 
 from __future__ import annotations
 
-from eventstore import StoredEvent
+from domain import events as ev
+from projections.envelope import Envelope
 from projections.image_tables import IMAGE_TABLES
-from projections.ops import Op, Update, Upsert
+from projections.ops import Op, Projectors, Update, Upsert
 
 
-def on_image_server_created(e: StoredEvent) -> list[Op]:
-    p = e.payload
+def on_image_server_created(e: Envelope[ev.ImageServerCreated]) -> list[Op]:
+    s = e.event
     return [
         Upsert(
             "rm_image_servers",
-            {"server_id": p["server_id"]},
+            {"server_id": s.server_id},
             {
-                "url": p["url"],
-                "display_name": p["display_name"],
-                "version": p["version"],
-                "max_width": p.get("max_width"),
-                "max_height": p.get("max_height"),
+                "url": s.url,
+                "display_name": s.display_name,
+                "version": s.version,
+                "max_width": s.max_width,
+                "max_height": s.max_height,
             },
         )
     ]
 
 
-def on_image_created(e: StoredEvent) -> list[Op]:
-    p = e.payload
+def on_image_created(e: Envelope[ev.ImageCreated]) -> list[Op]:
+    i = e.event
     return [
         Upsert(
             "rm_images",
-            {"image_id": p["image_id"]},
+            {"image_id": i.image_id},
             {
-                "server_id": p["server_id"],
-                "url": p["url"],
-                "path": p["path"],
-                "width": p["width"],
-                "height": p["height"],
-                "status": p["status"],
-                "user_id": p["user_id"],
+                "server_id": i.server_id,
+                "url": i.url,
+                "path": i.path,
+                "width": i.width,
+                "height": i.height,
+                "status": i.status,
+                "user_id": i.user_id,
                 "created_at": e.occurred_at,
-                "created_position": e.global_position,
+                "created_position": e.position,
             },
         )
     ]
 
 
-def on_image_status_updated(e: StoredEvent) -> list[Op]:
-    return [Update("rm_images", {"image_id": e.payload["image_id"]}, {"status": e.payload["status"]})]
+def on_image_status_updated(e: Envelope[ev.ImageStatusUpdated]) -> list[Op]:
+    return [Update("rm_images", {"image_id": e.event.image_id}, {"status": e.event.status})]
 
 
 #: ElementUpdated change keys -> rm_elements columns (the same names)
 ELEMENT_COLUMNS = ("type", "name", "polygon", "image_id", "confidence", "rotation_angle", "mirrored")
 
 
-def on_element_updated(e: StoredEvent) -> list[Op]:
+def on_element_updated(e: Envelope[ev.ElementUpdated]) -> list[Op]:
     """PartialUpdateElement: the changed fields of the element's row (its zone included)."""
-    changes = e.payload.get("changes", {})
+    changes = e.event.changes
     values = {column: changes[column] for column in ELEMENT_COLUMNS if column in changes}
-    return [Update("rm_elements", {"element_id": e.payload["element_id"]}, values)] if values else []
+    return [Update("rm_elements", {"element_id": e.event.element_id}, values)] if values else []
 
 
-PROJECTORS = {
-    "ImageServerCreated": on_image_server_created,
-    "ImageCreated": on_image_created,
-    "ImageStatusUpdated": on_image_status_updated,
-    "ElementUpdated": on_element_updated,
+PROJECTORS: Projectors = {
+    ev.ImageServerCreated: on_image_server_created,
+    ev.ImageCreated: on_image_created,
+    ev.ImageStatusUpdated: on_image_status_updated,
+    ev.ElementUpdated: on_element_updated,
 }
 
 # Importing the tables registers them in the read models' MetaData (projections/apply.py).

@@ -1,14 +1,19 @@
 """What a projector returns: row operations, applied by projections/apply.py.
 
-Projectors are pure functions `StoredEvent -> list[Op]`: no database, easy to test, and the
-same operations can be applied to SQL tables or to an in-memory model in property tests.
+Projectors are pure functions `Envelope -> list[Op]` (projections/envelope.py): no database,
+easy to test, and the same operations can be applied to SQL tables or to an in-memory model in
+property tests.
 Every operation is idempotent (upsert / set), so applying an event twice changes nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from domain.events import DomainEvent
+from projections.envelope import Envelope
 
 
 @dataclass(frozen=True)
@@ -43,3 +48,8 @@ class LinkPaths:
 
 
 Op = Upsert | Update | LinkPaths
+
+#: a pure function of one decoded event (each module types it by its event class) to row operations
+Projector = Callable[[Envelope[Any]], list[Op]]
+#: a module's projectors, keyed by the event class each handles
+Projectors = Mapping[type[DomainEvent], Projector]

@@ -15,25 +15,26 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from eventstore import StoredEvent
+from domain import events as ev
 from projections.element_tree_tables import rm_element_paths
-from projections.ops import LinkPaths, Op
+from projections.envelope import Envelope
+from projections.ops import LinkPaths, Op, Projectors
 
 TABLE = rm_element_paths.name
 
 
-def on_element_created(e: StoredEvent) -> list[Op]:
-    parent_id = e.payload.get("parent_id")
-    return [] if parent_id is None else [LinkPaths(TABLE, parent_id, e.payload["element_id"])]
+def on_element_created(e: Envelope[ev.ElementCreated]) -> list[Op]:
+    parent_id = e.event.parent_id
+    return [] if parent_id is None else [LinkPaths(TABLE, parent_id, e.event.element_id)]
 
 
-def on_element_parent_added(e: StoredEvent) -> list[Op]:
-    return [LinkPaths(TABLE, e.payload["parent_id"], e.payload["child_id"])]
+def on_element_parent_added(e: Envelope[ev.ElementParentAdded]) -> list[Op]:
+    return [LinkPaths(TABLE, e.event.parent_id, e.event.child_id)]
 
 
-PROJECTORS = {
-    "ElementCreated": on_element_created,
-    "ElementParentAdded": on_element_parent_added,
+PROJECTORS: Projectors = {
+    ev.ElementCreated: on_element_created,
+    ev.ElementParentAdded: on_element_parent_added,
 }
 
 TABLES = (TABLE,)

@@ -5,20 +5,21 @@ events, keep what the run signed, and a rebuild gives the same listings."""
 
 from __future__ import annotations
 
-from eventstore import StoredEvent
-from projections.ops import Op, Upsert
+from domain import events as ev
+from projections.envelope import Envelope
+from projections.ops import Op, Projectors, Upsert
 
 
-def on_worker_run_retracted(e: StoredEvent) -> list[Op]:
-    p = e.payload
-    return [Upsert("rm_retracted_runs", {"run_id": p["run_id"]}, {
-        "user_id": p["user_id"], "retracted_by": p["retracted_by"], "retracted_at": e.occurred_at,
-        "retracted_position": e.global_position,
+def on_worker_run_retracted(e: Envelope[ev.WorkerRunRetracted]) -> list[Op]:
+    r = e.event
+    return [Upsert("rm_retracted_runs", {"run_id": r.run_id}, {
+        "user_id": r.user_id, "retracted_by": r.retracted_by, "retracted_at": e.occurred_at,
+        "retracted_position": e.position,
     })]
 
 
-PROJECTORS = {
-    "WorkerRunRetracted": on_worker_run_retracted,
+PROJECTORS: Projectors = {
+    ev.WorkerRunRetracted: on_worker_run_retracted,
 }
 
 TABLES = ("rm_retracted_runs",)

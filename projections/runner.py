@@ -277,8 +277,8 @@ class ProjectionRunner:
     ) -> str | None:
         """Apply (or queue) one event's operations; the error text when it fails."""
         try:
-            ops = projection.handle(event)
-        except Exception as exc:  # a projector bug or an unexpected payload: this event fails
+            ops = projection.project(event)
+        except Exception as exc:  # a projector bug or a payload that does not decode: this event fails
             log.debug("projector failed", exc_info=True)
             return _describe(exc)
         if not careful:
@@ -423,7 +423,7 @@ class ProjectionRunner:
                 error = None
                 try:
                     with conn.begin_nested():
-                        ops = projection.handle(event) if event is not None else []
+                        ops = projection.project(event) if event is not None else []
                         for generation, checkpoint in checkpoints.items():
                             if checkpoint >= row.global_position:
                                 apply_ops(conn, ops, generation)

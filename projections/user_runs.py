@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from eventstore import StoredEvent
-from projections.ops import Op, Upsert
+from domain import events as ev
+from projections.envelope import Envelope
+from projections.ops import Op, Projectors, Upsert
 
 
-def on_user_worker_run_created(e: StoredEvent) -> list[Op]:
-    p = e.payload
-    return [Upsert("rm_user_runs", {"run_id": p["run_id"]}, {
-        "user_id": p["user_id"], "process_id": p["process_id"], "worker_id": p["worker_id"],
-        "worker_version_id": p["worker_version_id"], "configuration_id": p["configuration_id"],
-        "model_version_id": p["model_version_id"], "summary": p["summary"],
-        "created_at": e.occurred_at, "created_position": e.global_position,
+def on_user_worker_run_created(e: Envelope[ev.UserWorkerRunCreated]) -> list[Op]:
+    r = e.event
+    return [Upsert("rm_user_runs", {"run_id": r.run_id}, {
+        "user_id": r.user_id, "process_id": r.process_id, "worker_id": r.worker_id,
+        "worker_version_id": r.worker_version_id, "configuration_id": r.configuration_id,
+        "model_version_id": r.model_version_id, "summary": r.summary,
+        "created_at": e.occurred_at, "created_position": e.position,
     })]
 
 
-PROJECTORS = {
-    "UserWorkerRunCreated": on_user_worker_run_created,
+PROJECTORS: Projectors = {
+    ev.UserWorkerRunCreated: on_user_worker_run_created,
 }
 
 TABLES = ("rm_user_runs",)

@@ -19,7 +19,7 @@ from commands import messages as m
 from commands.bus import CommandBus
 from domain.actor import Actor
 from domain.errors import DomainError
-from eventstore import StoredEvent
+from projections.envelope import Envelope
 from projections.generations import live_generation
 from projections.ops import Op
 from projections.registry import PROJECTIONS, Projection
@@ -185,10 +185,10 @@ class BrokenFor:
         self.calls = 0
         original = PROJECTIONS["user_runs"]
 
-        def handle(event: StoredEvent) -> list[Op]:
-            if event.stream_id == self.stream_id and not self.fixed:
+        def handle(envelope: Envelope[Any]) -> list[Op]:
+            if envelope.stream_id == self.stream_id and not self.fixed:
                 self.calls += 1
-                raise ProjectorBug(f"cannot project {event.event_type}")
-            return original.projectors[event.event_type](event)
+                raise ProjectorBug(f"cannot project {type(envelope.event).__name__}")
+            return original.projectors[type(envelope.event)](envelope)
 
         self.projection = Projection("user_runs", {t: handle for t in original.projectors}, original.tables)

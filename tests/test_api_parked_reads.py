@@ -7,11 +7,13 @@ read-your-writes wait succeeds while the object is missing from the read models.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from eventstore import StoredEvent
+from domain import events as ev
+from projections.envelope import Envelope
 from projections.ops import Op
 from projections.registry import PROJECTIONS, Projection
 from projections.runner import ProjectionRunner, RetryPolicy
@@ -23,17 +25,17 @@ from worker_runs.bootstrap import Container
 POISON = "poison"
 
 
-def _failing_on_poison(name: str, event_type: str) -> Projection:
-    """`name`, except that it raises for `event_type` events carrying the POISON marker."""
+def _failing_on_poison(name: str, event_class: type[ev.DomainEvent]) -> Projection:
+    """`name`, except that it raises for `event_class` events carrying the POISON marker."""
     original = PROJECTIONS[name]
-    project = original.projectors[event_type]
+    project = original.projectors[event_class]
 
-    def handle(event: StoredEvent) -> list[Op]:
-        if POISON in (event.payload.get("name"), event.payload.get("summary")):
-            raise ProjectorBug(f"cannot project {event.event_type}")
-        return project(event)
+    def handle(envelope: Envelope[Any]) -> list[Op]:
+        if POISON in (getattr(envelope.event, "name", None), getattr(envelope.event, "summary", None)):
+            raise ProjectorBug(f"cannot project {event_class.__name__}")
+        return project(envelope)
 
-    return Projection(name, {**original.projectors, event_type: handle}, original.tables)
+    return Projection(name, {**original.projectors, event_class: handle}, original.tables)
 
 
 @pytest.fixture
@@ -43,8 +45,8 @@ def projector(container: Container) -> Iterator[BackgroundProjector]:
     running = BackgroundProjector(container.engine)
     projections = {
         **PROJECTIONS,
-        "user_runs": _failing_on_poison("user_runs", "UserWorkerRunCreated"),
-        "documents": _failing_on_poison("documents", "CorpusCreated"),
+        "user_runs": _failing_on_poison("user_runs", ev.UserWorkerRunCreated),
+        "documents": _failing_on_poison("documents", ev.CorpusCreated),
     }
     running.runner = ProjectionRunner(container.engine, projections, policy=RetryPolicy(max_attempts=1))
     running.start()

@@ -19,6 +19,7 @@ from domain.errors import NotFound, VersionNotUsable
 from eventstore import Metadata, NewEvent, StoredEvent, StreamAppend
 from eventstore.schema import events
 from projections import documents, entities, images, paths, retractions
+from projections.envelope import recorded
 from projections.ops import Upsert
 from projections.registry import PROJECTIONS
 from tests.api_support import make_user
@@ -144,7 +145,7 @@ def test_projectors_write_one_row_per_event_with_the_creator() -> None:
         documents.TABLES + images.TABLES + paths.TABLES + entities.TABLES + retractions.TABLES
     )
     ops = documents.on_transcription_created(
-        _stored(
+        recorded(_stored(
             "TranscriptionCreated",
             {
                 "element_id": "e",
@@ -155,7 +156,7 @@ def test_projectors_write_one_row_per_event_with_the_creator() -> None:
                 "confidence": None,
                 "orientation": "horizontal-lr",
             },
-        )
+        ))
     )
     assert ops == [
         Upsert(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from domain import events as ev
 from eventstore.records import StoredEvent
 from integrations.index import entry_for
 from integrations.scopes import PUBLIC_SCOPE
-from integrations.translator import SCHEMA_VERSION, domain_types, translate
+from integrations.translator import NOT_EXPOSED, SCHEMA_VERSION, TRANSLATORS, domain_types, translate
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 W, V, U, R, C = (
@@ -138,3 +139,8 @@ def test_index_entries_scope_and_subjects() -> None:
         )
     )
     assert signed.scope == U and {C, V, R} <= signed.subjects
+
+
+def test_every_event_class_is_translated_or_listed_as_not_exposed() -> None:
+    assert set(ev.EVENT_TYPES.values()) - set(TRANSLATORS) - NOT_EXPOSED == set()
+    assert set(TRANSLATORS) & NOT_EXPOSED == set()

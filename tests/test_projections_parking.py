@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from domain.actor import Actor
 from domain.local_process import local_process_stream
-from eventstore import StoredEvent
+from projections.envelope import Envelope
 from projections.ops import Op
 from projections.registry import PROJECTIONS, Projection
 from projections.runner import ParkedEventNotRoot, ProjectionRunner, RetryPolicy
@@ -124,9 +125,9 @@ def test_a_sql_failure_of_one_event_is_isolated(container: Container) -> None:
     bad = local_process_stream(alice.user_id)
     original = PROJECTIONS["user_runs"]
 
-    def handle(event: StoredEvent) -> list[Op]:
-        ops = original.projectors[event.event_type](event)
-        if event.stream_id == bad:
+    def handle(envelope: Envelope[Any]) -> list[Op]:
+        ops = original.projectors[type(envelope.event)](envelope)
+        if envelope.stream_id == bad:
             return [type(op)(op.table, op.key, {**op.values, "no_such_column": 1}) for op in ops]
         return ops
 

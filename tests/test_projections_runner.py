@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventstore import StoredEvent
+from projections.envelope import Envelope
 from projections.registry import PROJECTIONS, Projection
 from projections.runner import ProjectionRunner, UnknownProjection
 from projections.tables import projection_checkpoints
@@ -92,13 +93,13 @@ class Crasher:
 
     def wrap(self, projection: Projection) -> Projection:
         def guard(projector):  # type: ignore[no-untyped-def]
-            def call(event: StoredEvent):  # type: ignore[no-untyped-def]
+            def call(envelope: Envelope[Any]):  # type: ignore[no-untyped-def]
                 if self.countdown is not None:
                     self.countdown -= 1
                     if self.countdown < 0:
                         self.countdown = None
                         raise Crash()
-                return projector(event)
+                return projector(envelope)
             return call
         return Projection(projection.name, {t: guard(p) for t, p in projection.projectors.items()},
                           projection.tables)
