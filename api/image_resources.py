@@ -1,6 +1,7 @@
 """Falcon resources of the image operations (issue 10): CreateIIIFURL, RetrieveImage,
 PartialUpdateImage, and the zone operations CreateElements, CreateElementTranscriptions and
-PartialUpdateElement. Thin, like api/document_resources.py: one command or one query each."""
+PartialUpdateElement: reads and command builders of their generic operations (api/routes.py),
+and the bulk resources."""
 
 from __future__ import annotations
 
@@ -9,48 +10,34 @@ from uuid import UUID
 
 import falcon
 
-from api import document_resources as dr
-from api import document_schemas as ds
 from api import image_presenters as ip
 from api import image_schemas as ims
-from api.gateway import CommandGateway
-from api.reads import ReadModels
+from api.operations import Call
 from api.resources import _CommandResource
 from commands import image_messages as im
 from projections import image_queries as iq
 
-DOCS = (iq.DOCUMENTS,)
 
-
-def _image(conn: Any, image_id: str) -> dict[str, Any] | None:
+def image(conn: Any, image_id: str) -> dict[str, Any] | None:
     row = iq.get_image(conn, image_id)
     return None if row is None else ip.image(row)
 
 
-class IIIFURLResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        result = self.commands.run(
-            req, resp, im.CreateIIIFURL(url=body["url"], width=body.get("width"), height=body.get("height")),
-        )
-        image_id = result.data["image_id"]
-        self._written(
-            resp, result, 201, image_id, lambda conn: _image(conn, image_id), lambda x: x, ims.image_schema,
-            names=DOCS,
-        )
+def create_iiif_url(call: Call) -> im.CreateIIIFURL:
+    body = call.body
+    return im.CreateIIIFURL(url=body["url"], width=body.get("width"), height=body.get("height"))
 
 
-class ImageResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(resp, lambda conn: _image(conn, str(id)), lambda x: x, ims.image_schema, "No such image.")
+def update_image_status(call: Call) -> im.UpdateImageStatus:
+    return im.UpdateImageStatus(image_id=call.id, status=call.body["status"])
 
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        command = im.UpdateImageStatus(image_id=str(id), status=req.context.body["status"])
-        result = self.commands.run(req, resp, command)
-        self._written(
-            resp, result, 200, str(id), lambda conn: _image(conn, str(id)), lambda x: x, ims.image_schema,
-            names=DOCS,
-        )
+
+def update_element(call: Call) -> im.UpdateElement:
+    """PartialUpdateElement: the published `image` field is the command's `image_id`."""
+    changes = dict(call.body)
+    if "image" in changes:
+        changes["image_id"] = str(changes.pop("image"))
+    return im.UpdateElement(element_id=call.id, changes=changes)
 
 
 # --- zones: children on their parent's image -----------------------------------------------------
@@ -98,21 +85,3 @@ class ElementTranscriptionsBulkResource(_CommandResource):
         result = self.commands.run(req, resp, command, worker_run_id=run_id)
         resp.status = falcon.HTTP_201
         resp.media = ims.created_element_transcriptions_schema.dump(result.data["transcriptions"])
-
-
-class ElementResource(dr.ElementResource):
-    """RetrieveElement (api/document_resources.py) and PartialUpdateElement."""
-
-    def __init__(self, commands: CommandGateway, reads: ReadModels) -> None:
-        super().__init__(reads)
-        self.commands = commands
-
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = dict(req.context.body)
-        if "image" in body:
-            body["image_id"] = str(body.pop("image"))
-        result = self.commands.run(req, resp, im.UpdateElement(element_id=str(id), changes=body))
-        self._written(
-            resp, result, 200, str(id), lambda conn: dr._element(conn, req, str(id)), lambda x: x,
-            ds.element_schema, names=DOCS,
-        )
