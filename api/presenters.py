@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.local_process import local_process_id
+from domain.published import local_process
 
 # Any key type: SQLAlchemy RowMapping rows and plain dicts are both accepted.
 Row = Mapping[Any, Any]
@@ -86,26 +86,6 @@ def model_version(row: Row, prefix: str = "", model_name_key: str = "model_name"
     }
 
 
-def local_process(user_id: str, process_id: str | None = None) -> dict[str, Any]:
-    """The user's personal process. Fixed values keep unmodified base-workers happy:
-    mode "local" (a known mode), no corpus, activities disabled, and
-    `skip_elements_json: false` so a worker started without an element list exits cleanly
-    instead of asking StartWorkerActivity for elements a user token cannot draw."""
-    return {
-        "id": process_id or local_process_id(user_id),
-        "name": "Local process",
-        "mode": "local",
-        "corpus": None,
-        "state": "unscheduled",
-        "activity_state": "disabled",
-        "model_id": None,
-        "train_folder_id": None,
-        "validation_folder_id": None,
-        "test_folder_id": None,
-        "skip_elements_json": False,
-    }
-
-
 def worker_run(row: Row) -> dict[str, Any]:
     """A user worker run from a queries.get_user_run / list_user_runs row."""
     if row["v_version_id"] is not None:
@@ -150,15 +130,3 @@ def worker_run_configuration(row: Row) -> dict[str, Any]:
     return {"configuration": [
         {"key": key, "value": values[key], "secret": key in secrets} for key in sorted(values)
     ]}
-
-
-def user(user_id: str, username: str, email: str | None, is_admin: bool) -> dict[str, Any]:
-    return {
-        "id": user_id,
-        "email": email,
-        "display_name": username,
-        "admin": is_admin,
-        "verified_email": True,
-        # The CLI reads `features` (e.g. to detect OIDC); this instance enables none.
-        "features": {},
-    }

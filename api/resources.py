@@ -28,6 +28,7 @@ from api.gateway import CommandGateway
 from api.reads import ReadModels
 from commands import messages as m
 from commands.bus import CommandResult
+from domain import published
 from domain.actor import Actor, slugify
 from projections import queries as q
 from projections.queries import CATALOG, USER_RUNS
@@ -231,6 +232,6 @@ class UserResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         identity = req.context.identity
-        resp.media = s.user_schema.dump(presenters.user(
+        resp.media = s.user_schema.dump(published.user(
             identity.actor.user_id, identity.username, identity.email, identity.actor.is_admin,
         ))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api import presenters
+from domain import published
 from domain.events import decode
 from eventstore.records import StoredEvent
 
@@ -30,7 +30,7 @@ class Translator:
 
 
 def _user(p: Payload) -> dict[str, Any]:
-    return presenters.user(p["user_id"], p["username"], p.get("email"), bool(p.get("is_admin")))
+    return published.user(p["user_id"], p["username"], p.get("email"), bool(p.get("is_admin")))
 
 
 def _worker_type(p: Payload) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def _worker_run(p: Payload) -> dict[str, Any]:
     return {
         "id": p["run_id"],
         "summary": p["summary"],
-        "process": presenters.local_process(p["user_id"], p["process_id"]),
+        "process": published.local_process(p["user_id"], p["process_id"]),
         "owner_id": p["user_id"],
         "worker_id": p["worker_id"],
         "worker_version_id": p["worker_version_id"],
