@@ -28,6 +28,7 @@ import falcon
 from api.gateway import CommandGateway
 from api.reads import ReadModels
 from api.resources import _CommandResource
+from api.resources import _same as same
 from commands.bus import CommandResult
 from commands.messages import Command
 from domain.actor import Actor
@@ -38,11 +39,6 @@ if TYPE_CHECKING:
 
 Present = Callable[[Any], Any]
 Responder = Callable[..., None]
-
-
-def same(row: Any) -> Any:
-    """No presenter: the query already returns the resource's shape."""
-    return row
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api import presenters
 from api import schemas as s
 from domain.actor import Actor
 from projections import document_queries as dq
@@ -24,7 +23,7 @@ def object_provenance(conn: sa.Connection, actor: Actor, object_id: str) -> dict
     run = q.get_user_run(conn, actor, run_id) if run_id else None
     worker_run = None
     if run is not None:
-        worker_run = s.worker_run_schema.dump(presenters.worker_run(run))
+        worker_run = s.worker_run_schema.dump(run)
     elif run_id is not None:
         worker_run = {"id": run_id, "summary": found.row.get("run_summary")}
     return {

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 import structlog
 from marshmallow import Schema
 
-from api import after_commit, pagination, presenters
+from api import after_commit, pagination
 from api import schemas as s
 from api.errors import invalid, not_found
 from api.gateway import CommandGateway
@@ -38,6 +38,11 @@ if TYPE_CHECKING:  # api/operations.py builds on the resources below
 
 Present = Callable[[Any], dict[str, Any]]
 log = structlog.get_logger(__name__)
+
+
+def _same(row: Any) -> Any:
+    """No presenter: the response schema reads the row itself (api/row_fields.py)."""
+    return row
 
 
 def _actor(req: falcon.Request) -> Actor:
@@ -138,7 +143,7 @@ class WorkersResource(_CommandResource):
         status = 201 if result.data.get("created") else 200
         self._written(
             resp, result, status, worker_id, lambda conn: q.get_worker(conn, _actor(req), worker_id),
-            presenters.worker, s.worker_schema,
+            _same, s.worker_schema,
         )
 
 
@@ -212,7 +217,7 @@ class QuickUserWorkerRunResource(_CommandResource):
         self._written(
             resp, result, 201 if result.data["run_created"] else 200, run_id,
             lambda conn: q.get_user_run(conn, _actor(req), run_id),
-            presenters.worker_run, s.worker_run_schema, names=(CATALOG, USER_RUNS),
+            _same, s.worker_run_schema, names=(CATALOG, USER_RUNS),
         )
 
 

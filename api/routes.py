@@ -27,10 +27,10 @@ from api import image_schemas as ims  # issue 10: images
 from api import integration_resources as ir  # issue 7: integrations
 from api import integration_schemas as xs  # issue 7: integrations
 from api import login_resources as lr  # issue 10 B: password sign-in
-from api import presenters, system
 from api import resources as r
 from api import retraction_resources as rr  # issue 14: retract a run
 from api import schemas as s
+from api import system
 from api.operations import Do, ListOf, One, Serve, Served
 from projections import corpus_run_queries as cq  # issue 10: runs that produced data in a corpus
 from projections import document_queries as dq  # issue 5: documents
@@ -45,12 +45,12 @@ DOCS = (CATALOG, USER_RUNS, DOCUMENTS)  # issue 5: documents show their signing 
 
 # --- the reads behind generic operations (api/operations.py), each shared by its list or get
 # and by the commands that answer with the object they wrote
-WORKER = One(q.get_worker, present=presenters.worker)
-WORKER_VERSION = One(q.get_worker_version, present=presenters.worker_version)
-WORKER_CONFIGURATION = One(q.get_worker_configuration, present=presenters.worker_configuration)
-MODEL = One(q.get_model, present=presenters.model)
-MODEL_VERSION = One(q.get_model_version, present=presenters.model_version)
-RUN = One(q.get_user_run, present=presenters.worker_run, missing=r.RUN_NOT_FOUND)
+WORKER = One(q.get_worker)
+WORKER_VERSION = One(q.get_worker_version)
+WORKER_CONFIGURATION = One(q.get_worker_configuration)
+MODEL = One(q.get_model)
+MODEL_VERSION = One(q.get_model_version)
+RUN = One(q.get_user_run, missing=r.RUN_NOT_FOUND)
 CORPUS = One(dr.corpus)
 ELEMENT = One(dr.element)
 TRANSCRIPTION = One(dq.get_transcription, present=dp.transcription)
@@ -133,8 +133,7 @@ ROUTES: tuple[Route, ...] = (
     # --- workers and worker types
     Route("/api/v1/workers/", r.WorkersResource, (
         _list("ListWorkers", "List the workers available to you", s.worker_schema, query=s.list_workers_query,
-              serve=ListOf(q.list_workers, args=("actor",), filters=("type", "name", "archived"),
-                           present=presenters.worker),
+              serve=ListOf(q.list_workers, args=("actor",), filters=("type", "name", "archived")),
               description="Your own workers, those shared with you, or every worker for an admin. "
                           "Archived workers are hidden unless `archived` is set."),
         Operation("POST", "CreateWorker", "Create a worker, or get the existing one with this slug",
@@ -145,7 +144,7 @@ ROUTES: tuple[Route, ...] = (
     )),
     Route("/api/v1/workers/types/", Served, (
         _list("ListWorkerTypes", "List worker types", s.worker_type_schema,
-              serve=ListOf(q.list_worker_types, args=(), present=presenters.worker_type)),
+              serve=ListOf(q.list_worker_types, args=())),
     )),
     Route("/api/v1/workers/{id}/", Served, (
         _get("RetrieveWorker", "Retrieve a worker", s.worker_schema, serve=WORKER),
@@ -158,8 +157,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/workers/{id}/versions/", Served, (
         _list("ListWorkerVersions", "List the versions of a worker, newest first", s.worker_version_schema,
               query=s.list_worker_versions_query, errors=(404,),
-              serve=ListOf(q.list_worker_versions, filters=("state", "archived"),
-                           present=presenters.worker_version)),
+              serve=ListOf(q.list_worker_versions, filters=("state", "archived"))),
         Operation("POST", "CreateWorkerVersion", "Create a version of a worker",
                   body=s.create_worker_version_body, response=s.worker_version_schema, status=201,
                   errors=(403, 404, 409),
@@ -178,7 +176,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/workers/{id}/configurations/", Served, (
         _list("ListWorkerConfigurations", "List the named configurations of a worker",
               s.worker_configuration_schema, errors=(404,),
-              serve=ListOf(q.list_worker_configurations, present=presenters.worker_configuration)),
+              serve=ListOf(q.list_worker_configurations)),
         Operation("POST", "CreateWorkerConfiguration", "Create a named configuration of a worker",
                   body=s.create_worker_configuration_body, response=s.worker_configuration_schema, status=201,
                   errors=(404,),
@@ -192,7 +190,7 @@ ROUTES: tuple[Route, ...] = (
     # --- models
     Route("/api/v1/models/", Served, (
         _list("ListModels", "List your models", s.model_schema, tag="models",
-              serve=ListOf(q.list_models, args=("actor",), present=presenters.model)),
+              serve=ListOf(q.list_models, args=("actor",))),
         Operation("POST", "CreateModel", "Create a model", body=s.create_model_body, response=s.model_schema,
                   status=201, tag="models", serve=Do(r.create_model, created="model_id", then=MODEL)),
     )),
@@ -202,7 +200,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/model/{id}/versions/", Served, (
         _list("ListModelVersions", "List the versions of a model, newest first", s.model_version_schema,
               tag="models", errors=(404,),
-              serve=ListOf(q.list_model_versions, present=presenters.model_version)),
+              serve=ListOf(q.list_model_versions)),
         Operation("POST", "CreateModelVersion", "Create a version of a model",
                   body=s.create_model_version_body,
                   response=s.model_version_schema, status=201, tag="models", errors=(404,),
@@ -217,7 +215,7 @@ ROUTES: tuple[Route, ...] = (
         # The caller's own runs, admins included: these are *user* worker runs.
         _list("ListUserWorkerRuns", "List your user worker runs, newest first", s.worker_run_schema,
               reads=RUNS, tag="worker runs",
-              serve=ListOf(q.list_user_runs, args=("user_id",), present=presenters.worker_run)),
+              serve=ListOf(q.list_user_runs, args=("user_id",))),
         Operation("POST", "CreateUserWorkerRun", "Create a user worker run on your local process",
                   body=s.create_user_worker_run_body, response=s.worker_run_schema, status=201,
                   tag="worker runs",
@@ -245,7 +243,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/workers/runs/{id}/configuration/", Served, (
         _get("RetrieveWorkerRunConfiguration", "Retrieve the configuration of a worker run",
              s.worker_run_configuration_schema, reads=RUNS, tag="worker runs",
-             serve=One(q.get_user_run, present=presenters.worker_run_configuration, missing=r.RUN_NOT_FOUND)),
+             serve=One(q.get_user_run, missing=r.RUN_NOT_FOUND)),
     )),
     # --- documents (issue 5): what workers publish, each object signed by a worker run or a user.
     # Paths and operationIds as arkindex-base-worker 0.6 calls them.
@@ -378,7 +376,7 @@ ROUTES: tuple[Route, ...] = (
               s.worker_run_schema, reads=DOCS, tag="worker runs", errors=(404,),
               description="Runs that signed an element of the corpus or anything on one (transcription, "
                           "classification, metadata, entity), for those who may read the corpus.",
-              serve=ListOf(cq.list_corpus_runs, present=presenters.worker_run)),
+              serve=ListOf(cq.list_corpus_runs)),
     )),
     # --- transcription entities (issue 10 B), as base-worker 0.6 calls them
     Route("/api/v1/corpus/{id}/entity-types/", Served, (
