@@ -227,7 +227,7 @@ def create_metadata(call: Call) -> m.CreateMetaData:
 
 def created_metadata(command: m.CreateMetaData, result: CommandResult) -> dict[str, Any]:
     return {
-        "id": result.data["metadata_id"],
+        "metadata_id": result.data["metadata_id"],
         "type": command.type,
         "name": command.name,
         "value": command.value,
@@ -251,7 +251,7 @@ class ElementMetadataBulkResource(_CommandResource):
                 "worker_run_id": run_id,
                 "metadata_list": [
                     {
-                        "id": new_id,
+                        "metadata_id": new_id,
                         "type": i.type,
                         "name": i.name,
                         "value": i.value,
@@ -307,7 +307,8 @@ class WorkerRunResultsResource(_Resource):
             return dq.list_signed(conn, worker_run_id=str(id), type=query.get("type"), keyset=keyset)
 
         self._cursor_list(
-            req, resp, fetch, lambda row: p.signed_object(row, summaries), ds.signed_object_schema
+            req, resp, fetch, lambda row: {**row, "run_summary": summaries.get(row["worker_run_id"])},
+            ds.signed_object_schema,
         )
 
 

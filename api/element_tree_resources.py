@@ -50,7 +50,7 @@ def _present(conn: Any, rows: Sequence[Row], query: Mapping[str, Any]) -> list[d
         if query.get("with_has_children"):
             element["has_children"] = row["element_id"] in parents_of
         if query.get("with_metadata"):
-            element["metadata"] = [p.metadata(m) for m in metadata[row["element_id"]]]
+            element["metadata"] = metadata[row["element_id"]]
         results.append(element)
     return results
 

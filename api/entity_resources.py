@@ -10,7 +10,6 @@ from uuid import UUID
 
 import falcon
 
-from api import document_presenters as p
 from api import entity_schemas as es
 from api.operations import Call
 from api.resources import _CommandResource
@@ -18,23 +17,6 @@ from commands import entity_messages as em
 from commands.bus import CommandResult
 from projections import entity_queries as eq
 from projections.queries import Row
-
-
-def entity_type(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": row["type_id"], "name": row["name"], "color": row["color"], "corpus": row["corpus_id"]}
-
-
-def transcription_entity(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["entity_id"],
-        "type": {"id": row["type_id"], "name": row["type_name"], "color": row["type_color"]},
-        "type_id": row["type_id"],
-        "offset": row["offset"],
-        "length": row["length"],
-        "confidence": row["confidence"],
-        "worker_run_id": row["worker_run_id"],
-        "worker_run": p.worker_run_light(row),
-    }
 
 
 def _items(entities: list[dict[str, Any]]) -> tuple[em.EntityItem, ...]:
@@ -59,8 +41,8 @@ def create_entity_type(call: Call) -> em.CreateEntityType:
 
 def created_entity_type(command: em.CreateEntityType, result: CommandResult) -> dict[str, Any]:
     return {
-        "id": result.data["type_id"], "name": command.name, "color": command.color,
-        "corpus": command.corpus_id,
+        "type_id": result.data["type_id"], "name": command.name, "color": command.color,
+        "corpus_id": command.corpus_id,
     }
 
 

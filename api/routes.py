@@ -53,7 +53,7 @@ MODEL_VERSION = One(q.get_model_version)
 RUN = One(q.get_user_run, missing=r.RUN_NOT_FOUND)
 CORPUS = One(dr.corpus)
 ELEMENT = One(dr.element)
-TRANSCRIPTION = One(dq.get_transcription, present=dp.transcription)
+TRANSCRIPTION = One(dq.get_transcription)
 IMAGE = One(imr.image, args=("id",), missing="No such image.")
 #: what a document write waits for before reading its object back
 WRITTEN_DOCS = (DOCUMENTS,)
@@ -270,7 +270,7 @@ ROUTES: tuple[Route, ...] = (
                   body=ds.create_element_type_body, response=ds.element_type_schema, status=201,
                   tag="documents", description="A duplicate slug answers 400 (code `unique`).",
                   serve=Do(dr.create_element_type, created="type_id", waits=WRITTEN_DOCS,
-                           then=One(dq.get_element_type, present=dp.element_type))),
+                           then=One(dq.get_element_type))),
     )),
     Route("/api/v1/elements/create/", Served, (
         Operation("POST", "CreateElement", "Create an element, optionally signed by a worker run",
@@ -334,8 +334,7 @@ ROUTES: tuple[Route, ...] = (
               ds.transcription_schema, query=ds.list_transcriptions_query, reads=DOCS, tag="documents",
               errors=(404,), description="`worker_run=<id>`: those signed by that run; "
                                          "`worker_run=false`: those created without a run.",
-              serve=ListOf(dq.list_transcriptions, filters=("worker_run", "element_type", "recursive"),
-                           present=dp.transcription)),
+              serve=ListOf(dq.list_transcriptions, filters=("worker_run", "element_type", "recursive"))),
     )),
     Route("/api/v1/transcription/bulk/", dr.BulkTranscriptionsResource, (
         Operation("POST", "CreateTranscriptions", "Create many transcriptions on many elements at once",
@@ -360,8 +359,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/element/{id}/metadata/", Served, (
         _list("ListElementMetaData", "List the metadata of an element, by name", ds.element_metadata_schema,
               query=ds.list_element_metadata_query, reads=DOCS, tag="documents", errors=(404,),
-              serve=ListOf(dq.list_element_metadata, filters=("load_parents", "worker_run"),
-                           present=dp.metadata)),
+              serve=ListOf(dq.list_element_metadata, filters=("load_parents", "worker_run"))),
         Operation("POST", "CreateMetaData", "Add a metadata to an element", body=ds.create_metadata_body,
                   response=ds.metadata_schema, status=201, tag="documents", errors=(403, 404),
                   serve=Do(dr.create_metadata, answer=dr.created_metadata, signed=True)),
@@ -382,7 +380,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/corpus/{id}/entity-types/", Served, (
         _list("ListCorpusEntityTypes", "List the entity types of a corpus, by name", es.entity_type_schema,
               reads=DOCS, tag="documents", errors=(404,),
-              serve=ListOf(eq.list_entity_types, present=er.entity_type)),
+              serve=ListOf(eq.list_entity_types)),
     )),
     Route("/api/v1/entity/types/", Served, (
         Operation("POST", "CreateEntityType", "Create an entity type in a corpus",
@@ -395,15 +393,14 @@ ROUTES: tuple[Route, ...] = (
         _list("ListTranscriptionEntities", "List the entities of a transcription, by offset",
               es.transcription_entity_schema, query=es.list_transcription_entities_query, reads=DOCS,
               tag="documents", errors=(404,),
-              serve=ListOf(eq.list_transcription_entities, filters=("worker_run",),
-                           present=er.transcription_entity)),
+              serve=ListOf(eq.list_transcription_entities, filters=("worker_run",))),
         Operation("POST", "CreateTranscriptionEntity", "Locate an entity in a transcription's text",
                   body=es.create_transcription_entity_body, response=es.transcription_entity_schema,
                   status=201, tag="documents", errors=(403, 404),
                   description="One entity per (transcription, type, offset, length, worker run): a "
                               "duplicate answers 400 (code `unique`). The span must lie in the text.",
                   serve=Do(er.create_transcription_entity, created="entity_ids", first=True,
-                           then=One(er.entity, args=("id",), present=er.transcription_entity),
+                           then=One(er.entity, args=("id",)),
                            waits=WRITTEN_DOCS, signed=True)),
     )),
     Route("/api/v1/transcription/{id}/entities/bulk/", er.TranscriptionEntitiesBulkResource, (
@@ -437,7 +434,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/v1/user/results/", Served, (
         _list("ListUserResults", "List the objects you created without a worker run, in creation order",
               ds.signed_object_schema, query=ds.list_run_results_query, reads=DOCS, tag="provenance",
-              serve=ListOf(dr.user_results, args=("user_id",), filters=("type",), present=dp.signed_object)),
+              serve=ListOf(dr.user_results, args=("user_id",), filters=("type",))),
     )),
     Route("/api/v1/provenance/{id}/", dr.ObjectProvenanceResource, (
         _get("RetrieveObjectProvenance",
