@@ -19,20 +19,12 @@ from api import document_schemas as ds
 from api.errors import CLIENT, ApiError, error_entry, not_found
 from api.operations import Call
 from api.provenance import object_provenance
-from api.resources import _actor, _CommandResource, _Resource
+from api.resources import _actor, _Resource
 from commands import messages as m
 from commands.bus import CommandResult
 from domain.actor import Actor
 from projections import document_queries as dq
 from projections import queries as q
-from projections.document_queries import DOCUMENTS
-
-DOCS = (DOCUMENTS,)
-
-
-def _id(value: Any) -> str | None:
-    return None if value is None else str(value)
-
 
 # --- corpora ---------------------------------------------------------------------------------
 
@@ -108,40 +100,35 @@ def create_transcription(call: Call) -> m.CreateTranscription:
     )
 
 
-class BulkTranscriptionsResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        run_id = str(body["worker_run_id"])
-        items = tuple(
-            m.TranscriptionItem(
-                element_id=str(t["element_id"]),
-                text=t["text"],
-                confidence=t.get("confidence"),
-                orientation=t.get("orientation", "horizontal-lr"),
-            )
-            for t in body["transcriptions"]
+def create_transcriptions(call: Call) -> m.CreateTranscriptions:
+    items = tuple(
+        m.TranscriptionItem(
+            element_id=str(t["element_id"]),
+            text=t["text"],
+            confidence=t.get("confidence"),
+            orientation=t.get("orientation", "horizontal-lr"),
         )
-        result = self.commands.run(
-            req, resp, m.CreateTranscriptions(items=items, worker_run_id=run_id), worker_run_id=run_id
-        )
-        # Answered from the request and the new ids: nothing to read back, so a bulk import
-        # never waits for the projection (later reads still do, read-your-writes).
-        resp.status = falcon.HTTP_201
-        resp.media = ds.create_transcriptions_response.dump(
+        for t in call.body["transcriptions"]
+    )
+    return m.CreateTranscriptions(items=items, worker_run_id=str(call.body["worker_run_id"]))
+
+
+def created_transcriptions(command: m.CreateTranscriptions, result: CommandResult) -> dict[str, Any]:
+    # Answered from the request and the new ids: nothing to read back, so a bulk import
+    # never waits for the projection (later reads still do, read-your-writes).
+    return {
+        "worker_run_id": command.worker_run_id,
+        "transcriptions": [
             {
-                "worker_run_id": run_id,
-                "transcriptions": [
-                    {
-                        "id": new_id,
-                        "element_id": item.element_id,
-                        "text": item.text,
-                        "confidence": item.confidence,
-                        "orientation": item.orientation,
-                    }
-                    for new_id, item in zip(result.data["transcription_ids"], items, strict=True)
-                ],
+                "id": new_id,
+                "element_id": item.element_id,
+                "text": item.text,
+                "confidence": item.confidence,
+                "orientation": item.orientation,
             }
-        )
+            for new_id, item in zip(result.data["transcription_ids"], command.items, strict=True)
+        ],
+    }
 
 
 # --- classifications ---------------------------------------------------------------------------
@@ -173,41 +160,35 @@ def created_classification(command: m.CreateClassification, result: CommandResul
     }
 
 
-class BulkClassificationsResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        run_id, parent = str(body["worker_run_id"]), str(body["parent"])
-        items = tuple(
-            m.ClassificationItem(
-                ml_class_id=str(c["ml_class"]),
-                confidence=c["confidence"],
-                high_confidence=c.get("high_confidence", False),
-            )
-            for c in body["classifications"]
+def create_classifications(call: Call) -> m.CreateClassifications:
+    items = tuple(
+        m.ClassificationItem(
+            ml_class_id=str(c["ml_class"]),
+            confidence=c["confidence"],
+            high_confidence=c.get("high_confidence", False),
         )
-        result = self.commands.run(
-            req,
-            resp,
-            m.CreateClassifications(element_id=parent, items=items, worker_run_id=run_id),
-            worker_run_id=run_id,
-        )
-        resp.status = falcon.HTTP_201
-        resp.media = ds.create_classifications_response.dump(
+        for c in call.body["classifications"]
+    )
+    return m.CreateClassifications(
+        element_id=str(call.body["parent"]), items=items, worker_run_id=str(call.body["worker_run_id"]),
+    )
+
+
+def created_classifications(command: m.CreateClassifications, result: CommandResult) -> dict[str, Any]:
+    return {
+        "parent": command.element_id,
+        "worker_run_id": command.worker_run_id,
+        "classifications": [
             {
-                "parent": parent,
-                "worker_run_id": run_id,
-                "classifications": [
-                    {
-                        "id": new_id,
-                        "ml_class": item.ml_class_id,
-                        "confidence": item.confidence,
-                        "high_confidence": item.high_confidence,
-                        "state": "pending",
-                    }
-                    for new_id, item in zip(result.data["classification_ids"], items, strict=True)
-                ],
+                "id": new_id,
+                "ml_class": item.ml_class_id,
+                "confidence": item.confidence,
+                "high_confidence": item.high_confidence,
+                "state": "pending",
             }
-        )
+            for new_id, item in zip(result.data["classification_ids"], command.items, strict=True)
+        ],
+    }
 
 
 # --- metadata ----------------------------------------------------------------------------------
@@ -236,32 +217,29 @@ def created_metadata(command: m.CreateMetaData, result: CommandResult) -> dict[s
     }
 
 
-class ElementMetadataBulkResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        run_id = _id(body.get("worker_run_id"))
-        items = tuple(
-            m.MetaDataItem(type=i["type"], name=i["name"], value=i["value"]) for i in body["metadata_list"]
-        )
-        command = m.CreateMetaDataBulk(element_id=str(id), items=items, worker_run_id=run_id)
-        result = self.commands.run(req, resp, command, worker_run_id=run_id)
-        resp.status = falcon.HTTP_201
-        resp.media = ds.create_metadata_bulk_response.dump(
+def create_metadata_bulk(call: Call) -> m.CreateMetaDataBulk:
+    items = tuple(
+        m.MetaDataItem(type=i["type"], name=i["name"], value=i["value"]) for i in call.body["metadata_list"]
+    )
+    return m.CreateMetaDataBulk(element_id=call.id, items=items, worker_run_id=call.id_of("worker_run_id"))
+
+
+def created_metadata_bulk(command: m.CreateMetaDataBulk, result: CommandResult) -> dict[str, Any]:
+    run_id = command.worker_run_id
+    return {
+        "worker_run_id": run_id,
+        "metadata_list": [
             {
+                "metadata_id": new_id,
+                "type": i.type,
+                "name": i.name,
+                "value": i.value,
+                "entity_id": None,
                 "worker_run_id": run_id,
-                "metadata_list": [
-                    {
-                        "metadata_id": new_id,
-                        "type": i.type,
-                        "name": i.name,
-                        "value": i.value,
-                        "entity_id": None,
-                        "worker_run_id": run_id,
-                    }
-                    for new_id, i in zip(result.data["metadata_ids"], items, strict=True)
-                ],
             }
-        )
+            for new_id, i in zip(result.data["metadata_ids"], command.items, strict=True)
+        ],
+    }
 
 
 # --- worker start-up ---------------------------------------------------------------------------

@@ -6,13 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from uuid import UUID
 
-import falcon
-
-from api import entity_schemas as es
 from api.operations import Call
-from api.resources import _CommandResource
 from commands import entity_messages as em
 from commands.bus import CommandResult
 from projections import entity_queries as eq
@@ -57,13 +52,12 @@ def entity(conn: Any, entity_id: str) -> Row | None:
     return rows[0] if rows else None
 
 
-class TranscriptionEntitiesBulkResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        run_id = _run_id(body)
-        command = em.CreateTranscriptionEntities(
-            transcription_id=str(id), items=_items(body["transcription_entities"]), worker_run_id=run_id,
-        )
-        result = self.commands.run(req, resp, command, worker_run_id=run_id)
-        resp.status = falcon.HTTP_201
-        resp.media = es.created_entities_schema.dump({"transcription_entities": result.data["entity_ids"]})
+def create_transcription_entities(call: Call) -> em.CreateTranscriptionEntities:
+    return em.CreateTranscriptionEntities(
+        transcription_id=call.id, items=_items(call.body["transcription_entities"]),
+        worker_run_id=_run_id(call.body),
+    )
+
+
+def created_entities(command: em.CreateTranscriptionEntities, result: CommandResult) -> dict[str, Any]:
+    return {"transcription_entities": result.data["entity_ids"]}

@@ -6,15 +6,11 @@ and the bulk resources."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
-
-import falcon
 
 from api import image_presenters as ip
-from api import image_schemas as ims
 from api.operations import Call
-from api.resources import _CommandResource
 from commands import image_messages as im
+from commands.bus import CommandResult
 from projections import image_queries as iq
 
 
@@ -43,45 +39,34 @@ def update_element(call: Call) -> im.UpdateElement:
 # --- zones: children on their parent's image -----------------------------------------------------
 
 
-def _run_id(body: dict[str, Any]) -> str | None:
-    return None if body.get("worker_run_id") is None else str(body["worker_run_id"])
-
-
-class ElementChildrenBulkResource(_CommandResource):
+def create_elements(call: Call) -> im.CreateElements:
     """CreateElements: answered from the new ids (nothing to read back, no projection wait)."""
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        run_id = _run_id(body)
-        items = tuple(
-            im.ElementItem(
-                name=e["name"], type=e["type"], polygon=e["polygon"], confidence=e.get("confidence"),
-            )
-            for e in body["elements"]
-        )
-        command = im.CreateElements(parent_id=str(id), items=items, worker_run_id=run_id)
-        result = self.commands.run(req, resp, command, worker_run_id=run_id)
-        resp.status = falcon.HTTP_201
-        resp.media = ims.created_elements_schema.dump([{"id": i} for i in result.data["element_ids"]])
+    items = tuple(
+        im.ElementItem(name=e["name"], type=e["type"], polygon=e["polygon"], confidence=e.get("confidence"))
+        for e in call.body["elements"]
+    )
+    return im.CreateElements(parent_id=call.id, items=items, worker_run_id=call.id_of("worker_run_id"))
 
 
-class ElementTranscriptionsBulkResource(_CommandResource):
+def created_elements(command: im.CreateElements, result: CommandResult) -> list[dict[str, Any]]:
+    return [{"id": i} for i in result.data["element_ids"]]
+
+
+def create_element_transcriptions(call: Call) -> im.CreateElementTranscriptions:
     """CreateElementTranscriptions: `[{id, element_id, created}]`, in the request's order."""
+    items = tuple(
+        im.ZoneTranscriptionItem(
+            polygon=t["polygon"], text=t["text"], confidence=t.get("confidence"),
+            orientation=t.get("orientation", "horizontal-lr"),
+            element_confidence=t.get("element_confidence"),
+        )
+        for t in call.body["transcriptions"]
+    )
+    return im.CreateElementTranscriptions(
+        parent_id=call.id, element_type=call.body["element_type"], items=items,
+        worker_run_id=call.id_of("worker_run_id"),
+    )
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        run_id = _run_id(body)
-        items = tuple(
-            im.ZoneTranscriptionItem(
-                polygon=t["polygon"], text=t["text"], confidence=t.get("confidence"),
-                orientation=t.get("orientation", "horizontal-lr"),
-                element_confidence=t.get("element_confidence"),
-            )
-            for t in body["transcriptions"]
-        )
-        command = im.CreateElementTranscriptions(
-            parent_id=str(id), element_type=body["element_type"], items=items, worker_run_id=run_id,
-        )
-        result = self.commands.run(req, resp, command, worker_run_id=run_id)
-        resp.status = falcon.HTTP_201
-        resp.media = ims.created_element_transcriptions_schema.dump(result.data["transcriptions"])
+
+def created_element_transcriptions(command: im.CreateElementTranscriptions, result: CommandResult) -> Any:
+    return result.data["transcriptions"]

@@ -336,12 +336,13 @@ ROUTES: tuple[Route, ...] = (
                                          "`worker_run=false`: those created without a run.",
               serve=ListOf(dq.list_transcriptions, filters=("worker_run", "element_type", "recursive"))),
     )),
-    Route("/api/v1/transcription/bulk/", dr.BulkTranscriptionsResource, (
+    Route("/api/v1/transcription/bulk/", Served, (
         Operation("POST", "CreateTranscriptions", "Create many transcriptions on many elements at once",
                   body=ds.create_transcriptions_body, response=ds.create_transcriptions_response, status=201,
                   tag="documents", errors=(403,),
                   description=f"One transaction per request (all or nothing), up to {ds.MAX_BULK} "
-                              "transcriptions, all signed by `worker_run_id`."),
+                              "transcriptions, all signed by `worker_run_id`.",
+                  serve=Do(dr.create_transcriptions, answer=dr.created_transcriptions, signed=True)),
     )),
     Route("/api/v1/classifications/", Served, (
         Operation("POST", "CreateClassification", "Classify an element with an ML class",
@@ -351,10 +352,11 @@ ROUTES: tuple[Route, ...] = (
                               "answers 400 (code `unique`).",
                   serve=Do(dr.create_classification, answer=dr.created_classification, signed=True)),
     )),
-    Route("/api/v1/classification/bulk/", dr.BulkClassificationsResource, (
+    Route("/api/v1/classification/bulk/", Served, (
         Operation("POST", "CreateClassifications", "Create many classifications on one element at once",
                   body=ds.create_classifications_body, response=ds.create_classifications_response,
-                  status=201, tag="documents", errors=(403,)),
+                  status=201, tag="documents", errors=(403,),
+                  serve=Do(dr.create_classifications, answer=dr.created_classifications, signed=True)),
     )),
     Route("/api/v1/element/{id}/metadata/", Served, (
         _list("ListElementMetaData", "List the metadata of an element, by name", ds.element_metadata_schema,
@@ -364,10 +366,11 @@ ROUTES: tuple[Route, ...] = (
                   response=ds.metadata_schema, status=201, tag="documents", errors=(403, 404),
                   serve=Do(dr.create_metadata, answer=dr.created_metadata, signed=True)),
     )),
-    Route("/api/v1/element/{id}/metadata/bulk/", dr.ElementMetadataBulkResource, (
+    Route("/api/v1/element/{id}/metadata/bulk/", Served, (
         Operation("POST", "CreateMetaDataBulk", "Add many metadata to an element at once",
                   body=ds.create_metadata_bulk_body, response=ds.create_metadata_bulk_response, status=201,
-                  tag="documents", errors=(403, 404)),
+                  tag="documents", errors=(403, 404),
+                  serve=Do(dr.create_metadata_bulk, answer=dr.created_metadata_bulk, signed=True)),
     )),
     Route("/api/v1/corpus/{id}/worker-runs/", Served, (
         _list("ListCorpusWorkerRuns", "List the worker runs that produced data in a corpus, newest first",
@@ -403,11 +406,12 @@ ROUTES: tuple[Route, ...] = (
                            then=One(er.entity, args=("id",)),
                            waits=WRITTEN_DOCS, signed=True)),
     )),
-    Route("/api/v1/transcription/{id}/entities/bulk/", er.TranscriptionEntitiesBulkResource, (
+    Route("/api/v1/transcription/{id}/entities/bulk/", Served, (
         Operation("POST", "CreateTranscriptionEntities", "Locate many entities in a transcription at once",
                   body=es.create_transcription_entities_body, response=es.created_entities_schema, status=201,
                   tag="documents", errors=(403, 404),
-                  description="All or nothing, in one transaction; same rules as CreateTranscriptionEntity."),
+                  description="All or nothing, in one transaction; same rules as CreateTranscriptionEntity.",
+                  serve=Do(er.create_transcription_entities, answer=er.created_entities, signed=True)),
     )),
     Route("/api/v1/process/start-activity/", dr.StartWorkerActivityResource, (
         Operation("POST", "StartWorkerActivity", "Start the next worker activity of a process task",
@@ -451,22 +455,25 @@ ROUTES: tuple[Route, ...] = (
                               "An unreachable or non-IIIF server answers 400 naming the URL.",
                   serve=Do(imr.create_iiif_url, created="image_id", then=IMAGE, waits=WRITTEN_DOCS)),
     )),
-    Route("/api/v1/element/{id}/children/bulk/", imr.ElementChildrenBulkResource, (
+    Route("/api/v1/element/{id}/children/bulk/", Served, (
         Operation("POST", "CreateElements", "Create children on their parent's image, at once",
                   body=ims.create_elements_body, response=ims.created_elements_schema, status=201,
                   tag="documents", errors=(403, 404),
                   description="The parent must have a zone; every polygon is checked against its image. "
                               f"One transaction (all or nothing), up to {ims.MAX_BULK} elements, all "
-                              "signed by `worker_run_id`."),
+                              "signed by `worker_run_id`.",
+                  serve=Do(imr.create_elements, answer=imr.created_elements, signed=True)),
     )),
-    Route("/api/v1/element/{id}/transcriptions/bulk/", imr.ElementTranscriptionsBulkResource, (
+    Route("/api/v1/element/{id}/transcriptions/bulk/", Served, (
         Operation("POST", "CreateElementTranscriptions",
                   "Transcriptions on children of a given type and polygon, creating the children",
                   body=ims.create_element_transcriptions_body,
                   response=ims.created_element_transcriptions_schema, status=201, tag="documents",
                   errors=(403, 404),
                   description="An existing child of the same type and polygon is reused (`created: false`). "
-                              "One transaction, every element and transcription signed by `worker_run_id`."),
+                              "One transaction, every element and transcription signed by `worker_run_id`.",
+                  serve=Do(imr.create_element_transcriptions, answer=imr.created_element_transcriptions,
+                           signed=True)),
     )),
     Route("/api/v1/image/{id}/", Served, (
         _get("RetrieveImage", "Retrieve an image and its server", ims.image_schema, reads=DOCS, tag="images",
