@@ -40,10 +40,21 @@ def recorded_object(resp: falcon.Response, object_id: str, schema: Schema) -> di
     body = getattr(resp.context, "request_body", None)
     fields = dict(body) if isinstance(body, dict) else {}
     try:
-        dumped: dict[str, Any] = schema.dump({**fields, "id": object_id})
+        dumped = _sent(schema, {**fields, "id": object_id})
     except Exception:  # a schema that needs more than was sent: the id is what matters
         dumped = {}
     return {**dumped, "id": object_id}
+
+
+def _sent(schema: Schema, values: dict[str, Any]) -> dict[str, Any]:
+    """The values sent, each serialized by the response field of that name. Field by field:
+    response schemas read read-model rows (their columns and computed values, api/row_fields.py),
+    which a request body is not."""
+    return {
+        field.data_key or name: field._serialize(values[name], name, values)
+        for name, field in schema.dump_fields.items()
+        if name in values
+    }
 
 
 def answer_committed(req: falcon.Request, resp: falcon.Response, result: CommandResult) -> None:

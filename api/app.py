@@ -20,6 +20,7 @@ import falcon.media
 from api import errors
 from api.middleware import BodyLimitMiddleware, EdgeMiddleware, RequestIdMiddleware
 from api.openapi import build_spec
+from api.operations import attach
 from api.routes import ROUTES, Operation, Route
 from api.system import swagger_ui_assets
 from api.ui import routes as ui
@@ -89,6 +90,7 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
     resources: list[tuple[Route, object]] = []
     for route in routes:
         resource = _build(route.resource, deps)
+        attach(resource, route)  # generic operations: responders from their rows
         operations[id(resource)] = {op.method: op for op in route.operations}
         resources.append((route, resource))
 

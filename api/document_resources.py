@@ -1,9 +1,10 @@
 """Falcon resources of the document operations (issue 5): corpora, element types, ML classes,
 elements, transcriptions, classifications, metadata, and the provenance queries.
 
-As in api/resources.py: the edge middleware has authenticated the caller and validated the
-query and body; a responder runs one command or one query. A write's `worker_run_id` travels
-on its command (commands.messages.SignedByRun): the bus stores it in the events' indexed column.
+As in api/resources.py: the reads and command builders of the generic operations (api/routes.py
+rows, served by api/operations.py), and the resources that answer by hand (bulk writes, the
+provenance of a run's results). Every write that carries a `worker_run_id` passes it to the bus
+too, which stores it in the events' indexed column.
 """
 
 from __future__ import annotations
@@ -16,353 +17,229 @@ import falcon
 from api import document_presenters as p
 from api import document_schemas as ds
 from api.errors import CLIENT, ApiError, error_entry, not_found
+from api.operations import Call
 from api.provenance import object_provenance
-from api.resources import _actor, _CommandResource, _Resource
+from api.resources import _actor, _Resource
 from commands import messages as m
+from commands.bus import CommandResult
+from domain.actor import Actor
 from projections import document_queries as dq
 from projections import queries as q
-from projections.document_queries import DOCUMENTS
 
-DOCS = (DOCUMENTS,)
-
-
-def _id(value: Any) -> str | None:
-    return None if value is None else str(value)
+# --- corpora ---------------------------------------------------------------------------------
 
 
-# --- corpora -----------------------------------------------------------------------------------
-
-
-class CorporaResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        result = self.commands.run(
-            req, resp, m.CreateCorpus(name=body["name"], description=body.get("description", ""))
-        )
-        corpus_id = result.data["corpus_id"]
-        self._written(
-            resp,
-            result,
-            201,
-            corpus_id,
-            lambda conn: _corpus(conn, req, corpus_id),
-            lambda x: x,
-            ds.corpus_schema,
-            names=DOCS,
-        )
-
-
-def _corpus(conn: Any, req: falcon.Request, corpus_id: str) -> dict[str, Any] | None:
-    row = dq.get_corpus(conn, _actor(req), corpus_id)
+def corpus(conn: Any, actor: Actor, corpus_id: str) -> dict[str, Any] | None:
+    """A corpus with its element types (RetrieveCorpus, and CreateCorpus's answer)."""
+    row = dq.get_corpus(conn, actor, corpus_id)
     return None if row is None else p.corpus(row, dq.corpus_types(conn, corpus_id))
 
 
-class CorpusResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(resp, lambda conn: _corpus(conn, req, str(id)), lambda x: x, ds.corpus_schema)
+def create_corpus(call: Call) -> m.CreateCorpus:
+    return m.CreateCorpus(name=call.body["name"], description=call.body.get("description", ""))
 
 
-class ElementTypesResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        result = self.commands.run(
-            req,
-            resp,
-            m.CreateElementType(
-                corpus_id=str(body["corpus"]),
-                slug=body["slug"],
-                display_name=body["display_name"],
-                folder=body.get("folder", False),
-                color=body.get("color", "28b62c"),
-            ),
-        )
-        type_id = result.data["type_id"]
-        self._written(
-            resp,
-            result,
-            201,
-            type_id,
-            lambda conn: dq.get_element_type(conn, _actor(req), type_id),
-            p.element_type,
-            ds.element_type_schema,
-            names=DOCS,
-        )
+def create_element_type(call: Call) -> m.CreateElementType:
+    body = call.body
+    return m.CreateElementType(
+        corpus_id=str(body["corpus"]),
+        slug=body["slug"],
+        display_name=body["display_name"],
+        folder=body.get("folder", False),
+        color=body.get("color", "28b62c"),
+    )
 
 
-class CorpusMLClassesResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        query, actor = req.context.query, _actor(req)
+def create_ml_class(call: Call) -> m.CreateMLClass:
+    return m.CreateMLClass(corpus_id=call.id, name=call.body["name"])
 
-        def fetch(conn: Any, **window: int) -> q.Page | None:
-            return dq.list_ml_classes(conn, actor, str(id), search=query.get("search"), **window)
 
-        self._list(req, resp, fetch, p.ml_class, ds.ml_class_schema)
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        name = req.context.body["name"]
-        result = self.commands.run(req, resp, m.CreateMLClass(corpus_id=str(id), name=name))
-        resp.status = falcon.HTTP_201
-        resp.media = ds.ml_class_schema.dump({"id": result.data["class_id"], "name": name})
+def created_ml_class(command: m.CreateMLClass, result: CommandResult) -> dict[str, Any]:
+    return {"id": result.data["class_id"], "name": command.name}
 
 
 # --- elements ----------------------------------------------------------------------------------
 
 
-def _element(conn: Any, req: falcon.Request, element_id: str) -> dict[str, Any] | None:
-    row = dq.get_element(conn, _actor(req), element_id)
+def element(conn: Any, actor: Actor, element_id: str) -> dict[str, Any] | None:
+    """An element with its classifications (RetrieveElement, and the writes' answers)."""
+    row = dq.get_element(conn, actor, element_id)
     if row is None:
         return None
     return p.element(row, dq.element_classifications(conn, [element_id])[element_id])
 
 
-class ElementsCreateResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        command = m.CreateElement(
-            corpus_id=str(body["corpus"]),
-            type=body["type"],
-            name=body["name"],
-            parent_id=_id(body.get("parent")),
-            polygon=body.get("polygon"),
-            image_id=_id(body.get("image")),
-            confidence=body.get("confidence"),
-            worker_run_id=_id(body.get("worker_run_id")),
-        )
-        result = self.commands.run(req, resp, command)
-        element_id = result.data["element_id"]
-        self._written(
-            resp,
-            result,
-            201,
-            element_id,
-            lambda conn: _element(conn, req, element_id),
-            lambda x: x,
-            ds.element_schema,
-            names=DOCS,
-        )
-
-
-class ElementResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(resp, lambda conn: _element(conn, req, str(id)), lambda x: x, ds.element_schema)
+def create_element(call: Call) -> m.CreateElement:
+    body = call.body
+    return m.CreateElement(
+        corpus_id=str(body["corpus"]),
+        type=body["type"],
+        name=body["name"],
+        parent_id=call.id_of("parent"),
+        polygon=body.get("polygon"),
+        image_id=call.id_of("image"),
+        confidence=body.get("confidence"),
+        worker_run_id=call.id_of("worker_run_id"),
+    )
 
 
 # --- transcriptions ----------------------------------------------------------------------------
 
 
-class ElementTranscriptionResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        command = m.CreateTranscription(
-            element_id=str(id),
-            worker_run_id=_id(body.get("worker_run_id")),
-            item=m.TranscriptionItem(
-                element_id=str(id),
-                text=body["text"],
-                confidence=body.get("confidence"),
-                orientation=body.get("orientation", "horizontal-lr"),
-            ),
+def create_transcription(call: Call) -> m.CreateTranscription:
+    body = call.body
+    return m.CreateTranscription(
+        element_id=call.id,
+        worker_run_id=call.id_of("worker_run_id"),
+        item=m.TranscriptionItem(
+            element_id=call.id,
+            text=body["text"],
+            confidence=body.get("confidence"),
+            orientation=body.get("orientation", "horizontal-lr"),
+        ),
+    )
+
+
+def create_transcriptions(call: Call) -> m.CreateTranscriptions:
+    items = tuple(
+        m.TranscriptionItem(
+            element_id=str(t["element_id"]),
+            text=t["text"],
+            confidence=t.get("confidence"),
+            orientation=t.get("orientation", "horizontal-lr"),
         )
-        result = self.commands.run(req, resp, command)
-        transcription_id = result.data["transcription_ids"][0]
-        self._written(
-            resp,
-            result,
-            201,
-            transcription_id,
-            lambda conn: dq.get_transcription(conn, _actor(req), transcription_id),
-            p.transcription,
-            ds.transcription_schema,
-            names=DOCS,
-        )
+        for t in call.body["transcriptions"]
+    )
+    return m.CreateTranscriptions(items=items, worker_run_id=str(call.body["worker_run_id"]))
 
 
-class ElementTranscriptionsResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        query, actor = req.context.query, _actor(req)
-
-        def fetch(conn: Any, **window: int) -> q.Page | None:
-            return dq.list_transcriptions(
-                conn,
-                actor,
-                str(id),
-                worker_run=query.get("worker_run"),
-                element_type=query.get("element_type"),
-                recursive=query.get("recursive", False),
-                **window,
-            )
-
-        self._list(req, resp, fetch, p.transcription, ds.transcription_schema)
-
-
-class BulkTranscriptionsResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        run_id = str(body["worker_run_id"])
-        items = tuple(
-            m.TranscriptionItem(
-                element_id=str(t["element_id"]),
-                text=t["text"],
-                confidence=t.get("confidence"),
-                orientation=t.get("orientation", "horizontal-lr"),
-            )
-            for t in body["transcriptions"]
-        )
-        result = self.commands.run(req, resp, m.CreateTranscriptions(items=items, worker_run_id=run_id))
-        # Answered from the request and the new ids: nothing to read back, so a bulk import
-        # never waits for the projection (later reads still do, read-your-writes).
-        resp.status = falcon.HTTP_201
-        resp.media = ds.create_transcriptions_response.dump(
+def created_transcriptions(command: m.CreateTranscriptions, result: CommandResult) -> dict[str, Any]:
+    # Answered from the request and the new ids: nothing to read back, so a bulk import
+    # never waits for the projection (later reads still do, read-your-writes).
+    return {
+        "worker_run_id": command.worker_run_id,
+        "transcriptions": [
             {
-                "worker_run_id": run_id,
-                "transcriptions": [
-                    {
-                        "id": new_id,
-                        "element_id": item.element_id,
-                        "text": item.text,
-                        "confidence": item.confidence,
-                        "orientation": item.orientation,
-                    }
-                    for new_id, item in zip(result.data["transcription_ids"], items, strict=True)
-                ],
+                "id": new_id,
+                "element_id": item.element_id,
+                "text": item.text,
+                "confidence": item.confidence,
+                "orientation": item.orientation,
             }
-        )
+            for new_id, item in zip(result.data["transcription_ids"], command.items, strict=True)
+        ],
+    }
 
 
 # --- classifications ---------------------------------------------------------------------------
 
 
-class ClassificationsResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        item = m.ClassificationItem(
+def create_classification(call: Call) -> m.CreateClassification:
+    body = call.body
+    return m.CreateClassification(
+        element_id=str(body["element"]),
+        item=m.ClassificationItem(
             ml_class_id=str(body["ml_class"]),
             confidence=body["confidence"],
             high_confidence=body.get("high_confidence", False),
+        ),
+        worker_run_id=call.id_of("worker_run_id"),
+    )
+
+
+def created_classification(command: m.CreateClassification, result: CommandResult) -> dict[str, Any]:
+    item = command.item
+    return {
+        "id": result.data["classification_ids"][0],
+        "element": command.element_id,
+        "ml_class": item.ml_class_id,
+        "confidence": item.confidence,
+        "high_confidence": item.high_confidence,
+        "state": "pending",
+        "worker_run_id": command.worker_run_id,
+    }
+
+
+def create_classifications(call: Call) -> m.CreateClassifications:
+    items = tuple(
+        m.ClassificationItem(
+            ml_class_id=str(c["ml_class"]),
+            confidence=c["confidence"],
+            high_confidence=c.get("high_confidence", False),
         )
-        command = m.CreateClassification(
-            element_id=str(body["element"]),
-            item=item,
-            worker_run_id=_id(body.get("worker_run_id")),
-        )
-        result = self.commands.run(req, resp, command)
-        resp.status = falcon.HTTP_201
-        resp.media = ds.created_classification_schema.dump(
+        for c in call.body["classifications"]
+    )
+    return m.CreateClassifications(
+        element_id=str(call.body["parent"]), items=items, worker_run_id=str(call.body["worker_run_id"]),
+    )
+
+
+def created_classifications(command: m.CreateClassifications, result: CommandResult) -> dict[str, Any]:
+    return {
+        "parent": command.element_id,
+        "worker_run_id": command.worker_run_id,
+        "classifications": [
             {
-                "id": result.data["classification_ids"][0],
-                "element": command.element_id,
+                "id": new_id,
                 "ml_class": item.ml_class_id,
                 "confidence": item.confidence,
                 "high_confidence": item.high_confidence,
                 "state": "pending",
-                "worker_run_id": command.worker_run_id,
             }
-        )
-
-
-class BulkClassificationsResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        run_id, parent = str(body["worker_run_id"]), str(body["parent"])
-        items = tuple(
-            m.ClassificationItem(
-                ml_class_id=str(c["ml_class"]),
-                confidence=c["confidence"],
-                high_confidence=c.get("high_confidence", False),
-            )
-            for c in body["classifications"]
-        )
-        result = self.commands.run(
-            req, resp, m.CreateClassifications(element_id=parent, items=items, worker_run_id=run_id)
-        )
-        resp.status = falcon.HTTP_201
-        resp.media = ds.create_classifications_response.dump(
-            {
-                "parent": parent,
-                "worker_run_id": run_id,
-                "classifications": [
-                    {
-                        "id": new_id,
-                        "ml_class": item.ml_class_id,
-                        "confidence": item.confidence,
-                        "high_confidence": item.high_confidence,
-                        "state": "pending",
-                    }
-                    for new_id, item in zip(result.data["classification_ids"], items, strict=True)
-                ],
-            }
-        )
+            for new_id, item in zip(result.data["classification_ids"], command.items, strict=True)
+        ],
+    }
 
 
 # --- metadata ----------------------------------------------------------------------------------
 
 
-class ElementMetadataResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        query, actor = req.context.query, _actor(req)
+def create_metadata(call: Call) -> m.CreateMetaData:
+    body = call.body
+    return m.CreateMetaData(
+        element_id=call.id,
+        type=body["type"],
+        name=body["name"],
+        value=body["value"],
+        entity_id=call.id_of("entity_id"),
+        worker_run_id=call.id_of("worker_run_id"),
+    )
 
-        def fetch(conn: Any, **window: int) -> q.Page | None:
-            return dq.list_element_metadata(
-                conn,
-                actor,
-                str(id),
-                load_parents=query.get("load_parents", False),
-                worker_run=query.get("worker_run"),
-                **window,
-            )
 
-        self._list(req, resp, fetch, p.metadata, ds.element_metadata_schema)
+def created_metadata(command: m.CreateMetaData, result: CommandResult) -> dict[str, Any]:
+    return {
+        "metadata_id": result.data["metadata_id"],
+        "type": command.type,
+        "name": command.name,
+        "value": command.value,
+        "entity_id": command.entity_id,
+        "worker_run_id": command.worker_run_id,
+    }
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        command = m.CreateMetaData(
-            element_id=str(id),
-            type=body["type"],
-            name=body["name"],
-            value=body["value"],
-            entity_id=_id(body.get("entity_id")),
-            worker_run_id=_id(body.get("worker_run_id")),
-        )
-        result = self.commands.run(req, resp, command)
-        resp.status = falcon.HTTP_201
-        resp.media = ds.metadata_schema.dump(
+
+def create_metadata_bulk(call: Call) -> m.CreateMetaDataBulk:
+    items = tuple(
+        m.MetaDataItem(type=i["type"], name=i["name"], value=i["value"]) for i in call.body["metadata_list"]
+    )
+    return m.CreateMetaDataBulk(element_id=call.id, items=items, worker_run_id=call.id_of("worker_run_id"))
+
+
+def created_metadata_bulk(command: m.CreateMetaDataBulk, result: CommandResult) -> dict[str, Any]:
+    run_id = command.worker_run_id
+    return {
+        "worker_run_id": run_id,
+        "metadata_list": [
             {
-                "id": result.data["metadata_id"],
-                "type": command.type,
-                "name": command.name,
-                "value": command.value,
-                "entity_id": command.entity_id,
-                "worker_run_id": command.worker_run_id,
-            }
-        )
-
-
-class ElementMetadataBulkResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        run_id = _id(body.get("worker_run_id"))
-        items = tuple(
-            m.MetaDataItem(type=i["type"], name=i["name"], value=i["value"]) for i in body["metadata_list"]
-        )
-        command = m.CreateMetaDataBulk(element_id=str(id), items=items, worker_run_id=run_id)
-        result = self.commands.run(req, resp, command)
-        resp.status = falcon.HTTP_201
-        resp.media = ds.create_metadata_bulk_response.dump(
-            {
+                "metadata_id": new_id,
+                "type": i.type,
+                "name": i.name,
+                "value": i.value,
+                "entity_id": None,
                 "worker_run_id": run_id,
-                "metadata_list": [
-                    {
-                        "id": new_id,
-                        "type": i.type,
-                        "name": i.name,
-                        "value": i.value,
-                        "entity_id": None,
-                        "worker_run_id": run_id,
-                    }
-                    for new_id, i in zip(result.data["metadata_ids"], items, strict=True)
-                ],
             }
-        )
+            for new_id, i in zip(result.data["metadata_ids"], command.items, strict=True)
+        ],
+    }
 
 
 # --- worker start-up ---------------------------------------------------------------------------
@@ -408,22 +285,14 @@ class WorkerRunResultsResource(_Resource):
             return dq.list_signed(conn, worker_run_id=str(id), type=query.get("type"), keyset=keyset)
 
         self._cursor_list(
-            req, resp, fetch, lambda row: p.signed_object(row, summaries), ds.signed_object_schema
+            req, resp, fetch, lambda row: {**row, "run_summary": summaries.get(row["worker_run_id"])},
+            ds.signed_object_schema,
         )
 
 
-class UserResultsResource(_Resource):
+def user_results(conn: Any, user_id: str, *, type: str | None = None, keyset: q.Keyset) -> q.KeysetPage:
     """ListUserResults: what the caller created without a worker run."""
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        query, actor = req.context.query, _actor(req)
-
-        def fetch(conn: Any, keyset: q.Keyset) -> q.KeysetPage:
-            return dq.list_signed(
-                conn, worker_run_id=None, user_id=actor.user_id, type=query.get("type"), keyset=keyset
-            )
-
-        self._cursor_list(req, resp, fetch, p.signed_object, ds.signed_object_schema)
+    return dq.list_signed(conn, worker_run_id=None, user_id=user_id, type=type, keyset=keyset)
 
 
 class ObjectProvenanceResource(_Resource):

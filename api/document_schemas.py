@@ -10,6 +10,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from api.image_schemas import ZoneSchema
+from api.row_fields import Prefixed, Row, computed
 from api.schemas import (
     SLUG_RE,
     CursorField,
@@ -235,9 +236,26 @@ class WorkerRunLightSchema(Schema):
     summary = fields.String(allow_none=True)
 
 
+def signing_run(row: Row) -> dict[str, Any] | None:
+    """`worker_run: {id, summary}` of a signed object, None when a user created it alone (the
+    document queries join the run's summary as `run_summary`)."""
+    if row["worker_run_id"] is None:
+        return None
+    return {"id": row["worker_run_id"], "summary": row.get("run_summary")}
+
+
+def SigningRun() -> fields.Nested:
+    return computed(fields.Nested(WorkerRunLightSchema, allow_none=True), signing_run)
+
+
+def _run_version(row: Row) -> Any:
+    """The signing run's worker version (joined by the document queries; None without a run)."""
+    return row.get("run_version_id")
+
+
 class ElementTypeSchema(Schema):
-    id = fields.UUID()
-    corpus = fields.UUID()
+    id = fields.UUID(attribute="type_id")
+    corpus = fields.UUID(attribute="corpus_id")
     slug = fields.String()
     display_name = fields.String()
     folder = fields.Boolean()
@@ -255,6 +273,7 @@ class CorpusSchema(Schema):
 
 
 class MLClassSchema(Schema):
+    # a classification's `ml_class` and a `classes` item (Raw) too: mapped by the presenters
     id = fields.UUID()
     name = fields.String()
 
@@ -302,14 +321,14 @@ class ElementLightSchema(Schema):
 
 
 class TranscriptionSchema(Schema):
-    id = fields.UUID()
+    id = fields.UUID(attribute="transcription_id")
     text = fields.String()
     confidence = fields.Float(allow_none=True)
     orientation = fields.String()
-    element = fields.Nested(ElementLightSchema)
-    worker_version_id = fields.UUID(allow_none=True)
-    worker_run = fields.Nested(WorkerRunLightSchema, allow_none=True)
-    created = fields.DateTime()
+    element = Prefixed(ElementLightSchema, "element_")  # element_id, element_name, element_type
+    worker_version_id = computed(fields.UUID(allow_none=True), _run_version)
+    worker_run = SigningRun()
+    created = fields.DateTime(attribute="created_at")
 
 
 class CreatedTranscriptionSchema(Schema):
@@ -350,7 +369,7 @@ class CreateClassificationsResponse(Schema):
 
 
 class MetaDataSchema(Schema):
-    id = fields.UUID()
+    id = fields.UUID(attribute="metadata_id")
     type = fields.String()
     name = fields.String()
     value = fields.Raw()
@@ -360,8 +379,8 @@ class MetaDataSchema(Schema):
 
 class ElementMetaDataSchema(MetaDataSchema):
     element_id = fields.UUID()
-    worker_run = fields.Nested(WorkerRunLightSchema, allow_none=True)
-    created = fields.DateTime()
+    worker_run = SigningRun()
+    created = fields.DateTime(attribute="created_at")
 
 
 class CreateMetaDataBulkResponse(Schema):
@@ -379,9 +398,9 @@ class SignedObjectSchema(Schema):
         allow_none=True,
         metadata={"description": "Element name, transcription text, ML class name or metadata name."},
     )
-    worker_run = fields.Nested(WorkerRunLightSchema, allow_none=True)
-    creator_id = fields.UUID()
-    created = fields.DateTime()
+    worker_run = SigningRun()
+    creator_id = fields.UUID(attribute="user_id")
+    created = fields.DateTime(attribute="created_at")
 
 
 class ProvenanceSchema(Schema):

@@ -14,8 +14,10 @@ from api import document_presenters as p
 from api import element_tree_schemas as ts
 from api import pagination
 from api.errors import not_found
-from api.resources import _actor, _CommandResource, _Resource
+from api.operations import Call
+from api.resources import _actor, _Resource
 from commands import element_tree_messages as tm
+from commands.bus import CommandResult
 from projections import document_queries as dq
 from projections import element_tree_queries as tq
 from projections.queries import Page, Row
@@ -48,7 +50,7 @@ def _present(conn: Any, rows: Sequence[Row], query: Mapping[str, Any]) -> list[d
         if query.get("with_has_children"):
             element["has_children"] = row["element_id"] in parents_of
         if query.get("with_metadata"):
-            element["metadata"] = [p.metadata(m) for m in metadata[row["element_id"]]]
+            element["metadata"] = metadata[row["element_id"]]
         results.append(element)
     return results
 
@@ -91,20 +93,19 @@ class ElementParentsResource(_ElementListResource):
         )
 
 
-class ElementParentResource(_CommandResource):
+def create_element_parent(call: Call) -> tm.CreateElementParent:
     """CreateElementParent (path published as `{child}/parent/{parent}`)."""
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID, parent: UUID) -> None:
-        self.commands.run(req, resp, tm.CreateElementParent(child_id=str(id), parent_id=str(parent)))
-        resp.status = falcon.HTTP_201
-        resp.media = ts.element_parent_schema.dump({"child": id, "parent": parent})
+    return tm.CreateElementParent(child_id=call.id, parent_id=call.params["parent"])
 
 
-class ElementChildrenCreateResource(_CommandResource):
+def created_parent(command: tm.CreateElementParent, result: CommandResult) -> dict[str, Any]:
+    return {"child": command.child_id, "parent": command.parent_id}
+
+
+def create_element_children(call: Call) -> tm.CreateElementChildren:
     """CreateElementChildren: link many elements under one parent, in one transaction."""
+    return tm.CreateElementChildren(parent_id=call.id, child_ids=tuple(str(c) for c in call.body["children"]))
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        children = tuple(str(child) for child in req.context.body["children"])
-        self.commands.run(req, resp, tm.CreateElementChildren(parent_id=str(id), child_ids=children))
-        resp.status = falcon.HTTP_201
-        resp.media = ts.element_children_schema.dump({"children": list(children)})
+
+def created_children(command: tm.CreateElementChildren, result: CommandResult) -> dict[str, Any]:
+    return {"children": list(command.child_ids)}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.document_schemas import MAX_BULK, Confidence, WorkerRunFilter, WorkerRunId, WorkerRunLightSchema
+from api.document_schemas import MAX_BULK, Confidence, SigningRun, WorkerRunFilter, WorkerRunId
+from api.row_fields import Prefixed
 from api.schemas import PageQuery, RequestSchema, Text
 
 COLOR = validate.Regexp(r"^[0-9a-fA-F]{6}$", error="Enter a 6-digit hex color.")
@@ -41,10 +42,10 @@ class ListTranscriptionEntitiesQuery(PageQuery):
 
 
 class EntityTypeSchema(Schema):
-    id = fields.UUID()
+    id = fields.UUID(attribute="type_id")
     name = fields.String()
     color = fields.String()
-    corpus = fields.UUID()
+    corpus = fields.UUID(attribute="corpus_id")
 
 
 class EntityTypeLightSchema(Schema):
@@ -54,14 +55,14 @@ class EntityTypeLightSchema(Schema):
 
 
 class TranscriptionEntitySchema(Schema):
-    id = fields.UUID()
-    type = fields.Nested(EntityTypeLightSchema)
+    id = fields.UUID(attribute="entity_id")
+    type = Prefixed(EntityTypeLightSchema, "type_")  # type_id, type_name, type_color
     type_id = fields.UUID()
     offset = fields.Integer()
     length = fields.Integer()
     confidence = fields.Float(allow_none=True)
     worker_run_id = fields.UUID(allow_none=True)
-    worker_run = fields.Nested(WorkerRunLightSchema, allow_none=True)
+    worker_run = SigningRun()
 
 
 class CreatedEntitiesSchema(Schema):

@@ -1,118 +1,72 @@
 """Falcon resources of the image operations (issue 10): CreateIIIFURL, RetrieveImage,
 PartialUpdateImage, and the zone operations CreateElements, CreateElementTranscriptions and
-PartialUpdateElement. Thin, like api/document_resources.py: one command or one query each."""
+PartialUpdateElement: reads and command builders of their generic operations (api/routes.py),
+and the bulk resources."""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
-import falcon
-
-from api import document_resources as dr
-from api import document_schemas as ds
 from api import image_presenters as ip
-from api import image_schemas as ims
-from api.gateway import CommandGateway
-from api.reads import ReadModels
-from api.resources import _CommandResource
+from api.operations import Call
 from commands import image_messages as im
+from commands.bus import CommandResult
 from projections import image_queries as iq
 
-DOCS = (iq.DOCUMENTS,)
 
-
-def _image(conn: Any, image_id: str) -> dict[str, Any] | None:
+def image(conn: Any, image_id: str) -> dict[str, Any] | None:
     row = iq.get_image(conn, image_id)
     return None if row is None else ip.image(row)
 
 
-class IIIFURLResource(_CommandResource):
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        result = self.commands.run(
-            req, resp, im.CreateIIIFURL(url=body["url"], width=body.get("width"), height=body.get("height")),
-        )
-        image_id = result.data["image_id"]
-        self._written(
-            resp, result, 201, image_id, lambda conn: _image(conn, image_id), lambda x: x, ims.image_schema,
-            names=DOCS,
-        )
+def create_iiif_url(call: Call) -> im.CreateIIIFURL:
+    body = call.body
+    return im.CreateIIIFURL(url=body["url"], width=body.get("width"), height=body.get("height"))
 
 
-class ImageResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(resp, lambda conn: _image(conn, str(id)), lambda x: x, ims.image_schema, "No such image.")
+def update_image_status(call: Call) -> im.UpdateImageStatus:
+    return im.UpdateImageStatus(image_id=call.id, status=call.body["status"])
 
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        command = im.UpdateImageStatus(image_id=str(id), status=req.context.body["status"])
-        result = self.commands.run(req, resp, command)
-        self._written(
-            resp, result, 200, str(id), lambda conn: _image(conn, str(id)), lambda x: x, ims.image_schema,
-            names=DOCS,
-        )
+
+def update_element(call: Call) -> im.UpdateElement:
+    """PartialUpdateElement: the published `image` field is the command's `image_id`."""
+    changes = dict(call.body)
+    if "image" in changes:
+        changes["image_id"] = str(changes.pop("image"))
+    return im.UpdateElement(element_id=call.id, changes=changes)
 
 
 # --- zones: children on their parent's image -----------------------------------------------------
 
 
-def _run_id(body: dict[str, Any]) -> str | None:
-    return None if body.get("worker_run_id") is None else str(body["worker_run_id"])
-
-
-class ElementChildrenBulkResource(_CommandResource):
+def create_elements(call: Call) -> im.CreateElements:
     """CreateElements: answered from the new ids (nothing to read back, no projection wait)."""
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        run_id = _run_id(body)
-        items = tuple(
-            im.ElementItem(
-                name=e["name"], type=e["type"], polygon=e["polygon"], confidence=e.get("confidence"),
-            )
-            for e in body["elements"]
-        )
-        command = im.CreateElements(parent_id=str(id), items=items, worker_run_id=run_id)
-        result = self.commands.run(req, resp, command)
-        resp.status = falcon.HTTP_201
-        resp.media = ims.created_elements_schema.dump([{"id": i} for i in result.data["element_ids"]])
+    items = tuple(
+        im.ElementItem(name=e["name"], type=e["type"], polygon=e["polygon"], confidence=e.get("confidence"))
+        for e in call.body["elements"]
+    )
+    return im.CreateElements(parent_id=call.id, items=items, worker_run_id=call.id_of("worker_run_id"))
 
 
-class ElementTranscriptionsBulkResource(_CommandResource):
+def created_elements(command: im.CreateElements, result: CommandResult) -> list[dict[str, Any]]:
+    return [{"id": i} for i in result.data["element_ids"]]
+
+
+def create_element_transcriptions(call: Call) -> im.CreateElementTranscriptions:
     """CreateElementTranscriptions: `[{id, element_id, created}]`, in the request's order."""
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        run_id = _run_id(body)
-        items = tuple(
-            im.ZoneTranscriptionItem(
-                polygon=t["polygon"], text=t["text"], confidence=t.get("confidence"),
-                orientation=t.get("orientation", "horizontal-lr"),
-                element_confidence=t.get("element_confidence"),
-            )
-            for t in body["transcriptions"]
+    items = tuple(
+        im.ZoneTranscriptionItem(
+            polygon=t["polygon"], text=t["text"], confidence=t.get("confidence"),
+            orientation=t.get("orientation", "horizontal-lr"),
+            element_confidence=t.get("element_confidence"),
         )
-        command = im.CreateElementTranscriptions(
-            parent_id=str(id), element_type=body["element_type"], items=items, worker_run_id=run_id,
-        )
-        result = self.commands.run(req, resp, command)
-        resp.status = falcon.HTTP_201
-        resp.media = ims.created_element_transcriptions_schema.dump(result.data["transcriptions"])
+        for t in call.body["transcriptions"]
+    )
+    return im.CreateElementTranscriptions(
+        parent_id=call.id, element_type=call.body["element_type"], items=items,
+        worker_run_id=call.id_of("worker_run_id"),
+    )
 
 
-class ElementResource(dr.ElementResource):
-    """RetrieveElement (api/document_resources.py) and PartialUpdateElement."""
-
-    def __init__(self, commands: CommandGateway, reads: ReadModels) -> None:
-        super().__init__(reads)
-        self.commands = commands
-
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = dict(req.context.body)
-        if "image" in body:
-            body["image_id"] = str(body.pop("image"))
-        result = self.commands.run(req, resp, im.UpdateElement(element_id=str(id), changes=body))
-        self._written(
-            resp, result, 200, str(id), lambda conn: dr._element(conn, req, str(id)), lambda x: x,
-            ds.element_schema, names=DOCS,
-        )
+def created_element_transcriptions(command: im.CreateElementTranscriptions, result: CommandResult) -> Any:
+    return result.data["transcriptions"]

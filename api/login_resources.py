@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from marshmallow import fields
 from sqlalchemy.engine import Engine
 
-from api import presenters
 from api import schemas as s
 from api.errors import CLIENT, VALIDATION, ApiError, error_entry
 from api.gateway import CommandGateway
@@ -27,6 +26,7 @@ from api.passwords import MAX_LENGTH, PasswordStore
 from commands.bus import CommandBus
 from commands.messages import IssueToken
 from commands.tokens import generate_token, hash_token
+from domain import published
 from projections.generations import live_generation
 from projections.queries import CATALOG
 from projections.tables import rm_users
@@ -122,6 +122,6 @@ class LoginResource:
         signed = self.signer.sign_in(body["email"], body["password"], client_address(req), "arkindex login")
         user = signed.user
         resp.media = login_answer.dump({
-            **presenters.user(user["user_id"], user["username"], user["email"], user["is_admin"]),
+            **published.user(user["user_id"], user["username"], user["email"], user["is_admin"]),
             "auth_token": signed.token,
         })

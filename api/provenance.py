@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api import presenters
 from api import schemas as s
+from api.document_schemas import signing_run
 from domain.actor import Actor
 from projections import document_queries as dq
 from projections import queries as q
@@ -22,11 +22,8 @@ def object_provenance(conn: sa.Connection, actor: Actor, object_id: str) -> dict
         return None
     run_id = found.row["worker_run_id"]
     run = q.get_user_run(conn, actor, run_id) if run_id else None
-    worker_run = None
-    if run is not None:
-        worker_run = s.worker_run_schema.dump(presenters.worker_run(run))
-    elif run_id is not None:
-        worker_run = {"id": run_id, "summary": found.row.get("run_summary")}
+    # the full run for its owner, else `{id, summary}` as every signed object shows it
+    worker_run = s.worker_run_schema.dump(run) if run is not None else signing_run(found.row)
     return {
         "id": object_id,
         "type": found.type,

@@ -1,4 +1,8 @@
-"""Falcon resources: thin classes, collaborators injected in __init__.
+"""Falcon resources of the catalog and the runs, and the command builders of their generic
+operations (api/operations.py serves those from their rows in api/routes.py; the resources
+here answer what behaves differently: get-or-create, the caller as authenticated).
+
+Collaborators are injected in __init__.
 
 By the time a responder runs, the edge middleware (api/middleware.py) has authenticated the
 caller (`req.context.identity`), validated the query (`req.context.query`) and body
@@ -9,35 +13,43 @@ the projections to include the caller's writes. A responder turns that into one 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-from uuid import UUID
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import falcon
 import sqlalchemy as sa
 import structlog
 from marshmallow import Schema
 
-from api import after_commit, pagination, presenters
+from api import after_commit, pagination
 from api import schemas as s
 from api.errors import invalid, not_found
 from api.gateway import CommandGateway
 from api.reads import ReadModels
 from commands import messages as m
 from commands.bus import CommandResult
+from domain import published
 from domain.actor import Actor, slugify
 from projections import queries as q
 from projections.queries import CATALOG, USER_RUNS
 
+if TYPE_CHECKING:  # api/operations.py builds on the resources below
+    from api.operations import Call
+
 Present = Callable[[Any], dict[str, Any]]
 log = structlog.get_logger(__name__)
+
+
+def _same(row: Any) -> Any:
+    """No presenter: the response schema reads the row itself (api/row_fields.py)."""
+    return row
 
 
 def _actor(req: falcon.Request) -> Actor:
     return req.context.identity.actor
 
 
-def _ids(body: dict[str, Any], *names: str) -> dict[str, Any]:
+def _ids(body: Mapping[str, Any], *names: str) -> dict[str, Any]:
     """UUID fields of a loaded body -> strings (the domain's ids), None kept."""
     return {name: (str(body[name]) if body.get(name) is not None else None) for name in names}
 
@@ -118,16 +130,7 @@ class _CommandResource(_Resource):
 
 
 class WorkersResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        query, actor = req.context.query, _actor(req)
-
-        def fetch(conn: Any, **window: int) -> q.Page:
-            return q.list_workers(
-                conn, actor, type=query.get("type"), name=query.get("name"),
-                archived=query.get("archived", False), **window,
-            )
-
-        self._list(req, resp, fetch, presenters.worker, s.worker_schema)
+    """CreateWorker is get-or-create (ListWorkers is generic: api/routes.py)."""
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = req.context.body
@@ -140,7 +143,7 @@ class WorkersResource(_CommandResource):
         status = 201 if result.data.get("created") else 200
         self._written(
             resp, result, status, worker_id, lambda conn: q.get_worker(conn, _actor(req), worker_id),
-            presenters.worker, s.worker_schema,
+            _same, s.worker_schema,
         )
 
 
@@ -155,186 +158,48 @@ def _slug_from(name: str) -> str:
     return slug
 
 
-class WorkerResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(
-            resp, lambda conn: q.get_worker(conn, _actor(req), str(id)), presenters.worker, s.worker_schema,
-        )
-
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        command = m.UpdateWorker(worker_id=str(id), changes=dict(req.context.body))
-        result = self.commands.run(req, resp, command)
-        self._written(
-            resp, result, 200, str(id), lambda conn: q.get_worker(conn, _actor(req), str(id)),
-            presenters.worker, s.worker_schema,
-        )
+# --- command builders: request (validated body, path) -> command, for the generic responders
 
 
-class WorkerTypesResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        self._list(req, resp, q.list_worker_types, presenters.worker_type, s.worker_type_schema)
+def update_worker(call: Call) -> m.UpdateWorker:
+    return m.UpdateWorker(worker_id=call.id, changes=dict(call.body))
 
 
-# --- worker versions -------------------------------------------------------------------------
+def create_worker_version(call: Call) -> m.CreateWorkerVersion:
+    return m.CreateWorkerVersion(worker_id=call.id, fields=dict(call.body))
 
 
-class WorkerVersionsResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        query, actor = req.context.query, _actor(req)
-
-        def fetch(conn: Any, **window: int) -> q.Page | None:
-            return q.list_worker_versions(
-                conn, actor, str(id), state=query.get("state"), archived=query.get("archived"), **window,
-            )
-
-        self._list(req, resp, fetch, presenters.worker_version, s.worker_version_schema)
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        command = m.CreateWorkerVersion(worker_id=str(id), fields=dict(req.context.body))
-        result = self.commands.run(req, resp, command)
-        version_id = result.data["version_id"]
-        self._written(
-            resp, result, 201, version_id, lambda conn: q.get_worker_version(conn, _actor(req), version_id),
-            presenters.worker_version, s.worker_version_schema,
-        )
+def update_worker_version(call: Call) -> m.UpdateWorkerVersion:
+    return m.UpdateWorkerVersion(version_id=call.id, changes=dict(call.body))
 
 
-class WorkerVersionResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(
-            resp, lambda conn: q.get_worker_version(conn, _actor(req), str(id)),
-            presenters.worker_version, s.worker_version_schema,
-        )
-
-    def on_patch(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        result = self.commands.run(
-            req, resp, m.UpdateWorkerVersion(version_id=str(id), changes=dict(req.context.body)),
-        )
-        self._written(
-            resp, result, 200, str(id), lambda conn: q.get_worker_version(conn, _actor(req), str(id)),
-            presenters.worker_version, s.worker_version_schema,
-        )
+def create_worker_configuration(call: Call) -> m.CreateWorkerConfiguration:
+    body = call.body
+    return m.CreateWorkerConfiguration(
+        worker_id=call.id, name=body["name"], configuration=body["configuration"],
+        secret_keys=list(body.get("secret_keys", [])),
+    )
 
 
-# --- worker configurations -------------------------------------------------------------------
+def create_model(call: Call) -> m.CreateModel:
+    return m.CreateModel(name=call.body["name"], description=call.body.get("description", ""))
 
 
-class WorkerConfigurationsResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        actor = _actor(req)
-
-        def fetch(conn: Any, **window: int) -> q.Page | None:
-            return q.list_worker_configurations(conn, actor, str(id), **window)
-
-        self._list(req, resp, fetch, presenters.worker_configuration, s.worker_configuration_schema)
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        result = self.commands.run(req, resp, m.CreateWorkerConfiguration(
-            worker_id=str(id), name=body["name"], configuration=body["configuration"],
-            secret_keys=list(body.get("secret_keys", [])),
-        ))
-        configuration_id = result.data["configuration_id"]
-        self._written(
-            resp, result, 201, configuration_id,
-            lambda conn: q.get_worker_configuration(conn, _actor(req), configuration_id),
-            presenters.worker_configuration, s.worker_configuration_schema,
-        )
+def create_model_version(call: Call) -> m.CreateModelVersion:
+    body = call.body
+    return m.CreateModelVersion(
+        model_id=call.id, configuration=body.get("configuration", {}), tag=body.get("tag"),
+    )
 
 
-class WorkerConfigurationResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(
-            resp, lambda conn: q.get_worker_configuration(conn, _actor(req), str(id)),
-            presenters.worker_configuration, s.worker_configuration_schema,
-        )
-
-
-# --- models ----------------------------------------------------------------------------------
-
-
-class ModelsResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        actor = _actor(req)
-
-        def fetch(conn: Any, **window: int) -> q.Page:
-            return q.list_models(conn, actor, **window)
-
-        self._list(req, resp, fetch, presenters.model, s.model_schema)
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        result = self.commands.run(
-            req, resp, m.CreateModel(name=body["name"], description=body.get("description", "")),
-        )
-        model_id = result.data["model_id"]
-        self._written(
-            resp, result, 201, model_id, lambda conn: q.get_model(conn, _actor(req), model_id),
-            presenters.model, s.model_schema,
-        )
-
-
-class ModelResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(
-            resp, lambda conn: q.get_model(conn, _actor(req), str(id)), presenters.model, s.model_schema,
-        )
-
-
-class ModelVersionsResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        actor = _actor(req)
-
-        def fetch(conn: Any, **window: int) -> q.Page | None:
-            return q.list_model_versions(conn, actor, str(id), **window)
-
-        self._list(req, resp, fetch, presenters.model_version, s.model_version_schema)
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        body = req.context.body
-        result = self.commands.run(req, resp, m.CreateModelVersion(
-            model_id=str(id), configuration=body.get("configuration", {}), tag=body.get("tag"),
-        ))
-        model_version_id = result.data["model_version_id"]
-        self._written(
-            resp, result, 201, model_version_id,
-            lambda conn: q.get_model_version(conn, _actor(req), model_version_id),
-            presenters.model_version, s.model_version_schema,
-        )
-
-
-class ModelVersionResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(
-            resp, lambda conn: q.get_model_version(conn, _actor(req), str(id)),
-            presenters.model_version, s.model_version_schema,
-        )
+def create_user_run(call: Call) -> m.CreateUserRun:
+    return m.CreateUserRun(
+        **_ids(call.body, "worker_version_id", "configuration_id", "model_version_id"),
+        summary=call.body.get("summary") or None,
+    )
 
 
 # --- user worker runs ------------------------------------------------------------------------
-
-
-class UserWorkerRunsResource(_CommandResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        user_id = _actor(req).user_id
-
-        def fetch(conn: Any, **window: int) -> q.Page:
-            # The caller's own runs, admins included: these are *user* worker runs.
-            return q.list_user_runs(conn, user_id, **window)
-
-        self._list(req, resp, fetch, presenters.worker_run, s.worker_run_schema)
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.context.body
-        result = self.commands.run(req, resp, m.CreateUserRun(
-            **_ids(body, "worker_version_id", "configuration_id", "model_version_id"),
-            summary=body.get("summary") or None,
-        ))
-        run_id = result.data["run_id"]
-        self._written(
-            resp, result, 201, run_id, lambda conn: q.get_user_run(conn, _actor(req), run_id),
-            presenters.worker_run, s.worker_run_schema, names=(CATALOG, USER_RUNS),
-        )
 
 
 class QuickUserWorkerRunResource(_CommandResource):
@@ -352,7 +217,7 @@ class QuickUserWorkerRunResource(_CommandResource):
         self._written(
             resp, result, 201 if result.data["run_created"] else 200, run_id,
             lambda conn: q.get_user_run(conn, _actor(req), run_id),
-            presenters.worker_run, s.worker_run_schema, names=(CATALOG, USER_RUNS),
+            _same, s.worker_run_schema, names=(CATALOG, USER_RUNS),
         )
 
 
@@ -361,22 +226,6 @@ RUN_NOT_FOUND = (
     "No such worker run for this API token. User worker runs are personal: only the user who "
     "created the run may use it (check ARKINDEX_API_TOKEN and ARKINDEX_WORKER_RUN_ID)."
 )
-
-
-class WorkerRunResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(
-            resp, lambda conn: q.get_user_run(conn, _actor(req), str(id)),
-            presenters.worker_run, s.worker_run_schema, missing=RUN_NOT_FOUND,
-        )
-
-
-class WorkerRunConfigurationResource(_Resource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        self._one(
-            resp, lambda conn: q.get_user_run(conn, _actor(req), str(id)),
-            presenters.worker_run_configuration, s.worker_run_configuration_schema, missing=RUN_NOT_FOUND,
-        )
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -388,6 +237,6 @@ class UserResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         identity = req.context.identity
-        resp.media = s.user_schema.dump(presenters.user(
+        resp.media = s.user_schema.dump(published.user(
             identity.actor.user_id, identity.username, identity.email, identity.actor.is_admin,
         ))

@@ -15,7 +15,7 @@ from typing import Any
 
 from marshmallow import Schema
 
-from api import corpus_run_resources as crr  # issue 10: runs that produced data in a corpus
+from api import document_presenters as dp  # issue 5: documents
 from api import document_resources as dr  # issue 5: documents
 from api import document_schemas as ds  # issue 5: documents
 from api import element_tree_resources as tr  # issue 10 B: element tree
@@ -31,12 +31,32 @@ from api import resources as r
 from api import retraction_resources as rr  # issue 14: retract a run
 from api import schemas as s
 from api import system
+from api.operations import Do, ListOf, One, Serve, Served
+from projections import corpus_run_queries as cq  # issue 10: runs that produced data in a corpus
+from projections import document_queries as dq  # issue 5: documents
+from projections import entity_queries as eq  # issue 10 B: transcription entities
+from projections import queries as q
 from projections.document_queries import DOCUMENTS  # issue 5: documents
 from projections.queries import CATALOG, USER_RUNS
 
 CATALOG_ONLY = (CATALOG,)
 RUNS = (CATALOG, USER_RUNS)
 DOCS = (CATALOG, USER_RUNS, DOCUMENTS)  # issue 5: documents show their signing run
+
+# --- the reads behind generic operations (api/operations.py), each shared by its list or get
+# and by the commands that answer with the object they wrote
+WORKER = One(q.get_worker)
+WORKER_VERSION = One(q.get_worker_version)
+WORKER_CONFIGURATION = One(q.get_worker_configuration)
+MODEL = One(q.get_model)
+MODEL_VERSION = One(q.get_model_version)
+RUN = One(q.get_user_run, missing=r.RUN_NOT_FOUND)
+CORPUS = One(dr.corpus)
+ELEMENT = One(dr.element)
+TRANSCRIPTION = One(dq.get_transcription)
+IMAGE = One(imr.image, args=("id",), missing="No such image.")
+#: what a document write waits for before reading its object back
+WRITTEN_DOCS = (DOCUMENTS,)
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,9 @@ class Operation:
     also: tuple[int, ...] = ()
     #: other content types the success answer may take (e.g. `text/csv` with `format=csv`)
     alternate_content_types: tuple[str, ...] = ()
+    #: the query or command builder a generic responder serves it with (api/operations.py);
+    #: None: the route's resource answers it by hand
+    serve: Serve | None = None
 
     @property
     def cursor_paginated(self) -> bool:
@@ -110,6 +133,7 @@ ROUTES: tuple[Route, ...] = (
     # --- workers and worker types
     Route("/api/v1/workers/", r.WorkersResource, (
         _list("ListWorkers", "List the workers available to you", s.worker_schema, query=s.list_workers_query,
+              serve=ListOf(q.list_workers, args=("actor",), filters=("type", "name", "archived")),
               description="Your own workers, those shared with you, or every worker for an admin. "
                           "Archived workers are hidden unless `archived` is set."),
         Operation("POST", "CreateWorker", "Create a worker, or get the existing one with this slug",
@@ -118,71 +142,87 @@ ROUTES: tuple[Route, ...] = (
                               "201 for a new worker, 200 for an existing worker with the same slug "
                               "that you may use."),
     )),
-    Route("/api/v1/workers/types/", r.WorkerTypesResource, (
-        _list("ListWorkerTypes", "List worker types", s.worker_type_schema),
+    Route("/api/v1/workers/types/", Served, (
+        _list("ListWorkerTypes", "List worker types", s.worker_type_schema,
+              serve=ListOf(q.list_worker_types, args=())),
     )),
-    Route("/api/v1/workers/{id}/", r.WorkerResource, (
-        _get("RetrieveWorker", "Retrieve a worker", s.worker_schema),
+    Route("/api/v1/workers/{id}/", Served, (
+        _get("RetrieveWorker", "Retrieve a worker", s.worker_schema, serve=WORKER),
         Operation("PATCH", "PartialUpdateWorker",
                   "Update a worker's name, type, description or archived flag",
-                  body=s.update_worker_body, response=s.worker_schema, errors=(403, 404)),
+                  body=s.update_worker_body, response=s.worker_schema, errors=(403, 404),
+                  serve=Do(r.update_worker, then=WORKER)),
     )),
     # --- worker versions
-    Route("/api/v1/workers/{id}/versions/", r.WorkerVersionsResource, (
+    Route("/api/v1/workers/{id}/versions/", Served, (
         _list("ListWorkerVersions", "List the versions of a worker, newest first", s.worker_version_schema,
-              query=s.list_worker_versions_query, errors=(404,)),
+              query=s.list_worker_versions_query, errors=(404,),
+              serve=ListOf(q.list_worker_versions, filters=("state", "archived"))),
         Operation("POST", "CreateWorkerVersion", "Create a version of a worker",
                   body=s.create_worker_version_body, response=s.worker_version_schema, status=201,
                   errors=(403, 404, 409),
                   description="Every field is optional; the version number is assigned (1, 2, 3, ...). "
-                              "A duplicate `revision_url` or `tag` answers 409 with `existing_id`."),
+                              "A duplicate `revision_url` or `tag` answers 409 with `existing_id`.",
+                  serve=Do(r.create_worker_version, created="version_id", then=WORKER_VERSION)),
     )),
-    Route("/api/v1/workers/versions/{id}/", r.WorkerVersionResource, (
-        _get("RetrieveWorkerVersion", "Retrieve a worker version", s.worker_version_schema),
+    Route("/api/v1/workers/versions/{id}/", Served, (
+        _get("RetrieveWorkerVersion", "Retrieve a worker version", s.worker_version_schema,
+             serve=WORKER_VERSION),
         Operation("PATCH", "PartialUpdateWorkerVersion", "Update a worker version",
                   body=s.update_worker_version_body, response=s.worker_version_schema,
-                  errors=(403, 404, 409)),
+                  errors=(403, 404, 409), serve=Do(r.update_worker_version, then=WORKER_VERSION)),
     )),
     # --- worker configurations
-    Route("/api/v1/workers/{id}/configurations/", r.WorkerConfigurationsResource, (
+    Route("/api/v1/workers/{id}/configurations/", Served, (
         _list("ListWorkerConfigurations", "List the named configurations of a worker",
-              s.worker_configuration_schema, errors=(404,)),
+              s.worker_configuration_schema, errors=(404,),
+              serve=ListOf(q.list_worker_configurations)),
         Operation("POST", "CreateWorkerConfiguration", "Create a named configuration of a worker",
                   body=s.create_worker_configuration_body, response=s.worker_configuration_schema, status=201,
-                  errors=(404,)),
+                  errors=(404,),
+                  serve=Do(r.create_worker_configuration, created="configuration_id",
+                           then=WORKER_CONFIGURATION)),
     )),
-    Route("/api/v1/workers/configurations/{id}/", r.WorkerConfigurationResource, (
-        _get("RetrieveWorkerConfiguration", "Retrieve a worker configuration", s.worker_configuration_schema),
+    Route("/api/v1/workers/configurations/{id}/", Served, (
+        _get("RetrieveWorkerConfiguration", "Retrieve a worker configuration", s.worker_configuration_schema,
+             serve=WORKER_CONFIGURATION),
     )),
     # --- models
-    Route("/api/v1/models/", r.ModelsResource, (
-        _list("ListModels", "List your models", s.model_schema, tag="models"),
+    Route("/api/v1/models/", Served, (
+        _list("ListModels", "List your models", s.model_schema, tag="models",
+              serve=ListOf(q.list_models, args=("actor",))),
         Operation("POST", "CreateModel", "Create a model", body=s.create_model_body, response=s.model_schema,
-                  status=201, tag="models"),
+                  status=201, tag="models", serve=Do(r.create_model, created="model_id", then=MODEL)),
     )),
-    Route("/api/v1/model/{id}/", r.ModelResource, (
-        _get("RetrieveModel", "Retrieve a model", s.model_schema, tag="models"),
+    Route("/api/v1/model/{id}/", Served, (
+        _get("RetrieveModel", "Retrieve a model", s.model_schema, tag="models", serve=MODEL),
     )),
-    Route("/api/v1/model/{id}/versions/", r.ModelVersionsResource, (
+    Route("/api/v1/model/{id}/versions/", Served, (
         _list("ListModelVersions", "List the versions of a model, newest first", s.model_version_schema,
-              tag="models", errors=(404,)),
+              tag="models", errors=(404,),
+              serve=ListOf(q.list_model_versions)),
         Operation("POST", "CreateModelVersion", "Create a version of a model",
                   body=s.create_model_version_body,
-                  response=s.model_version_schema, status=201, tag="models", errors=(404,)),
+                  response=s.model_version_schema, status=201, tag="models", errors=(404,),
+                  serve=Do(r.create_model_version, created="model_version_id", then=MODEL_VERSION)),
     )),
-    Route("/api/v1/modelversion/{id}/", r.ModelVersionResource, (
-        _get("RetrieveModelVersion", "Retrieve a model version", s.model_version_schema, tag="models"),
+    Route("/api/v1/modelversion/{id}/", Served, (
+        _get("RetrieveModelVersion", "Retrieve a model version", s.model_version_schema, tag="models",
+             serve=MODEL_VERSION),
     )),
     # --- user worker runs
-    Route("/api/v1/process/workers/", r.UserWorkerRunsResource, (
+    Route("/api/v1/process/workers/", Served, (
+        # The caller's own runs, admins included: these are *user* worker runs.
         _list("ListUserWorkerRuns", "List your user worker runs, newest first", s.worker_run_schema,
-              reads=RUNS, tag="worker runs"),
+              reads=RUNS, tag="worker runs",
+              serve=ListOf(q.list_user_runs, args=("user_id",))),
         Operation("POST", "CreateUserWorkerRun", "Create a user worker run on your local process",
                   body=s.create_user_worker_run_body, response=s.worker_run_schema, status=201,
                   tag="worker runs",
                   description="One user worker run per worker version: a second one answers 400 "
                               "(`validation_error`, code `unique` on `worker_version_id`) with the "
-                              "existing run's id as `existing_id`."),
+                              "existing run's id as `existing_id`.",
+                  serve=Do(r.create_user_run, created="run_id", then=RUN, waits=RUNS)),
     )),
     # issue 14: the one-step run
     Route("/api/v1/process/workers/quick/", r.QuickUserWorkerRunResource, (
@@ -196,48 +236,56 @@ ROUTES: tuple[Route, ...] = (
                               "200 with the run the version already had. Using another user's worker "
                               "without a version answers 403: only its owner may create one."),
     )),
-    Route("/api/v1/process/workers/{id}/", r.WorkerRunResource, (
+    Route("/api/v1/process/workers/{id}/", Served, (
         _get("RetrieveWorkerRun", "Retrieve a worker run", s.worker_run_schema, reads=RUNS,
-             tag="worker runs"),
+             tag="worker runs", serve=RUN),
     )),
-    Route("/api/v1/workers/runs/{id}/configuration/", r.WorkerRunConfigurationResource, (
+    Route("/api/v1/workers/runs/{id}/configuration/", Served, (
         _get("RetrieveWorkerRunConfiguration", "Retrieve the configuration of a worker run",
-             s.worker_run_configuration_schema, reads=RUNS, tag="worker runs"),
+             s.worker_run_configuration_schema, reads=RUNS, tag="worker runs",
+             serve=One(q.get_user_run, missing=r.RUN_NOT_FOUND)),
     )),
     # --- documents (issue 5): what workers publish, each object signed by a worker run or a user.
     # Paths and operationIds as arkindex-base-worker 0.6 calls them.
-    Route("/api/v1/corpus/", dr.CorporaResource, (
+    Route("/api/v1/corpus/", Served, (
         Operation("POST", "CreateCorpus", "Create a corpus (private to you)", body=ds.create_corpus_body,
-                  response=ds.corpus_schema, status=201, tag="documents"),
+                  response=ds.corpus_schema, status=201, tag="documents",
+                  serve=Do(dr.create_corpus, created="corpus_id", then=CORPUS, waits=WRITTEN_DOCS)),
     )),
-    Route("/api/v1/corpus/{id}/", dr.CorpusResource, (
+    Route("/api/v1/corpus/{id}/", Served, (
         _get("RetrieveCorpus", "Retrieve a corpus with its element types", ds.corpus_schema, reads=DOCS,
-             tag="documents"),
+             tag="documents", serve=CORPUS),
     )),
-    Route("/api/v1/corpus/{id}/classes/", dr.CorpusMLClassesResource, (
+    Route("/api/v1/corpus/{id}/classes/", Served, (
         _list("ListCorpusMLClasses", "List the ML classes of a corpus, by name", ds.ml_class_schema,
-              query=ds.list_corpus_ml_classes_query, reads=DOCS, tag="documents", errors=(404,)),
+              query=ds.list_corpus_ml_classes_query, reads=DOCS, tag="documents", errors=(404,),
+              serve=ListOf(dq.list_ml_classes, filters=("search",), present=dp.ml_class)),
         Operation("POST", "CreateMLClass", "Create an ML class in a corpus", body=ds.create_ml_class_body,
                   response=ds.ml_class_schema, status=201, tag="documents", errors=(404,),
-                  description="A duplicate name answers 400 (code `unique`) with `existing_id`."),
+                  description="A duplicate name answers 400 (code `unique`) with `existing_id`.",
+                  serve=Do(dr.create_ml_class, answer=dr.created_ml_class)),
     )),
-    Route("/api/v1/elements/type/", dr.ElementTypesResource, (
+    Route("/api/v1/elements/type/", Served, (
         Operation("POST", "CreateElementType", "Create an element type in a corpus",
                   body=ds.create_element_type_body, response=ds.element_type_schema, status=201,
-                  tag="documents", description="A duplicate slug answers 400 (code `unique`)."),
+                  tag="documents", description="A duplicate slug answers 400 (code `unique`).",
+                  serve=Do(dr.create_element_type, created="type_id", waits=WRITTEN_DOCS,
+                           then=One(dq.get_element_type))),
     )),
-    Route("/api/v1/elements/create/", dr.ElementsCreateResource, (
+    Route("/api/v1/elements/create/", Served, (
         Operation("POST", "CreateElement", "Create an element, optionally signed by a worker run",
                   body=ds.create_element_body, response=ds.element_schema, status=201, tag="documents",
-                  errors=(403,)),
+                  errors=(403,),
+                  serve=Do(dr.create_element, created="element_id", then=ELEMENT, waits=WRITTEN_DOCS)),
     )),
-    Route("/api/v1/element/{id}/", imr.ElementResource, (
+    Route("/api/v1/element/{id}/", Served, (
         _get("RetrieveElement", "Retrieve an element with its classifications and creator",
-             ds.element_schema, reads=DOCS, tag="documents"),
+             ds.element_schema, reads=DOCS, tag="documents", serve=ELEMENT),
         # issue 10: PartialUpdateElement (api/image_resources.py)
         Operation("PATCH", "PartialUpdateElement",
                   "Change an element's type, name, zone (image, polygon), confidence or orientation",
-                  body=ims.update_element_body, response=ds.element_schema, tag="documents", errors=(404,)),
+                  body=ims.update_element_body, response=ds.element_schema, tag="documents", errors=(404,),
+                  serve=Do(imr.update_element, then=ELEMENT, waits=WRITTEN_DOCS)),
     )),
     # --- element tree (issue 10 B): links and listings, as base-worker and the CLI call them
     Route("/api/v1/corpus/{corpus}/elements/", tr.CorpusElementsResource, (
@@ -258,92 +306,111 @@ ROUTES: tuple[Route, ...] = (
               query=ts.related_elements_query, reads=DOCS, tag="documents", errors=(404,),
               description="`recursive`: every ancestor. Filters as ListElements."),
     )),
-    Route("/api/v1/element/{child}/parent/{parent}/", tr.ElementParentResource, (
+    Route("/api/v1/element/{child}/parent/{parent}/", Served, (
         Operation("POST", "CreateElementParent", "Link an element under another parent (same corpus)",
                   response=ts.element_parent_schema, status=201, tag="documents", errors=(404,),
                   description="A duplicate link answers 400 with `parent: [\"… is already a parent of …\"]` "
                               "beside the standard body (the Arkindex CLI looks for those words); a link "
-                              "that would make an element its own ancestor answers 400."),
+                              "that would make an element its own ancestor answers 400.",
+                  serve=Do(tr.create_element_parent, answer=tr.created_parent)),
     ), falcon_path="/api/v1/element/{id}/parent/{parent}/"),
-    Route("/api/v1/element/parent/{id}/", tr.ElementChildrenCreateResource, (
+    Route("/api/v1/element/parent/{id}/", Served, (
         Operation("POST", "CreateElementChildren", "Link many elements under one parent at once",
                   body=ts.create_element_children_body, response=ts.element_children_schema, status=201,
                   tag="documents", errors=(404,),
-                  description="All or nothing, in one transaction; same rules as CreateElementParent."),
+                  description="All or nothing, in one transaction; same rules as CreateElementParent.",
+                  serve=Do(tr.create_element_children, answer=tr.created_children)),
     )),
-    Route("/api/v1/element/{id}/transcription/", dr.ElementTranscriptionResource, (
+    Route("/api/v1/element/{id}/transcription/", Served, (
         Operation("POST", "CreateTranscription", "Create a transcription on an element",
                   body=ds.create_transcription_body, response=ds.transcription_schema, status=201,
-                  tag="documents", errors=(403, 404)),
+                  tag="documents", errors=(403, 404),
+                  serve=Do(dr.create_transcription, created="transcription_ids", first=True,
+                           then=TRANSCRIPTION, waits=WRITTEN_DOCS)),
     )),
-    Route("/api/v1/element/{id}/transcriptions/", dr.ElementTranscriptionsResource, (
+    Route("/api/v1/element/{id}/transcriptions/", Served, (
         _list("ListTranscriptions", "List the transcriptions of an element, oldest first",
               ds.transcription_schema, query=ds.list_transcriptions_query, reads=DOCS, tag="documents",
               errors=(404,), description="`worker_run=<id>`: those signed by that run; "
-                                         "`worker_run=false`: those created without a run."),
+                                         "`worker_run=false`: those created without a run.",
+              serve=ListOf(dq.list_transcriptions, filters=("worker_run", "element_type", "recursive"))),
     )),
-    Route("/api/v1/transcription/bulk/", dr.BulkTranscriptionsResource, (
+    Route("/api/v1/transcription/bulk/", Served, (
         Operation("POST", "CreateTranscriptions", "Create many transcriptions on many elements at once",
                   body=ds.create_transcriptions_body, response=ds.create_transcriptions_response, status=201,
                   tag="documents", errors=(403,),
                   description=f"One transaction per request (all or nothing), up to {ds.MAX_BULK} "
-                              "transcriptions, all signed by `worker_run_id`."),
+                              "transcriptions, all signed by `worker_run_id`.",
+                  serve=Do(dr.create_transcriptions, answer=dr.created_transcriptions)),
     )),
-    Route("/api/v1/classifications/", dr.ClassificationsResource, (
+    Route("/api/v1/classifications/", Served, (
         Operation("POST", "CreateClassification", "Classify an element with an ML class",
                   body=ds.create_classification_body, response=ds.created_classification_schema, status=201,
                   tag="documents", errors=(403,),
                   description="One classification per element, class and worker run: a duplicate "
-                              "answers 400 (code `unique`)."),
+                              "answers 400 (code `unique`).",
+                  serve=Do(dr.create_classification, answer=dr.created_classification)),
     )),
-    Route("/api/v1/classification/bulk/", dr.BulkClassificationsResource, (
+    Route("/api/v1/classification/bulk/", Served, (
         Operation("POST", "CreateClassifications", "Create many classifications on one element at once",
                   body=ds.create_classifications_body, response=ds.create_classifications_response,
-                  status=201, tag="documents", errors=(403,)),
+                  status=201, tag="documents", errors=(403,),
+                  serve=Do(dr.create_classifications, answer=dr.created_classifications)),
     )),
-    Route("/api/v1/element/{id}/metadata/", dr.ElementMetadataResource, (
+    Route("/api/v1/element/{id}/metadata/", Served, (
         _list("ListElementMetaData", "List the metadata of an element, by name", ds.element_metadata_schema,
-              query=ds.list_element_metadata_query, reads=DOCS, tag="documents", errors=(404,)),
+              query=ds.list_element_metadata_query, reads=DOCS, tag="documents", errors=(404,),
+              serve=ListOf(dq.list_element_metadata, filters=("load_parents", "worker_run"))),
         Operation("POST", "CreateMetaData", "Add a metadata to an element", body=ds.create_metadata_body,
-                  response=ds.metadata_schema, status=201, tag="documents", errors=(403, 404)),
+                  response=ds.metadata_schema, status=201, tag="documents", errors=(403, 404),
+                  serve=Do(dr.create_metadata, answer=dr.created_metadata)),
     )),
-    Route("/api/v1/element/{id}/metadata/bulk/", dr.ElementMetadataBulkResource, (
+    Route("/api/v1/element/{id}/metadata/bulk/", Served, (
         Operation("POST", "CreateMetaDataBulk", "Add many metadata to an element at once",
                   body=ds.create_metadata_bulk_body, response=ds.create_metadata_bulk_response, status=201,
-                  tag="documents", errors=(403, 404)),
+                  tag="documents", errors=(403, 404),
+                  serve=Do(dr.create_metadata_bulk, answer=dr.created_metadata_bulk)),
     )),
-    Route("/api/v1/corpus/{id}/worker-runs/", crr.CorpusWorkerRunsResource, (
+    Route("/api/v1/corpus/{id}/worker-runs/", Served, (
         _list("ListCorpusWorkerRuns", "List the worker runs that produced data in a corpus, newest first",
               s.worker_run_schema, reads=DOCS, tag="worker runs", errors=(404,),
               description="Runs that signed an element of the corpus or anything on one (transcription, "
-                          "classification, metadata, entity), for those who may read the corpus."),
+                          "classification, metadata, entity), for those who may read the corpus.",
+              serve=ListOf(cq.list_corpus_runs)),
     )),
     # --- transcription entities (issue 10 B), as base-worker 0.6 calls them
-    Route("/api/v1/corpus/{id}/entity-types/", er.CorpusEntityTypesResource, (
+    Route("/api/v1/corpus/{id}/entity-types/", Served, (
         _list("ListCorpusEntityTypes", "List the entity types of a corpus, by name", es.entity_type_schema,
-              reads=DOCS, tag="documents", errors=(404,)),
+              reads=DOCS, tag="documents", errors=(404,),
+              serve=ListOf(eq.list_entity_types)),
     )),
-    Route("/api/v1/entity/types/", er.EntityTypesResource, (
+    Route("/api/v1/entity/types/", Served, (
         Operation("POST", "CreateEntityType", "Create an entity type in a corpus",
                   body=es.create_entity_type_body, response=es.entity_type_schema, status=201,
                   tag="documents",
-                  description="A duplicate name answers 400 (code `unique`) with `existing_id`."),
+                  description="A duplicate name answers 400 (code `unique`) with `existing_id`.",
+                  serve=Do(er.create_entity_type, answer=er.created_entity_type)),
     )),
-    Route("/api/v1/transcription/{id}/entities/", er.TranscriptionEntitiesResource, (
+    Route("/api/v1/transcription/{id}/entities/", Served, (
         _list("ListTranscriptionEntities", "List the entities of a transcription, by offset",
               es.transcription_entity_schema, query=es.list_transcription_entities_query, reads=DOCS,
-              tag="documents", errors=(404,)),
+              tag="documents", errors=(404,),
+              serve=ListOf(eq.list_transcription_entities, filters=("worker_run",))),
         Operation("POST", "CreateTranscriptionEntity", "Locate an entity in a transcription's text",
                   body=es.create_transcription_entity_body, response=es.transcription_entity_schema,
                   status=201, tag="documents", errors=(403, 404),
                   description="One entity per (transcription, type, offset, length, worker run): a "
-                              "duplicate answers 400 (code `unique`). The span must lie in the text."),
+                              "duplicate answers 400 (code `unique`). The span must lie in the text.",
+                  serve=Do(er.create_transcription_entity, created="entity_ids", first=True,
+                           then=One(er.entity, args=("id",)),
+                           waits=WRITTEN_DOCS)),
     )),
-    Route("/api/v1/transcription/{id}/entities/bulk/", er.TranscriptionEntitiesBulkResource, (
+    Route("/api/v1/transcription/{id}/entities/bulk/", Served, (
         Operation("POST", "CreateTranscriptionEntities", "Locate many entities in a transcription at once",
                   body=es.create_transcription_entities_body, response=es.created_entities_schema, status=201,
                   tag="documents", errors=(403, 404),
-                  description="All or nothing, in one transaction; same rules as CreateTranscriptionEntity."),
+                  description="All or nothing, in one transaction; same rules as CreateTranscriptionEntity.",
+                  serve=Do(er.create_transcription_entities, answer=er.created_entities)),
     )),
     Route("/api/v1/process/start-activity/", dr.StartWorkerActivityResource, (
         Operation("POST", "StartWorkerActivity", "Start the next worker activity of a process task",
@@ -367,9 +434,10 @@ ROUTES: tuple[Route, ...] = (
                               "run's owner or an administrator; anyone else gets 404, as for an unknown "
                               "run. A second retraction: 409 (code `already_retracted`)."),
     )),
-    Route("/api/v1/user/results/", dr.UserResultsResource, (
+    Route("/api/v1/user/results/", Served, (
         _list("ListUserResults", "List the objects you created without a worker run, in creation order",
-              ds.signed_object_schema, query=ds.list_run_results_query, reads=DOCS, tag="provenance"),
+              ds.signed_object_schema, query=ds.list_run_results_query, reads=DOCS, tag="provenance",
+              serve=ListOf(dr.user_results, args=("user_id",), filters=("type",))),
     )),
     Route("/api/v1/provenance/{id}/", dr.ObjectProvenanceResource, (
         _get("RetrieveObjectProvenance",
@@ -377,35 +445,40 @@ ROUTES: tuple[Route, ...] = (
              ds.provenance_schema, reads=DOCS, tag="provenance"),
     )),
     # --- images (issue 10): IIIF images (info.json read server-side, guarded) and their servers
-    Route("/api/v1/image/iiif/url/", imr.IIIFURLResource, (
+    Route("/api/v1/image/iiif/url/", Served, (
         Operation("POST", "CreateIIIFURL", "Register a IIIF image by its URL",
                   body=ims.create_iiif_url_body, response=ims.image_schema, status=201, tag="images",
                   description="Without `width` and `height`, reads `<url>/info.json` (IIIF Image API 2 or 3) "
                               "and stores the image as `checked`; its server is found by URL prefix or "
                               "created. A URL already registered answers 400 with the image's `id`. "
-                              "An unreachable or non-IIIF server answers 400 naming the URL."),
+                              "An unreachable or non-IIIF server answers 400 naming the URL.",
+                  serve=Do(imr.create_iiif_url, created="image_id", then=IMAGE, waits=WRITTEN_DOCS)),
     )),
-    Route("/api/v1/element/{id}/children/bulk/", imr.ElementChildrenBulkResource, (
+    Route("/api/v1/element/{id}/children/bulk/", Served, (
         Operation("POST", "CreateElements", "Create children on their parent's image, at once",
                   body=ims.create_elements_body, response=ims.created_elements_schema, status=201,
                   tag="documents", errors=(403, 404),
                   description="The parent must have a zone; every polygon is checked against its image. "
                               f"One transaction (all or nothing), up to {ims.MAX_BULK} elements, all "
-                              "signed by `worker_run_id`."),
+                              "signed by `worker_run_id`.",
+                  serve=Do(imr.create_elements, answer=imr.created_elements)),
     )),
-    Route("/api/v1/element/{id}/transcriptions/bulk/", imr.ElementTranscriptionsBulkResource, (
+    Route("/api/v1/element/{id}/transcriptions/bulk/", Served, (
         Operation("POST", "CreateElementTranscriptions",
                   "Transcriptions on children of a given type and polygon, creating the children",
                   body=ims.create_element_transcriptions_body,
                   response=ims.created_element_transcriptions_schema, status=201, tag="documents",
                   errors=(403, 404),
                   description="An existing child of the same type and polygon is reused (`created: false`). "
-                              "One transaction, every element and transcription signed by `worker_run_id`."),
+                              "One transaction, every element and transcription signed by `worker_run_id`.",
+                  serve=Do(imr.create_element_transcriptions, answer=imr.created_element_transcriptions)),
     )),
-    Route("/api/v1/image/{id}/", imr.ImageResource, (
-        _get("RetrieveImage", "Retrieve an image and its server", ims.image_schema, reads=DOCS, tag="images"),
+    Route("/api/v1/image/{id}/", Served, (
+        _get("RetrieveImage", "Retrieve an image and its server", ims.image_schema, reads=DOCS, tag="images",
+             serve=IMAGE),
         Operation("PATCH", "PartialUpdateImage", "Set an image's status", body=ims.update_image_body,
-                  response=ims.image_schema, tag="images", errors=(404,)),
+                  response=ims.image_schema, tag="images", errors=(404,),
+                  serve=Do(imr.update_image_status, then=IMAGE, waits=WRITTEN_DOCS)),
     )),
     # --- users
     Route("/api/v1/user/", r.UserResource, (

@@ -15,9 +15,11 @@ import math
 import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate
 
 from api import pagination
+from api.row_fields import Prefixed, Row, computed, or_empty
+from domain import published
 from domain.worker import USAGES, VERSION_STATES
 
 # --- reusable fields -----------------------------------------------------------------------
@@ -291,8 +293,11 @@ class QuickUserWorkerRunBody(RequestSchema):
 # --- responses (arkindex-api.md §5) -----------------------------------------------------------
 
 
+# --- responses, read straight from the read-model rows (projections/queries.py) --------------
+
+
 class WorkerLightSchema(Schema):
-    id = fields.UUID()
+    id = fields.UUID(attribute="worker_id")
     name = fields.String()
     slug = fields.String()
     type = fields.String(metadata={"description": "The worker type slug."})
@@ -305,42 +310,43 @@ class WorkerSchema(WorkerLightSchema):
 
 
 class WorkerTypeSchema(Schema):
-    id = fields.UUID()
+    id = fields.UUID(attribute="type_id")
     slug = fields.String()
     display_name = fields.String()
 
 
 class WorkerVersionSchema(Schema):
-    id = fields.UUID()
-    worker = fields.Nested(WorkerLightSchema)
-    version = fields.Integer(
+    id = fields.UUID(attribute="version_id")
+    worker = Prefixed(WorkerLightSchema, "worker_")
+    # Arkindex numbers only the versions that are not linked to a Git revision.
+    version = computed(fields.Integer(
         allow_none=True, metadata={"description": "Set when not linked to a Git revision."},
-    )
+    ), lambda row: None if row["revision_url"] else row["number"])
     revision_url = fields.String(allow_none=True)
-    configuration = fields.Dict()
+    configuration = computed(fields.Dict(), or_empty("configuration"))
     docker_image_iid = fields.String(allow_none=True)
     state = fields.String(validate=validate.OneOf(VERSION_STATES))
     gpu_usage = fields.String(validate=validate.OneOf(USAGES))
     model_usage = fields.String(validate=validate.OneOf(USAGES))
     tag = fields.String(allow_none=True)
     branch = fields.String(allow_none=True)
-    created = fields.DateTime()
+    created = fields.DateTime(attribute="created_at")
     archived = fields.Boolean()
 
 
 class WorkerConfigurationSchema(Schema):
-    id = fields.UUID()
+    id = fields.UUID(attribute="configuration_id")
     name = fields.String()
-    configuration = fields.Dict()
-    secret_keys = fields.List(fields.String())
+    configuration = computed(fields.Dict(), or_empty("configuration"))
+    secret_keys = computed(fields.List(fields.String()), lambda row: list(row["secret_keys"] or []))
     archived = fields.Boolean()
 
 
 class ModelSchema(Schema):
-    id = fields.UUID()
+    id = fields.UUID(attribute="model_id")
     name = fields.String()
     description = fields.String()
-    created = fields.DateTime()
+    created = fields.DateTime(attribute="created_at")
 
 
 class ModelLightSchema(Schema):
@@ -349,14 +355,18 @@ class ModelLightSchema(Schema):
 
 
 class ModelVersionSchema(Schema):
-    id = fields.UUID()
-    model = fields.Nested(ModelLightSchema)
+    id = fields.UUID(attribute="model_version_id")
+    # `model_id` and `model_name` (queries label the model's name so)
+    model = Prefixed(ModelLightSchema, "model_")
     number = fields.Integer()
     tag = fields.String(allow_none=True)
     state = fields.String()
-    configuration = fields.Dict()
-    s3_url = fields.String(allow_none=True, metadata={"description": "No artifact storage yet: always null."})
-    created = fields.DateTime()
+    configuration = computed(fields.Dict(), or_empty("configuration"))
+    s3_url = computed(
+        fields.String(allow_none=True, metadata={"description": "No artifact storage yet: always null."}),
+        lambda row: None,
+    )
+    created = fields.DateTime(attribute="created_at")
 
 
 class ProcessSchema(Schema):
@@ -373,15 +383,37 @@ class ProcessSchema(Schema):
     skip_elements_json = fields.Boolean()
 
 
+def _unprojected_version(row: Row) -> dict[str, Any]:
+    """A run whose version the catalog projection has not caught up with yet (a stale read):
+    the keys clients read, with what the run itself knows."""
+    return {
+        "v_version_id": row["worker_version_id"], "v_revision_url": None, "v_number": None,
+        "v_configuration": {}, "v_docker_image_iid": None, "v_state": "available",
+        "v_gpu_usage": "disabled", "v_model_usage": "disabled", "v_tag": None, "v_branch": None,
+        "v_created_at": None, "v_archived": False,
+        "v_worker_worker_id": row["worker_id"], "v_worker_name": None, "v_worker_slug": None,
+        "v_worker_type": None, "v_worker_description": "", "v_worker_repository_url": None,
+    }
+
+
 class WorkerRunSchema(Schema):
-    id = fields.UUID()
-    parents = fields.List(fields.UUID())
-    worker_version = fields.Nested(WorkerVersionSchema)
-    model_version = fields.Nested(ModelVersionSchema, allow_none=True)
-    configuration = fields.Nested(WorkerConfigurationSchema, allow_none=True)
-    process = fields.Nested(ProcessSchema)
+    """A user worker run, from a queries.get_user_run / list_user_runs row (`v_` its version,
+    `v_worker_` the version's worker, `c_` its configuration, `mv_` its model version)."""
+
+    id = fields.UUID(attribute="run_id")
+    parents = computed(fields.List(fields.UUID()), lambda row: [])
+    worker_version = Prefixed(WorkerVersionSchema, "v_")
+    model_version = Prefixed(ModelVersionSchema, "mv_", present="model_version_id", allow_none=True)
+    configuration = Prefixed(WorkerConfigurationSchema, "c_", present="configuration_id", allow_none=True)
+    process = computed(
+        fields.Nested(ProcessSchema), lambda row: published.local_process(row["user_id"], row["process_id"]),
+    )
     summary = fields.String()
-    use_gpu = fields.Boolean()
+    use_gpu = computed(fields.Boolean(), lambda row: row["v_gpu_usage"] == "required")
+
+    @pre_dump
+    def _stale(self, row: Row, **kwargs: Any) -> Row:
+        return row if row["v_version_id"] is not None else {**row, **_unprojected_version(row)}
 
 
 class ConfigurationEntrySchema(Schema):
@@ -390,8 +422,21 @@ class ConfigurationEntrySchema(Schema):
     secret = fields.Boolean()
 
 
+def _configuration_entries(row: Row) -> list[dict[str, Any]]:
+    """The run's named configuration as key/value/secret entries. Sorted by key: PostgreSQL's
+    JSONB does not keep the order the keys were sent in, and both backends must answer the
+    same bytes."""
+    if row["c_configuration_id"] is None:
+        return []
+    values = row["c_configuration"] or {}
+    secrets = set(row["c_secret_keys"] or [])
+    return [{"key": key, "value": values[key], "secret": key in secrets} for key in sorted(values)]
+
+
 class WorkerRunConfigurationSchema(Schema):
-    configuration = fields.List(fields.Nested(ConfigurationEntrySchema))
+    """RetrieveWorkerRunConfiguration, from a run row."""
+
+    configuration = computed(fields.List(fields.Nested(ConfigurationEntrySchema)), _configuration_entries)
 
 
 class UserSchema(Schema):

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from api import presenters
 from domain import events as ev
+from domain import published
 from eventstore.records import StoredEvent
 from projections.envelope import recorded
 
@@ -31,7 +31,7 @@ class Translator:
 
 
 def _user(u: ev.UserRegistered) -> dict[str, Any]:
-    return presenters.user(u.user_id, u.username, u.email, bool(u.is_admin))
+    return published.user(u.user_id, u.username, u.email, bool(u.is_admin))
 
 
 def _worker_type(t: ev.WorkerTypeCreated) -> dict[str, Any]:
@@ -110,7 +110,7 @@ def _worker_run(r: ev.UserWorkerRunCreated) -> dict[str, Any]:
     return {
         "id": r.run_id,
         "summary": r.summary,
-        "process": presenters.local_process(r.user_id, r.process_id),
+        "process": published.local_process(r.user_id, r.process_id),
         "owner_id": r.user_id,
         "worker_id": r.worker_id,
         "worker_version_id": r.worker_version_id,

@@ -392,8 +392,10 @@ def _runs_query(runs_generation: int, catalog_generation: int) -> sa.Select[Any]
     return (
         sa.select(
             rm_user_runs,
-            *_labelled(v, "v_"), *_labelled(w, "w_"), *_labelled(c, "c_"),
-            *_labelled(mv, "mv_"), *_labelled(m, "m_"),
+            # labelled as the WorkerRun shape nests them (api/schemas.py): the version's worker
+            # under the version, the model's name under the model version
+            *_labelled(v, "v_"), *_labelled(w, "v_worker_"), *_labelled(c, "c_"),
+            *_labelled(mv, "mv_"), m.c.name.label("mv_model_name"),
         )
         .select_from(rm_user_runs)
         .outerjoin(v, sa.and_(v.c.generation == g, v.c.version_id == rm_user_runs.c.worker_version_id))

@@ -20,10 +20,11 @@ PAGE_SIZE = 500
 
 
 def _run_details(run: Any) -> dict[str, Any]:
-    """The WorkerRun shape (api/presenters.py): worker, version, configuration, model."""
-    from api.presenters import worker_run
+    """The WorkerRun shape (api/schemas.py): worker, version, configuration, model."""
+    from api.schemas import worker_run_schema
 
-    return worker_run(run)
+    details: dict[str, Any] = worker_run_schema.dump(run)
+    return details
 
 
 def _describe_run(details: dict[str, Any]) -> list[str]:

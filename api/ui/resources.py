@@ -26,7 +26,6 @@ import falcon
 import jinja2
 import marshmallow
 
-from api import presenters
 from api import schemas as s
 from api.auth import Authenticator, Identity
 from api.errors import ApiError, error_entry, flatten_messages
@@ -263,12 +262,12 @@ class _Ui:
                 type=filters.get("type") or None, name=filters.get("name") or None,
                 offset=(page - 1) * WORKERS_PAGE_SIZE, limit=WORKERS_PAGE_SIZE,
             )
-        return Pager([presenters.worker(row) for row in result.rows], page, WORKERS_PAGE_SIZE, result.count)
+        return Pager(s.worker_schema.dump(result.rows, many=True), page, WORKERS_PAGE_SIZE, result.count)
 
     def worker_types(self) -> list[dict[str, Any]]:
         with self.reads.connection() as conn:
             result = q.list_worker_types(conn, limit=TYPES_LIMIT)
-        return [presenters.worker_type(row) for row in result.rows]
+        return s.worker_type_schema.dump(result.rows, many=True)
 
     def worker_detail(self, viewer: Viewer, worker_id: str, page: int) -> tuple[dict[str, Any], Pager] | None:
         """A worker (with `run_choices`, see api/ui/queries.run_choices) and a page of its versions,
@@ -279,14 +278,14 @@ class _Ui:
                 conn, viewer.identity.actor, worker_id,
                 offset=(page - 1) * VERSIONS_PAGE_SIZE, limit=VERSIONS_PAGE_SIZE,
             )
-            items = [presenters.worker_version(version) for version in versions.rows] if versions else []
+            items = s.worker_version_schema.dump(versions.rows, many=True) if versions else []
             runs = user_runs_by_version(conn, viewer.user_id, [item["id"] for item in items])
             choices = run_choices(conn, viewer.identity.actor, worker_id) if row is not None else {}
         if row is None or versions is None:
             return None
         for item in items:  # a version that has the user's run shows its ID instead of "+"
             item["my_run_id"] = runs.get(str(item["id"]))
-        worker = presenters.worker(row)
+        worker: dict[str, Any] = s.worker_schema.dump(row)
         worker["run_choices"] = choices  # the run options' configurations and model versions
         return worker, Pager(items, page, VERSIONS_PAGE_SIZE, versions.count)
 
@@ -312,7 +311,7 @@ def _page(req: falcon.Request) -> int:
 
 
 def _run_view(row: Mapping[Any, Any]) -> dict[str, Any]:
-    run = presenters.worker_run(row)
+    run = s.worker_run_schema.dump(row)
     version = run["worker_version"]
     model_version = run["model_version"]
     return {
