@@ -8,14 +8,15 @@ import pytest
 from click.testing import CliRunner
 
 from domain.local_process import local_process_stream
-from projections.registry import PROJECTIONS
+from integrations.all_projections import ALL_PROJECTIONS
 from projections.runner import ProjectionRunner, RetryPolicy
 from tests.broker import database_url
 from tests.projection_workload import BrokenFor, Workload, snapshot
 from worker_runs.bootstrap import Container
 from worker_runs.cli import main
 
-NAMES = sorted(PROJECTIONS)
+#: every projection the runner drives: the read models and the subject and visibility index
+NAMES = sorted(ALL_PROJECTIONS)
 
 
 @pytest.fixture
