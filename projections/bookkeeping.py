@@ -3,6 +3,7 @@ dead letters), shared by the runner, the relay, status and the CLI."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -39,14 +40,25 @@ def head_position(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(event_position.c.last)).scalar() or 0)
 
 
-def read_events(conn: sa.Connection, after: int, limit: int) -> list[StoredEvent]:
-    query = (
-        sa.select(events)
-        .where(events.c.global_position > after)
-        .order_by(events.c.global_position)
-        .limit(limit)
-    )
-    return [StoredEvent(**row._asdict()) for row in conn.execute(query)]
+def read_events(
+    conn: sa.Connection, after: int, limit: int | None = None, *, until: int | None = None,
+    types: Collection[str] | None = None,
+) -> list[StoredEvent]:
+    """Events after `after` in position order: at most `limit`, up to `until`, of `types`.
+
+    `types` lets a projection skip, in the database, the events it has no projector for (most
+    of the log for most projections); `ix_events_type_position` serves it.
+    """
+    query = sa.select(events).where(events.c.global_position > after)
+    if until is not None:
+        query = query.where(events.c.global_position <= until)
+    if types is not None:
+        query = query.where(events.c.event_type.in_(sorted(types)))
+    query = query.order_by(events.c.global_position)
+    if limit is not None:
+        query = query.limit(limit)
+    # The selected columns are StoredEvent's fields in order: positional, no dict per row.
+    return [StoredEvent(*row) for row in conn.execute(query)]
 
 
 def read_event(conn: sa.Connection, position: int) -> StoredEvent | None:
