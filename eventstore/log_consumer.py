@@ -26,7 +26,7 @@ import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,9 +58,25 @@ def head_position(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(event_position.c.last)).scalar() or 0)
 
 
-def read_events(conn: sa.Connection, after: int, limit: int) -> list[StoredEvent]:
-    query = sa.select(events).where(events.c.global_position > after).order_by(events.c.global_position)
-    return [StoredEvent(**row._asdict()) for row in conn.execute(query.limit(limit))]
+def read_events(
+    conn: sa.Connection, after: int, limit: int | None = None, *, until: int | None = None,
+    types: Collection[str] | None = None,
+) -> list[StoredEvent]:
+    """Events after `after` in position order: at most `limit`, up to `until`, of `types`.
+
+    `types` lets a projection skip, in the database, the events it has no projector for (most
+    of the log for most projections); `ix_events_type_position` serves it.
+    """
+    query = sa.select(events).where(events.c.global_position > after)
+    if until is not None:
+        query = query.where(events.c.global_position <= until)
+    if types is not None:
+        query = query.where(events.c.event_type.in_(sorted(types)))
+    query = query.order_by(events.c.global_position)
+    if limit is not None:
+        query = query.limit(limit)
+    # The selected columns are StoredEvent's fields in order: positional, no dict per row.
+    return [StoredEvent(*row) for row in conn.execute(query)]
 
 
 # --- writing what was read ----------------------------------------------------------------------
@@ -68,7 +84,12 @@ def read_events(conn: sa.Connection, after: int, limit: int) -> list[StoredEvent
 
 def dialect_insert(bind: sa.Connection | Engine, table: sa.Table) -> Any:
     """`INSERT` with the dialect's `ON CONFLICT` support (`on_conflict_do_nothing/_do_update`)."""
-    return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(table)
+    return insert_for(bind.dialect.name, table)
+
+
+def insert_for(dialect: str, table: sa.Table) -> Any:
+    """`dialect_insert` by dialect name (for statements built once and cached per dialect)."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 # --- locks --------------------------------------------------------------------------------------

@@ -13,11 +13,12 @@ rebuild can fill generation N+1 beside the live one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 
-from eventstore.log_consumer import dialect_insert
+from eventstore.log_consumer import insert_for
 from projections import tables
 from projections.ops import LinkPaths, Op, Update, Upsert
 from projections.paths import apply_links
@@ -40,10 +41,18 @@ def _check_columns(table: sa.Table, names: Iterable[str]) -> None:
         raise UnknownReadModel(f"{table.name} has no column(s) {', '.join(sorted(unknown))}")
 
 
+#: rows per multi-row INSERT (PostgreSQL): few statements, each well under the 65,535 parameters
+#: of a statement and under SQLAlchemy's compiled-statement cache (one entry per row count)
+ROWS_PER_STATEMENT = 500
+MAX_PARAMETERS = 30_000
+
+
+@cache
 def _upsert_statement(
-    conn: sa.Connection, table: sa.Table, key: Sequence[str], values: Sequence[str], first_wins: bool,
+    dialect: str, table: sa.Table, key: tuple[str, ...], values: tuple[str, ...], first_wins: bool,
 ) -> Any:
-    stmt = dialect_insert(conn, table)
+    # Built once per shape: `excluded` makes a proxy of every column on each build.
+    stmt = insert_for(dialect, table)
     conflict = ["generation", *key]
     if not values or first_wins:
         return stmt.on_conflict_do_nothing(index_elements=conflict)
@@ -52,43 +61,70 @@ def _upsert_statement(
     )
 
 
-def _groups(ops: Sequence[Op]) -> Iterable[list[Op]]:
-    """Consecutive operations that can run as one executemany, in their original order.
+@cache
+def _update_statement(table: sa.Table, key: tuple[str, ...], values: tuple[str, ...]) -> Any:
+    """`UPDATE … SET values WHERE generation AND key`, with bind parameters for executemany."""
+    where = [table.c.generation == sa.bindparam("k_generation"),
+             *(table.c[k] == sa.bindparam(f"k_{k}") for k in key)]
+    return table.update().where(*where).values({v: sa.bindparam(f"v_{v}") for v in values})
 
-    A group holds upserts of one table with the same columns and never the same key twice,
-    so grouping cannot reorder two writes to one row. Updates run one by one.
+
+@cache
+def _row_key(table: sa.Table) -> frozenset[str]:
+    """The columns that name one row of `table` (its primary key without the generation)."""
+    return frozenset(c.name for c in table.primary_key.columns) - {"generation"}
+
+
+def _groups(ops: Sequence[Op]) -> Iterable[list[Op]]:
+    """The operations as groups that each run as one statement (or one executemany), in an
+    order with the same effect as theirs.
+
+    Operations on different tables commute (each writes, and `LinkPaths` reads, its own table
+    only; the read models have no foreign keys), and so do operations on different rows of a
+    table. So each table's operations are put in layers: an operation on a row goes to the
+    first layer after the last one that touched that row; one that is not keyed by a row
+    (`LinkPaths`, or a key that is not the primary key) is a barrier, in a layer after all
+    before it. Within a layer, operations of one shape (kind, key and value columns) form a
+    group, never the same row twice: across a batch, a table's upserts become one group or a
+    few, not one per run of consecutive events.
     """
-    group: list[Op] = []
-    shape: tuple[Any, ...] | None = None
-    keys: set[tuple[Any, ...]] = set()
+    by_table: dict[str, list[Op]] = {}
     for op in ops:
-        if isinstance(op, Upsert):
-            op_shape = (op.table, tuple(op.key), tuple(op.values), op.first_wins)
-            op_key = tuple(op.key.values())
-            if op_shape == shape and op_key not in keys:
-                group.append(op)
-                keys.add(op_key)
+        by_table.setdefault(op.table, []).append(op)
+    for name, table_ops in by_table.items():
+        row_key = _row_key(read_model_table(name))
+        layers: list[dict[tuple[Any, ...], list[Op]]] = []
+        touched: dict[tuple[Any, ...], int] = {}  # row -> the last layer that wrote it
+        floor = 0  # the first layer after the last barrier
+        for op in table_ops:
+            if isinstance(op, LinkPaths) or set(op.key) != row_key:
+                shape: tuple[Any, ...] = ("links",) if isinstance(op, LinkPaths) else ("barrier", id(op))
+                if not (layers and shape == ("links",) and set(layers[-1]) == {shape}):
+                    layers.append({})  # consecutive links share a layer; they run in order
+                layers[-1].setdefault(shape, []).append(op)
+                floor = len(layers)
                 continue
-        if isinstance(op, LinkPaths) and shape == ("links", op.table):
-            group.append(op)
-            continue
-        if group:
-            yield group
-        if isinstance(op, LinkPaths):
-            group, shape, keys = [op], ("links", op.table), set()
-        elif isinstance(op, Upsert):
-            group, shape, keys = [op], (op.table, tuple(op.key), tuple(op.values), op.first_wins), {
-                tuple(op.key.values())
-            }
-        else:
-            group, shape, keys = [], None, set()
-            yield [op]
-    if group:
-        yield group
+            row = tuple(sorted(op.key.items()))
+            layer = max(floor, touched.get(row, -1) + 1)
+            if layer == len(layers):
+                layers.append({})
+            # first-wins upserts keep the row already there: a shape of their own
+            kind = ("upsert", op.first_wins) if isinstance(op, Upsert) else ("update", False)
+            layers[layer].setdefault((kind, tuple(op.key), tuple(op.values)), []).append(op)
+            touched[row] = layer
+        for layer_groups in layers:
+            yield from layer_groups.values()
+
+
+def _chunks(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
 
 
 def apply_ops(conn: sa.Connection, ops: Sequence[Op], generation: int) -> None:
-    """Write `ops`, in order, as rows of `generation`, inside the caller's transaction."""
+    """Write `ops` as rows of `generation`, inside the caller's transaction, with the effect of
+    running them in order (see `_groups`)."""
+    dialect = conn.dialect.name
     for group in _groups(ops):
         first = group[0]
         table = read_model_table(first.table)
@@ -97,15 +133,26 @@ def apply_ops(conn: sa.Connection, ops: Sequence[Op], generation: int) -> None:
             continue
         _check_columns(table, [*first.key, *first.values])
         if isinstance(first, Upsert):
-            stmt = _upsert_statement(conn, table, list(first.key), list(first.values), first.first_wins)
+            stmt = _upsert_statement(dialect, table, tuple(first.key), tuple(first.values), first.first_wins)
             upserts = [op for op in group if isinstance(op, Upsert)]
             rows = [{"generation": generation, **op.key, **op.values} for op in upserts]
-            conn.execute(stmt, rows)
+            if dialect != "postgresql" or len(rows) == 1:
+                conn.execute(stmt, rows)  # SQLite's executemany is a loop in C already
+                continue
+            # One multi-row INSERT … ON CONFLICT per chunk: psycopg's executemany would send
+            # a statement per row. The keys of a group are distinct, as one statement needs.
+            size = max(1, min(ROWS_PER_STATEMENT, MAX_PARAMETERS // len(rows[0])))
+            for chunk in _chunks(rows, size):
+                conn.execute(stmt.values(chunk))
         elif isinstance(first, Update):
             if not first.values:
                 continue
-            where = [table.c.generation == generation, *(table.c[k] == v for k, v in first.key.items())]
-            conn.execute(table.update().where(*where).values(**first.values))
+            stmt = _update_statement(table, tuple(first.key), tuple(first.values))
+            conn.execute(stmt, [
+                {"k_generation": generation, **{f"k_{k}": v for k, v in op.key.items()},
+                 **{f"v_{k}": v for k, v in op.values.items()}}
+                for op in group if isinstance(op, Update)
+            ])
         else:  # pragma: no cover - Op is a closed union
             raise UnknownReadModel(f"unknown operation {first!r}")
 

@@ -33,7 +33,7 @@ from eventstore.engine import writer
 from eventstore.log_consumer import exponential_delay, head_position, lock_for_transaction, read_events
 from eventstore.records import StoredEvent
 from projections import bookkeeping as bk
-from projections.apply import UnknownReadModel, apply_ops, delete_generations_except
+from projections.apply import UnknownReadModel, apply_ops, delete_generations_except, read_model_table
 from projections.consistency import projection_positions
 from projections.ops import Op
 from projections.registry import PROJECTIONS, Projection
@@ -199,23 +199,40 @@ class ProjectionRunner:
     ) -> BatchResult:
         name = projection.name
         checkpoint = bk.get_checkpoint(conn, name, generation)
-        events = read_events(conn, checkpoint, size)
-        if not events:
+        # The window is the next `size` log positions, read up to the head seen first: positions
+        # are handed out in commit order, so everything up to that head is committed and visible.
+        head = head_position(conn)
+        end = min(head, checkpoint + size)
+        if end <= checkpoint:
             return BatchResult(name, generation, 0, checkpoint, caught_up=True)
+        # Only the events this projection has projectors for: the others change nothing here.
+        events = read_events(conn, checkpoint, until=end, types=projection.event_types)
+        # Fewer positions than asked for: this batch reads up to the head.
+        return self._apply_window(conn, projection, generation, checkpoint, events, end,
+                                  caught_up=head - checkpoint < size)
+
+    def _apply_window(
+        self, conn: sa.Connection, projection: Projection, generation: int, checkpoint: int,
+        events: list[StoredEvent], end: int, *, caught_up: bool,
+    ) -> BatchResult:
+        """Apply `events`, the projection's events of the log window (checkpoint, end], and move
+        its checkpoint (to `end` when nothing failed)."""
         try:
             # Optimistic: one savepoint and grouped statements for the whole batch.
             with conn.begin_nested():
-                result = self._walk(conn, projection, generation, checkpoint, events, size, careful=False)
+                result = self._walk(conn, projection, generation, checkpoint, events, end,
+                                    caught_up=caught_up, careful=False)
         except _Retry:
             # One event's SQL failed: find it, with a savepoint per event.
-            result = self._walk(conn, projection, generation, checkpoint, events, size, careful=True)
+            result = self._walk(conn, projection, generation, checkpoint, events, end,
+                                caught_up=caught_up, careful=True)
         if result.checkpoint > checkpoint:
-            bk.set_checkpoint(conn, name, generation, result.checkpoint, self.clock())
+            bk.set_checkpoint(conn, projection.name, generation, result.checkpoint, self.clock())
         return result
 
     def _walk(
         self, conn: sa.Connection, projection: Projection, generation: int, checkpoint: int,
-        events: list[StoredEvent], size: int, *, careful: bool,
+        events: list[StoredEvent], end: int, *, caught_up: bool, careful: bool,
     ) -> BatchResult:
         name = projection.name
         now = self.clock()
@@ -241,6 +258,8 @@ class ProjectionRunner:
                 wait = (prior[1] + timedelta(seconds=self.policy.delay(prior[0])) - now).total_seconds()
                 if wait > 0:
                     retry_after = wait
+                    # The positions before it hold nothing more for this projection.
+                    done = position - 1
                     break
             error = self._apply_event(conn, projection, event, generation, pending, careful)
             if error is None:
@@ -254,12 +273,16 @@ class ProjectionRunner:
                             name, position, attempts, self.policy.max_attempts, error)
                 bk.record_failure(conn, name, position, attempts, error, now)
                 retry_after = self.policy.delay(attempts)
+                done = position - 1
                 break
             log.error("projection %s: event %s parked after %s attempts: %s", name, position, attempts, error)
             bk.park(conn, name, event, attempts=attempts, error=error, now=now)
             parked[event.stream_id] = position
             parked_count += 1
             done = position
+        if retry_after is None:
+            # The rest of the window holds no event of this projection's types.
+            done = end
         if pending:
             try:
                 apply_ops(conn, pending, generation)
@@ -267,8 +290,7 @@ class ProjectionRunner:
                 if _is_event_failure(exc):
                     raise _Retry from exc
                 raise
-        # Fewer events than asked for: this batch read up to the head.
-        caught_up = retry_after is None and len(events) < size
+        caught_up = caught_up and retry_after is None
         return BatchResult(name, generation, done - checkpoint, done, caught_up, parked_count, retry_after)
 
     def _apply_event(
@@ -349,30 +371,114 @@ class ProjectionRunner:
         switch, which happens in the transaction of the batch that reaches the head.
         `progress(checkpoint, head)` is called after every batch.
         """
-        projection = self.projection(name)
+        report = None if progress is None else (lambda _name, checkpoint, head: progress(checkpoint, head))
+        return self.rebuild_all([name], batch_size=batch_size, progress=report)[0]
+
+    def rebuild_all(
+        self, names: Iterable[str], *, batch_size: int | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> list[RebuildResult]:
+        """Rebuild several projections together from one read of the log.
+
+        Each batch reads the next window of log positions once, with only the event types some
+        projection being rebuilt handles, and applies it to every one of them in one
+        transaction (holding their locks in name order, as a live batch holds one): each
+        projection keeps its own checkpoint and switches in the transaction of the batch that
+        reaches the head, as `rebuild` does for one. `progress(name, checkpoint, head)` is
+        called after every batch. Afterwards the old rows are deleted and, on PostgreSQL, the
+        tables vacuumed and analysed: the new generation replaced every row, so the planner's
+        statistics are stale and half the tuples dead.
+        """
+        projections = [self.projection(name) for name in dict.fromkeys(names)]
+        size = batch_size or self.batch_size
         started = time.monotonic()
-        old, generation = self.start_rebuild(name)
-        events = 0
-        while True:
-            result = self.run_batch(
-                name, generation=generation, batch_size=batch_size or self.batch_size,
-                switch_when_caught_up=True,
+        generations = {p.name: self.start_rebuild(p.name) for p in projections}
+        counted = {p.name: 0 for p in projections}
+        finished: dict[str, int] = {}  # name -> its checkpoint at the switch
+        while len(finished) < len(projections):
+            results, retry_after = self._rebuild_batch(
+                [p for p in projections if p.name not in finished], generations, size,
             )
-            events += result.processed
+            for result in results:
+                counted[result.name] += result.processed
+                if result.switched:
+                    finished[result.name] = result.checkpoint
             if progress is not None:
                 with self.engine.connect() as conn:
-                    progress(result.checkpoint, head_position(conn))
-            if result.switched:
-                break
-            if result.retry_after is not None:
-                time.sleep(result.retry_after)
+                    head = head_position(conn)
+                for result in results:
+                    progress(result.name, result.checkpoint, head)
+            if retry_after is not None:
+                time.sleep(retry_after)
+        for p in projections:
+            generation = generations[p.name][1]
+            with self._writer.begin() as conn:
+                lock_for_transaction(conn, f"projection:{p.name}")
+                delete_generations_except(conn, p.tables, keep=[generation])
+                conn.execute(projection_checkpoints.delete().where(
+                    projection_checkpoints.c.name == p.name,
+                    projection_checkpoints.c.generation != generation,
+                ))
+        self._refresh_statistics([table for p in projections for table in p.tables])
+        seconds = time.monotonic() - started
+        return [
+            RebuildResult(p.name, generations[p.name][0], generations[p.name][1], finished[p.name],
+                          counted[p.name], seconds)
+            for p in projections
+        ]
+
+    def _rebuild_batch(
+        self, projections: list[Projection], generations: Mapping[str, tuple[int, int]], size: int,
+    ) -> tuple[list[BatchResult], float | None]:
+        """One window of the log, read once, applied to every building generation of
+        `projections`; their results, and how long to wait when an event asks to."""
+        results: list[BatchResult] = []
+        waits: list[float] = []
         with self._writer.begin() as conn:
-            lock_for_transaction(conn, f"projection:{name}")
-            delete_generations_except(conn, projection.tables, keep=[generation])
-            conn.execute(projection_checkpoints.delete().where(
-                projection_checkpoints.c.name == name, projection_checkpoints.c.generation != generation,
-            ))
-        return RebuildResult(name, old, generation, result.checkpoint, events, time.monotonic() - started)
+            for p in sorted(projections, key=lambda p: p.name):
+                lock_for_transaction(conn, f"projection:{p.name}")
+            active: list[tuple[Projection, int, int]] = []
+            for p in projections:
+                live, _ = bk.get_state(conn, p.name)
+                generation = generations[p.name][1]
+                checkpoint = bk.get_checkpoint(conn, p.name, generation)
+                if generation == live:
+                    # Another rebuild of the same generation switched it already.
+                    results.append(
+                        BatchResult(p.name, generation, 0, checkpoint, caught_up=True, switched=True))
+                    continue
+                active.append((p, generation, checkpoint))
+            if not active:
+                return results, None
+            start = min(checkpoint for _, _, checkpoint in active)
+            head = head_position(conn)
+            end = min(head, start + size)
+            # None: some projection reads every event (the subject index)
+            wanted = [p.event_types for p, _, _ in active]
+            types = None if None in wanted else set().union(*(t for t in wanted if t is not None))
+            events = read_events(conn, start, until=end, types=types) if end > start else []
+            for p, generation, checkpoint in active:
+                # A projection already past this window (an earlier, interrupted run) skips it.
+                handled = p.event_types
+                mine = [e for e in events if e.global_position > checkpoint
+                        and (handled is None or e.event_type in handled)]
+                result = self._apply_window(conn, p, generation, checkpoint, mine, max(end, checkpoint),
+                                            caught_up=end >= head)
+                if result.caught_up and result.retry_after is None:
+                    bk.set_state(conn, p.name, live=generation, building=None, now=self.clock())
+                    result = BatchResult(**{**result.__dict__, "switched": True})
+                if result.retry_after is not None:
+                    waits.append(result.retry_after)
+                results.append(result)
+        return results, min(waits) if waits else None
+
+    def _refresh_statistics(self, tables: Iterable[str]) -> None:
+        """VACUUM ANALYZE `tables` (PostgreSQL; outside a transaction, as VACUUM must be)."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in dict.fromkeys(tables):
+                conn.exec_driver_sql(f'VACUUM (ANALYZE) "{read_model_table(table).name}"')
 
     # --- parked events --------------------------------------------------------------------------
 

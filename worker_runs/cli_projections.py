@@ -100,7 +100,8 @@ def projections_status(as_json: bool) -> None:
 
 @projections.command("rebuild")
 @click.argument("name", required=False)
-@click.option("--all", "all_", is_flag=True, help="Rebuild every projection, one after the other.")
+@click.option("--all", "all_", is_flag=True,
+              help="Rebuild every projection, together: one read of the log feeds them all.")
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(min=1))
 def projections_rebuild(name: str | None, all_: bool, batch_size: int) -> None:
     """Rebuild NAME (or --all) from the first event, beside the live generation.
@@ -114,19 +115,20 @@ def projections_rebuild(name: str | None, all_: bool, batch_size: int) -> None:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]:>8.0f} events/s"), TimeRemainingColumn())
     with Progress(*columns, console=_console(stderr=True)) as progress:
-        for n in names:
-            task = progress.add_task(n, total=None, rate=0.0)
+        tasks = {n: progress.add_task(n, total=None, rate=0.0) for n in names}
 
-            def report(checkpoint: int, head: int, task: Any = task) -> None:
-                elapsed = progress.tasks[task].elapsed or 0.0
-                progress.update(task, completed=checkpoint, total=max(head, checkpoint, 1),
-                                rate=checkpoint / elapsed if elapsed > 0 else 0.0)
+        def report(n: str, checkpoint: int, head: int) -> None:
+            task = tasks[n]
+            elapsed = progress.tasks[task].elapsed or 0.0
+            progress.update(task, completed=checkpoint, total=max(head, checkpoint, 1),
+                            rate=checkpoint / elapsed if elapsed > 0 else 0.0)
 
-            result = container.runner.rebuild(n, batch_size=batch_size, progress=report)
+        # One read of the log feeds every projection named (projections/runner.py, rebuild_all).
+        for result in container.runner.rebuild_all(names, batch_size=batch_size, progress=report):
             rate = result.events / result.seconds if result.seconds > 0 else 0.0
-            progress.update(task, rate=rate)
+            progress.update(tasks[result.name], rate=rate)
             progress.console.print(
-                f"{n}: generation {result.generation} is live at position {result.checkpoint} "
+                f"{result.name}: generation {result.generation} is live at position {result.checkpoint} "
                 f"({result.events} events in {result.seconds:.2f}s, {rate:.0f} events/s); "
                 f"generation {result.old_generation} deleted."
             )

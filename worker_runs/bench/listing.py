@@ -44,8 +44,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     folder_id = data.elements(container.store, heavy, corpus_id, 1, "folder")[0]
     data.elements(container.store, heavy, corpus_id, children, "page", parent_id=folder_id)
     # The read models, up to date (set-up): what `projections rebuild --all` builds.
-    for name in container.runner.names:
-        container.runner.rebuild(name)
+    container.runner.rebuild_all(container.runner.names)
     endpoints = {
         f"search workers by name ({search!r})": f"/api/v1/workers/?name={search}",
         "list my workers": "/api/v1/workers/",
