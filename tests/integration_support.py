@@ -1,5 +1,5 @@
-"""Helpers for the integration tests: a container with short stream intervals, objects
-created through the command bus, and an SSE reader over real HTTP."""
+"""Helpers for the integration tests: a container with short stream intervals (the `live` and
+`client` fixtures), objects created through the command bus, and an SSE reader over real HTTP."""
 
 from __future__ import annotations
 
@@ -8,11 +8,18 @@ import http.client
 import json
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import falcon.testing
+import pytest
+from sqlalchemy.engine import Engine
+
+from api.app import create_app
 from commands.messages import CreateUserRun, CreateWorker, CreateWorkerVersion
 from tests.api_support import ApiUser
-from worker_runs.bootstrap import Container
+from tests.conftest import settings_for
+from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.settings import Settings
 
 
@@ -33,6 +40,17 @@ def fast_settings(settings: Settings, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return dataclasses.replace(settings, **values)
+
+
+@pytest.fixture
+def live(engine: Engine, tmp_path: Path) -> Container:
+    """The app on each backend with `fast_settings`."""
+    return bootstrap(fast_settings(settings_for(engine, tmp_path)), engine=engine)
+
+
+@pytest.fixture
+def client(live: Container) -> falcon.testing.TestClient:
+    return falcon.testing.TestClient(create_app(live))
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,6 @@ from tests.conftest import PostgresSchema, settings_for
 from worker_runs.bootstrap import Container, bootstrap
 
 
-@pytest.fixture
-def server(container: Container) -> Iterator[ServerThread]:
-    projector = BackgroundProjector(container.engine).start()
-    with ServerThread(create_app(container)) as running:
-        yield running
-    projector.stop()
-
-
 @pytest.mark.parametrize("api_path", ["", "api/v1"])
 def test_arkindex_client_session(
     server: ServerThread, container: Container, monkeypatch: pytest.MonkeyPatch, api_path: str,

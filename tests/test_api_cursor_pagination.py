@@ -24,8 +24,7 @@ from commands import messages as m
 from domain.actor import Actor
 from projections.consistency import wait_for_position
 from projections.registry import PROJECTIONS
-from tests.api_support import Api, ApiUser, BackgroundProjector, ServerThread
-from tests.test_api_workers import assert_error
+from tests.api_support import Api, ApiUser, BackgroundProjector, ServerThread, assert_error
 from worker_runs.bootstrap import Container
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -5,55 +5,13 @@ transcriptions, classifications, metadata — and its signing rules and provenan
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
 
 from eventstore.schema import events
-from tests.api_support import Api, ApiUser, BackgroundProjector
-from tests.test_api_workers import assert_error
+from tests.api_factories import make_corpus, make_element, make_type, setup_page
+from tests.api_support import Api, ApiUser, BackgroundProjector, assert_error
 from worker_runs.bootstrap import Container
-
-
-def make_corpus(api: Api, name: str = "Letters") -> dict[str, Any]:
-    result = api.post("/api/v1/corpus/", {"name": name})
-    assert result.status_code == 201, result.json
-    return result.json
-
-
-def make_type(api: Api, corpus_id: str, slug: str, folder: bool = False) -> dict[str, Any]:
-    result = api.post(
-        "/api/v1/elements/type/",
-        {
-            "corpus": corpus_id,
-            "slug": slug,
-            "display_name": slug.title(),
-            "folder": folder,
-        },
-    )
-    assert result.status_code == 201, result.json
-    return result.json
-
-
-def make_element(api: Api, corpus_id: str, type: str, name: str, **fields: Any) -> dict[str, Any]:
-    result = api.post("/api/v1/elements/create/", {"corpus": corpus_id, "type": type, "name": name, **fields})
-    assert result.status_code == 201, result.json
-    return result.json
-
-
-def make_run(api: Api, name: str = "HTR") -> dict[str, Any]:
-    worker = api.create_worker(name, type="recognizer")
-    return api.create_run(api.create_version(worker["id"])["id"])
-
-
-def setup_page(api: Api) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """A corpus with folder/page types, a folder and a page in it, and a user worker run."""
-    corpus = make_corpus(api)
-    make_type(api, corpus["id"], "folder", folder=True)
-    make_type(api, corpus["id"], "page")
-    folder = make_element(api, corpus["id"], "folder", "Box 1")
-    page = make_element(api, corpus["id"], "page", "Page 1", parent=folder["id"])
-    return corpus, page, make_run(api)
 
 
 def _events_by_run(container: Container, run_id: str) -> list[str]:

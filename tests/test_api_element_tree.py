@@ -4,24 +4,14 @@ ListElementChildren and ListElementParents with the filters base-worker and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from arkindex import ArkindexClient
 from arkindex.exceptions import ErrorResponse
 
-from api.app import create_app
-from tests.api_support import ApiUser, BackgroundProjector, ServerThread, make_user
+from tests.api_support import ApiUser, ServerThread, make_user
 from worker_runs.bootstrap import Container
-
-
-@pytest.fixture
-def server(container: Container) -> Iterator[ServerThread]:
-    projector = BackgroundProjector(container.engine).start()
-    with ServerThread(create_app(container)) as running:
-        yield running
-    projector.stop()
 
 
 @pytest.fixture

@@ -5,27 +5,17 @@ base-worker 0.6 sends, and the error shapes base-worker and arkindex-cli 0.5 par
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from arkindex import ArkindexClient
 from arkindex.exceptions import ErrorResponse
 
-from api.app import create_app
-from tests.api_support import BackgroundProjector, ServerThread, make_user
+from tests.api_support import ServerThread, make_user
 from worker_runs.bootstrap import Container
 
 # arkindex-cli 0.5, arkindex_cli/commands/upload/alto/__init__.py, verbatim
 REGEX_METADATA_ERROR = re.compile(r"Metadata ({.*}) already exist\(s\) on this element\.")
-
-
-@pytest.fixture
-def server(container: Container) -> Iterator[ServerThread]:
-    projector = BackgroundProjector(container.engine).start()
-    with ServerThread(create_app(container)) as running:
-        yield running
-    projector.stop()
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from tests.api_support import Api
+from tests.api_factories import create_image
+from tests.api_support import Api, assert_error
 from tests.conftest import settings_for
 from tests.iiif_server import PAGE_SIZE, IIIFServer, loopback_container
-from tests.test_api_workers import assert_error
 from worker_runs.bootstrap import Container, bootstrap
 
 
@@ -24,12 +24,6 @@ def container(engine: Engine, tmp_path: Path) -> Container:
 
 def head(container: Container) -> int:
     return container.store.head()
-
-
-def create_image(api: Api, url: str, **fields: Any) -> dict[str, Any]:
-    result = api.post("/api/v1/image/iiif/url/", {"url": url, **fields})
-    assert result.status_code == 201, result.json
-    return result.json
 
 
 def test_create_iiif_url_reads_info_json_and_finds_the_server(api: Api, iiif: IIIFServer) -> None:

@@ -5,7 +5,7 @@ SQLite and PostgreSQL: RetrieveUser without a token (what `arkindex login` reads
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +17,17 @@ from arkindex import ArkindexClient
 from arkindex.exceptions import ErrorResponse
 from click.testing import CliRunner
 
-from api.app import create_app
 from api.login_resources import client_address
 from api.passwords import PasswordStore
 from api.sign_in_tables import user_passwords
 from commands.sign_in_messages import RecordPasswordSet
 from eventstore.engine import make_engine
 from eventstore.schema import events
-from tests.api_support import ApiUser, BackgroundProjector, ServerThread, make_user
+from tests.api_support import ApiUser, ServerThread, make_user
 from worker_runs.bootstrap import Container
 from worker_runs.cli import main
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def server(container: Container) -> Iterator[ServerThread]:
-    projector = BackgroundProjector(container.engine).start()
-    with ServerThread(create_app(container)) as running:
-        yield running
-    projector.stop()
 
 
 @pytest.fixture

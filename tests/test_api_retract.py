@@ -16,9 +16,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from projections.document_queries import DOCUMENTS
-from tests.api_support import Api, ApiUser, BackgroundProjector
-from tests.test_api_workers import assert_error
-from tests.test_ui_run_page import signed_by_run
+from tests.api_factories import signed_by_run
+from tests.api_support import Api, ApiUser, BackgroundProjector, assert_error
 from worker_runs.bootstrap import Container
 
 COUNTS = {"element": 2, "transcription": 1, "classification": 1, "metadata": 1}

@@ -10,8 +10,7 @@ from typing import Any
 import falcon.testing
 
 from api.app import create_app
-from tests.api_support import Api, ApiUser, BackgroundProjector, grant
-from tests.test_api_workers import assert_error
+from tests.api_support import Api, ApiUser, BackgroundProjector, assert_error, grant
 from worker_runs.bootstrap import Container
 
 RUNS = "/api/v1/process/workers/"

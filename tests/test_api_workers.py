@@ -12,31 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.routes import ROUTES
-from tests.api_support import Api, ApiUser, grant, revoke
+from tests.api_support import Api, ApiUser, assert_error, grant, revoke
 from worker_runs.bootstrap import Container
-
-ANY = object()
-
-
-def assert_error(result: Any, status: int, type: str, code: str, attr: Any = ANY) -> dict[str, Any]:
-    """The §6 shape, exactly: type, errors[{attr, code, detail}] (plus extras such as existing_id);
-    one of the errors has `code` (and `attr`, when given)."""
-    assert result.status_code == status, result.text
-    body = result.json
-    assert body["type"] == type, body
-    assert isinstance(body["errors"], list) and body["errors"], body
-    for error in body["errors"]:
-        assert set(error) == {"attr", "code", "detail"}, error
-        assert isinstance(error["detail"], str) and error["detail"]
-        assert error["attr"] is None or all(isinstance(a, str | int) for a in error["attr"])
-    codes = [(e["code"], e["attr"]) for e in body["errors"]]
-    if attr is ANY:
-        assert code in [c for c, _ in codes], body
-    else:
-        assert (code, attr) in codes, body
-    assert "Traceback" not in result.text
-    return body
-
 
 # --- workers -------------------------------------------------------------------------------------
 

@@ -12,11 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eventstore.schema import events
-from tests.api_support import Api, ApiUser
+from tests.api_factories import create_image, make_corpus, make_run, make_type
+from tests.api_support import Api, ApiUser, assert_error
 from tests.iiif_server import PAGE_SIZE, IIIFServer, loopback_container
-from tests.test_api_documents import make_corpus, make_run, make_type
-from tests.test_api_images import create_image
-from tests.test_api_workers import assert_error
 from worker_runs.bootstrap import Container
 
 WIDTH, HEIGHT = PAGE_SIZE

@@ -8,33 +8,19 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import falcon.testing
 import pytest
 from click.testing import CliRunner
-from sqlalchemy.engine import Engine
 
-from api.app import create_app
 from commands.messages import CreateUserRun, CreateWorker, CreateWorkerVersion, GrantWorkerAccess
 from eventstore.records import Metadata, NewEvent, StreamAppend
 from integrations.audit import CSV_COLUMNS
 from tests.api_support import ApiUser, make_user
-from tests.conftest import settings_for
-from tests.integration_support import create_run_chain, fast_settings
-from worker_runs.bootstrap import Container, bootstrap, utc_now
+from tests.integration_support import create_run_chain
+from worker_runs.bootstrap import Container, utc_now
 
 AUDIT = "/api/v1/audit/"
-
-
-@pytest.fixture
-def live(engine: Engine, tmp_path: Path) -> Container:
-    return bootstrap(fast_settings(settings_for(engine, tmp_path)), engine=engine)
-
-
-@pytest.fixture
-def client(live: Container) -> falcon.testing.TestClient:
-    return falcon.testing.TestClient(create_app(live))
 
 
 def _get(client: falcon.testing.TestClient, user: ApiUser, **params: object) -> list[dict]:

@@ -31,7 +31,8 @@ ARTIFACTS = ROOT / "test-artifacts" / "e2e-arkindex-cli"
 WORKER_RUNS = str(Path(sys.executable).parent / "worker-runs")
 PASSWORD = "a long enough password"
 
-pytestmark = pytest.mark.slow
+# the service they start fetches info.json from the test IIIF server, on loopback
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("allow_loopback_iiif")]
 
 
 @pytest.fixture(scope="session")
@@ -59,18 +60,6 @@ def arkindex_cli() -> Path:
         shutil.rmtree(building, ignore_errors=True)
     # The console script's shebang names the building path: call it through the final python.
     return executable
-
-
-@pytest.fixture(autouse=True)
-def allow_loopback_iiif(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Before `service` starts: the IIIF server is on loopback (README: WORKER_RUNS_IIIF_ALLOW_PRIVATE)."""
-    monkeypatch.setenv("WORKER_RUNS_IIIF_ALLOW_PRIVATE", "1")
-
-
-@pytest.fixture
-def iiif_server() -> Any:
-    with IIIFServer() as server:
-        yield server
 
 
 def run_cli(executable: Path, home: Path, name: str, *args: str, env: dict[str, str] | None = None,
@@ -121,7 +110,7 @@ def _snapshot(service: Service, token: str, folder: str) -> dict[str, list[Any]]
 
 
 def test_login_then_upload_alto_signed_by_a_user_run(
-    arkindex_cli: Path, service: Service, iiif_server: IIIFServer, tmp_path: Path,  # noqa: F811
+    arkindex_cli: Path, service: Service, iiif: IIIFServer, tmp_path: Path,  # noqa: F811
 ) -> None:
     token = service.cli("users", "create", "alice", "--email", "alice@example.org").strip().splitlines()[-1]
     set_password(service, "alice")
@@ -148,11 +137,11 @@ def test_login_then_upload_alto_signed_by_a_user_run(
     version = service.ok("POST", f"/api/v1/workers/{worker['id']}/versions/", token, {})
     run = service.ok("POST", "/api/v1/process/workers/", token, {"worker_version_id": version["id"]})
 
-    iiif_server.add_page("register-p1")
+    iiif.add_page("register-p1")
     alto = home / "alto"
     shutil.copytree(FIXTURES / "alto", alto)
     upload = ("-v", "-p", "local", "upload", "alto", str(alto), "--parent-id", folder["id"],
-              "--iiif-base-url", f"{iiif_server.url}/iiif/2/", "--worker-run-id", run["id"], "--create-types")
+              "--iiif-base-url", f"{iiif.url}/iiif/2/", "--worker-run-id", run["id"], "--create-types")
     code, output = run_cli(arkindex_cli, home, "upload-alto", *upload)
     assert code == 0 and "Traceback" not in output, output
 
@@ -169,7 +158,7 @@ def test_login_then_upload_alto_signed_by_a_user_run(
     assert lines == ["Paris, le 3", "mai 1789"]
     # The page lies on the IIIF image the CLI registered, and its lines inside it.
     page = next(e for e in first["elements"] if e["type"] == "page")
-    assert page["zone"]["image"]["url"] == iiif_server.image_url("register-p1")
+    assert page["zone"]["image"]["url"] == iiif.image_url("register-p1")
     assert page["zone"]["image"]["width"] == 1200 and page["zone"]["image"]["height"] == 1600
 
     # The same upload again (the CLI keeps its ALTO id -> element id cache beside the file):
@@ -198,15 +187,15 @@ def _setup(service: Service, token: str, types: tuple[tuple[str, bool], ...]) ->
 
 
 def test_upload_pagexml_with_only_the_environment(
-    arkindex_cli: Path, service: Service, iiif_server: IIIFServer, tmp_path: Path,  # noqa: F811
+    arkindex_cli: Path, service: Service, iiif: IIIFServer, tmp_path: Path,  # noqa: F811
 ) -> None:
     token = service.cli("users", "create", "alice").strip().splitlines()[-1]
     types = (("page", False), ("paragraph", False), ("text_line", False))
     corpus, folder, run = _setup(service, token, types)
     # PAGE-XML goes onto an existing page, found by its image's file name (ListElementChildren
     # with type, name and recursive), which lies on a IIIF image.
-    iiif_server.add_page("register-p2")
-    url = iiif_server.image_url("register-p2")
+    iiif.add_page("register-p2")
+    url = iiif.image_url("register-p2")
     image = service.ok("POST", "/api/v1/image/iiif/url/", token, {"url": url})
     page = service.ok("POST", "/api/v1/elements/create/", token, {
         "corpus": corpus["id"], "type": "page", "name": "register-p2.jpg", "parent": folder["id"],
@@ -237,20 +226,20 @@ def test_upload_pagexml_with_only_the_environment(
 
 
 def test_upload_alto_into_an_export_database_then_export_docx(
-    arkindex_cli: Path, service: Service, iiif_server: IIIFServer, tmp_path: Path,  # noqa: F811
+    arkindex_cli: Path, service: Service, iiif: IIIFServer, tmp_path: Path,  # noqa: F811
 ) -> None:
     """`--db`: the CLI calls only RetrieveWorkerRun and CreateIIIFURL, writes everything into an
     Arkindex export database with the run, then `export … docx --worker-run-id` filters by it."""
     token = service.cli("users", "create", "alice").strip().splitlines()[-1]
     _, _, run = _setup(service, token, ())
-    iiif_server.add_page("register-p1")
+    iiif.add_page("register-p1")
     home = tmp_path / "cli-user"
     home.mkdir()
     shutil.copytree(FIXTURES / "alto", home / "alto")
     env = {"ARKINDEX_API_URL": service.url, "ARKINDEX_API_TOKEN": token}
     database = home / "out.sqlite"
     code, output = run_cli(arkindex_cli, home, "upload-alto-db", "-v", "upload", "alto", str(home / "alto"),
-                           "--db", str(database), "--iiif-base-url", f"{iiif_server.url}/iiif/2/",
+                           "--db", str(database), "--iiif-base-url", f"{iiif.url}/iiif/2/",
                            "--worker-run-id", run["id"], "--create-types", env=env)
     assert code == 0 and "ERROR" not in output and "Traceback" not in output, output
 
@@ -265,7 +254,7 @@ def test_upload_alto_into_an_export_database_then_export_docx(
     # Every element is signed: the folder the CLI makes for the upload (--parent-name), the page,
     # its print space, block and two lines.
     assert signed[0] == 6 and unsigned[0] == 0
-    assert images == [(iiif_server.image_url("register-p1"), 1200, 1600)]
+    assert images == [(iiif.image_url("register-p1"), 1200, 1600)]
 
     out = home / "docx"
     code, output = run_cli(arkindex_cli, home, "export-docx", "export", str(database), "docx",
@@ -283,20 +272,20 @@ def test_upload_alto_into_an_export_database_then_export_docx(
 
 
 def test_upload_mets_with_alto(
-    arkindex_cli: Path, service: Service, iiif_server: IIIFServer, tmp_path: Path,  # noqa: F811
+    arkindex_cli: Path, service: Service, iiif: IIIFServer, tmp_path: Path,  # noqa: F811
 ) -> None:
     """`upload mets --alto`: the ALTO pages first, then the METS structure (each element with a
     `METS ID` reference metadata); an ALTO page already uploaded is linked under its METS
     element with CreateElementParent. The same upload again adds nothing."""
     token = service.cli("users", "create", "alice").strip().splitlines()[-1]
     _, folder, run = _setup(service, token, ())
-    iiif_server.add_page("register-p1")
+    iiif.add_page("register-p1")
     home = tmp_path / "cli-user"
     home.mkdir()
     shutil.copytree(FIXTURES / "mets", home / "mets")
     env = {"ARKINDEX_API_URL": service.url, "ARKINDEX_API_TOKEN": token}
     upload = ("-v", "upload", "mets", str(home / "mets" / "register.mets.xml"), "--alto",
-              "--parent-id", folder["id"], "--iiif-base-url", f"{iiif_server.url}/iiif/2/",
+              "--parent-id", folder["id"], "--iiif-base-url", f"{iiif.url}/iiif/2/",
               "--worker-run-id", run["id"])
     code, output = run_cli(arkindex_cli, home, "upload-mets", *upload, env=env)
     assert code == 0 and "ERROR" not in output and "Traceback" not in output, output

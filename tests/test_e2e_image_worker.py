@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,8 @@ from tests.test_e2e_base_worker import (  # noqa: F401 - fixtures: worker_python
     worker_python,
 )
 
-pytestmark = pytest.mark.slow
+# the service they start fetches info.json from the test IIIF server, on loopback
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("allow_loopback_iiif")]
 
 # The text lines the test IIIF server draws on every page (tests/iiif_server.py, draw_page).
 LINE_TOPS = [150 + 110 * n for n in range(12)]
@@ -106,18 +106,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.fixture(autouse=True)
-def allow_loopback_iiif(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Before `service` starts: the IIIF server is on loopback (README: WORKER_RUNS_IIIF_ALLOW_PRIVATE)."""
-    monkeypatch.setenv("WORKER_RUNS_IIIF_ALLOW_PRIVATE", "1")
-
-
-@pytest.fixture
-def served_iiif() -> Iterator[IIIFServer]:
-    with IIIFServer() as server:
-        yield server
-
-
 def run_image_worker(python: Path, service: Service, token: str, run_id: str,  # noqa: F811
                      elements: list[str], name: str, tmp_path: Path) -> tuple[int, str]:
     script = tmp_path / "line_segmenter.py"
@@ -142,7 +130,7 @@ def run_image_worker(python: Path, service: Service, token: str, run_id: str,  #
 
 
 def test_a_real_image_worker_segments_pages_and_signs_lines_and_transcriptions(
-    worker_python: Path, service: Service, served_iiif: IIIFServer, tmp_path: Path,  # noqa: F811
+    worker_python: Path, service: Service, iiif: IIIFServer, tmp_path: Path,  # noqa: F811
 ) -> None:
     token = create_user(service, "alice")
     corpus = service.ok("POST", "/api/v1/corpus/", token, {"name": "Registers"})
@@ -153,7 +141,7 @@ def test_a_real_image_worker_segments_pages_and_signs_lines_and_transcriptions(
                         {"corpus": corpus["id"], "type": "folder", "name": "Volume 1"})
     pages: list[dict[str, Any]] = []
     for name, version in (("f1", 2), ("f2", 3)):
-        url = served_iiif.image_url(name, version)
+        url = iiif.image_url(name, version)
         image = service.ok("POST", "/api/v1/image/iiif/url/", token, {"url": url})
         assert image["status"] == "checked" and image["server"]["version"] == version
         pages.append(service.ok("POST", "/api/v1/elements/create/", token, {
@@ -175,9 +163,9 @@ def test_a_real_image_worker_segments_pages_and_signs_lines_and_transcriptions(
         assert f"{page['name']}: first line crop 1000x40" in log
     # The worker fetched pixels from the IIIF server, never from the API: the page crops
     # (IIIF 2 `full`, IIIF 3 `max`) and one line crop each.
-    assert "/iiif/2/f1/0,0,1200,1600/full/0/default.jpg" in served_iiif.requests
-    assert "/iiif/3/f2/0,0,1200,1600/max/0/default.jpg" in served_iiif.requests
-    assert f"/iiif/2/f1/100,{LINE_TOPS[0]},1000,40/full/0/default.jpg" in served_iiif.requests
+    assert "/iiif/2/f1/0,0,1200,1600/full/0/default.jpg" in iiif.requests
+    assert "/iiif/3/f2/0,0,1200,1600/max/0/default.jpg" in iiif.requests
+    assert f"/iiif/2/f1/100,{LINE_TOPS[0]},1000,40/full/0/default.jpg" in iiif.requests
 
     signed = {"id": run["id"], "summary": run["summary"]}
     for page in pages:

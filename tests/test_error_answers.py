@@ -12,8 +12,8 @@ import falcon.testing
 
 from api.errors import from_domain
 from commands.errors import CommandConflict
+from tests.api_factories import setup_page
 from tests.api_support import Api
-from tests.test_api_documents import setup_page
 
 
 def test_an_invalid_webhook_secret_is_a_validation_error_on_the_secret(

@@ -19,7 +19,7 @@ from domain.image import ImageAlreadyExists
 from eventstore.schema import events
 from integrations.iiif import IIIFInfo
 from tests.conftest import settings_for
-from tests.test_races import run_concurrently
+from tests.race_support import run_concurrently
 from worker_runs.bootstrap import Container, bootstrap
 
 RACERS = 8

@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import threading
 import uuid
-from pathlib import Path
 
 import falcon.testing
-import pytest
-from sqlalchemy.engine import Engine
 
-from api.app import create_app
 from commands.messages import GrantWorkerAccess
 from eventstore.records import Metadata, NewEvent, StreamAppend
 from integrations.translator import PUBLIC_TYPES, TRANSLATORS, translate
 from tests.api_support import make_user
-from tests.conftest import settings_for
-from tests.integration_support import create_run_chain, fast_settings
-from worker_runs.bootstrap import Container, bootstrap, utc_now
+from tests.integration_support import create_run_chain
+from worker_runs.bootstrap import Container, utc_now
 
 FEED = "/api/v1/events/"
-
-
-@pytest.fixture
-def live(engine: Engine, tmp_path: Path) -> Container:
-    return bootstrap(fast_settings(settings_for(engine, tmp_path)), engine=engine)
-
-
-@pytest.fixture
-def client(live: Container) -> falcon.testing.TestClient:
-    return falcon.testing.TestClient(create_app(live))
 
 
 def _append_types(live: Container, count: int, batch: int = 50) -> None:

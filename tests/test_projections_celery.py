@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,11 @@ from projections.generations import live_generation
 from projections.registry import PROJECTIONS
 from projections.tables import rm_user_runs
 from tasks.projections import RUN_PROJECTION
-from tests.broker import REDIS_URL, broker_container, drop_prefix, fake_redis, real_worker, running_relay
+from tests.broker import REDIS_URL, broker_container, drop_prefix, real_worker, running_relay
 from tests.projection_workload import Workload, snapshot
 from worker_runs.bootstrap import Container
 
 NAMES = sorted(PROJECTIONS)
-
-
-@pytest.fixture
-def fake_broker() -> Iterator[str]:
-    with fake_redis() as url:
-        yield url
 
 
 def assert_equals_a_rebuild(container: Container) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,9 @@ from commands.bus import CommandBus
 from domain.actor import Actor
 from domain.errors import AlreadyExists, InvalidValue, NotFound, PermissionDenied, VersionNotUsable
 from domain.local_process import LocalProcess
-from eventstore.migrate import upgrade
-from tests.api_support import Api, ApiUser, grant
-from tests.conftest import PostgresSchema, settings_for
-from tests.test_api_workers import assert_error
-from tests.test_races import BIG_POOL, run_concurrently
-from worker_runs.bootstrap import Container, bootstrap
+from tests.api_support import Api, ApiUser, assert_error, grant
+from tests.race_support import run_concurrently
+from worker_runs.bootstrap import Container
 from worker_runs.cli import main
 from worker_runs.git_checkout import web_url
 
@@ -177,14 +173,6 @@ def test_nothing_is_written_when_the_run_is_refused(
         quick(container, alice)
     assert container.store.head() == head
     assert container.store.resolve("worker-slug:my-ocr") is None
-
-
-@pytest.fixture
-def pg_race_container(pg_schema: PostgresSchema, tmp_path: Path) -> Iterator[Container]:
-    engine = pg_schema.engine(**BIG_POOL)
-    upgrade(engine)
-    yield bootstrap(settings_for(engine, tmp_path), engine=engine)
-    engine.dispose()
 
 
 @pytest.mark.postgres

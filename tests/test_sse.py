@@ -29,11 +29,6 @@ STREAM = "/api/v1/events/stream"
 
 
 @pytest.fixture
-def live(engine: Engine, tmp_path: Path) -> Container:
-    return bootstrap(fast_settings(settings_for(engine, tmp_path)), engine=engine)
-
-
-@pytest.fixture
 def server(live: Container):
     with ServerThread(create_app(live)) as running:
         yield running

@@ -20,12 +20,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.ui_fixtures import browser, home, new_context, service, shots_for, users  # noqa: F401
-from tests.ui_support import CliUser, Service, Shots, Watch, expect_accessible, sign_in
+from tests.ui_fixtures import browser, home, new_context, service, shots, users  # noqa: F401
+from tests.ui_support import UUID_RE, CliUser, Service, Shots, Watch, expect_accessible, sign_in
 
 pytestmark = pytest.mark.slow
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+#: screenshots: test-artifacts/ui/seed-flow/
+SHOTS = "seed-flow"
+
 #: how long a live update may take to reach another tab (it is ~0.1-0.5 s on an idle machine)
 LIVE_TIMEOUT_MS = 15_000
 
@@ -42,11 +44,6 @@ def seed(service: Service, users: dict[str, CliUser]) -> dict[str, Any]:
     bob_version = service.version(bob, secret["id"])
     bob_run = service.run(bob, bob_version["id"])
     return {"tesseract": tesseract, "layout": layout, "bob_worker": secret, "bob_run": bob_run}
-
-
-@pytest.fixture(scope="module")
-def shots() -> Shots:
-    return shots_for("seed-flow")
 
 
 def _context(browser: Browser, **kwargs: Any) -> BrowserContext:

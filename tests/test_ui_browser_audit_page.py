@@ -18,10 +18,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.ui_fixtures import browser, home, new_context, service, shots_for  # noqa: F401
+from tests.ui_fixtures import browser, home, new_context, service, shots  # noqa: F401
 from tests.ui_support import CliUser, Service, Shots, Watch, create_user, expect_accessible, sign_in
 
 pytestmark = pytest.mark.slow
+
+#: screenshots: test-artifacts/ui/audit-page/
+SHOTS = "audit-page"
 
 
 @pytest.fixture(scope="module")
@@ -30,28 +33,13 @@ def users(home: Path) -> dict[str, CliUser]:
     return {"root": create_user(home, "root", admin=True), "alice": create_user(home, "alice")}
 
 
-@pytest.fixture(scope="module")
-def shots() -> Shots:
-    return shots_for("audit-page")
-
-
-def _post(service: Service, user: CliUser, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    status, answer = service.api(user, "POST", path, body)
-    assert status == 201, answer
-    return answer
-
-
 def _seed(service: Service, user: CliUser) -> dict[str, Any]:
     """Alice's run, which signed one element, and an element of hers created by hand."""
-    worker = service.worker(user, "Line finder", "segmenter")
-    run = service.run(user, service.version(user, worker["id"], tag="v1")["id"])
-    corpus = _post(service, user, "/api/v1/corpus/", {"name": "Letters"})
-    _post(service, user, "/api/v1/elements/type/",
-          {"corpus": corpus["id"], "slug": "page", "display_name": "Page"})
-    signed = _post(service, user, "/api/v1/elements/create/",
-                   {"corpus": corpus["id"], "type": "page", "name": "Folio 1", "worker_run_id": run["id"]})
-    by_hand = _post(service, user, "/api/v1/elements/create/", {"corpus": corpus["id"], "type": "page",
-                                                                 "name": "Folio 2"})
+    run, corpus = service.run_and_corpus(user, "Line finder")
+    signed = service.create(user, "/api/v1/elements/create/",
+                    {"corpus": corpus["id"], "type": "page", "name": "Folio 1", "worker_run_id": run["id"]})
+    by_hand = service.create(user, "/api/v1/elements/create/", {"corpus": corpus["id"], "type": "page",
+                                                                  "name": "Folio 2"})
     return {"run": run, "signed": signed, "by_hand": by_hand}
 
 

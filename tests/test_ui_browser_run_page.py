@@ -11,46 +11,33 @@ Screenshots: test-artifacts/ui/run-page/ (the last step: NN-retracted.png).
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.ui_fixtures import browser, home, new_context, service, shots_for, users  # noqa: F401
-from tests.ui_support import CliUser, Service, Shots, Watch, expect_accessible, sign_in
+from tests.ui_fixtures import browser, home, new_context, service, shots, users  # noqa: F401
+from tests.ui_support import CliUser, Service, Shots, Watch, expect_accessible, sign_in, unique
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="module")
-def shots() -> Shots:
-    return shots_for("run-page")
-
-
-def _post(service: Service, user: CliUser, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    status, answer = service.api(user, "POST", path, body)
-    assert status == 201, answer
-    return answer
+#: screenshots: test-artifacts/ui/run-page/
+SHOTS = "run-page"
 
 
 def _seed(service: Service, user: CliUser) -> dict[str, Any]:
     """A run that signed 2 lines, a transcription and a metadata on a page."""
-    worker = service.worker(user, f"Line finder {time.time_ns() % 10**9}", "segmenter")
-    run = service.run(user, service.version(user, worker["id"], tag="v1")["id"])
-    corpus = _post(service, user, "/api/v1/corpus/", {"name": "Letters"})
-    _post(service, user, "/api/v1/elements/type/",
-          {"corpus": corpus["id"], "slug": "page", "display_name": "Page"})
-    page = _post(service, user, "/api/v1/elements/create/",
-                 {"corpus": corpus["id"], "type": "page", "name": "Folio 1"})
-    lines = [_post(service, user, "/api/v1/elements/create/", {
+    run, corpus = service.run_and_corpus(user, unique("Line finder"))
+    page = service.create(user, "/api/v1/elements/create/",
+                  {"corpus": corpus["id"], "type": "page", "name": "Folio 1"})
+    lines = [service.create(user, "/api/v1/elements/create/", {
         "corpus": corpus["id"], "type": "page", "name": f"Line {n}", "parent": page["id"],
         "worker_run_id": run["id"],
     }) for n in (1, 2)]
-    transcription = _post(service, user, f"/api/v1/element/{page['id']}/transcription/",
-                          {"text": "Dear sir", "confidence": 0.9, "worker_run_id": run["id"]})
-    _post(service, user, f"/api/v1/element/{page['id']}/metadata/",
-          {"type": "text", "name": "sender", "value": "Jean", "worker_run_id": run["id"]})
+    transcription = service.create(user, f"/api/v1/element/{page['id']}/transcription/",
+                           {"text": "Dear sir", "confidence": 0.9, "worker_run_id": run["id"]})
+    service.create(user, f"/api/v1/element/{page['id']}/metadata/",
+           {"type": "text", "name": "sender", "value": "Jean", "worker_run_id": run["id"]})
     return {"run": run, "page": page, "lines": lines, "transcription": transcription}
 
 

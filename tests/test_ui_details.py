@@ -11,35 +11,27 @@ Screenshots: test-artifacts/ui/details/.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, expect
 
-from tests.ui_fixtures import browser, home, new_context, service, shots_for, users  # noqa: F401
-from tests.ui_support import CliUser, Service, Shots, Watch, expect_accessible, sign_in
+from tests.ui_fixtures import browser, home, new_context, service, shots, users  # noqa: F401
+from tests.ui_support import (
+    CliUser,
+    Service,
+    Shots,
+    Watch,
+    expect_accessible,
+    open_modal,
+    sign_in,
+    slug,
+    unique,
+)
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="module")
-def shots() -> Shots:
-    return shots_for("details")
-
-
-def _unique(name: str) -> str:
-    return f"{name} {time.time_ns() % 10**9}"
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def _open_modal(page: Page) -> Locator:
-    page.get_by_role("button", name="Create a worker run").click()
-    modal = page.get_by_role("dialog", name="Create a worker run")
-    expect(modal).to_be_visible()
-    return modal
+#: screenshots: test-artifacts/ui/details/
+SHOTS = "details"
 
 
 def test_the_account_menu_opens_on_hover_and_click_and_closes_with_escape_or_outside(
@@ -133,14 +125,14 @@ def test_a_duplicate_slug_says_so_and_offers_that_worker(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["dave"]
-    existing = _unique("Existing worker")
-    service.worker(user, existing, "recognizer", slug=_slug(existing))
+    existing = unique("Existing worker")
+    service.worker(user, existing, "recognizer", slug=slug(existing))
     watch = Watch()
     context = new_context(browser)
     try:
         page = watch.page(context.new_page())
         sign_in(page, service, user)
-        modal = _open_modal(page)
+        modal = open_modal(page)
         modal.locator("#create-worker").click()
         form = modal.locator("#worker-form")
 
@@ -156,7 +148,7 @@ def test_a_duplicate_slug_says_so_and_offers_that_worker(
         expect_accessible(page, "invalid slug")
 
         # The slug of an existing worker: a warning, what was typed is kept, and "Open".
-        form.get_by_label("Slug").fill(_slug(existing))
+        form.get_by_label("Slug").fill(slug(existing))
         form.get_by_role("button", name="Create", exact=True).click()
         warning = modal.get_by_role("alert").filter(has_text="already exists")
         expect(warning).to_contain_text(existing)
@@ -178,14 +170,14 @@ def test_the_revision_url_is_validated(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["erin"]
-    name = _unique("Revisioned")
-    worker = service.worker(user, name, "recognizer", slug=_slug(name))
+    name = unique("Revisioned")
+    worker = service.worker(user, name, "recognizer", slug=slug(name))
     watch = Watch()
     context = new_context(browser)
     try:
         page = watch.page(context.new_page())
         sign_in(page, service, user)
-        modal = _open_modal(page)
+        modal = open_modal(page)
         modal.locator("#workers").get_by_role("button", name=re.compile(name)).click()
         modal.locator("#create-version").click()
         form = modal.locator("#version-form")
@@ -215,12 +207,12 @@ def test_empty_states_say_what_to_do(
     try:
         page = watch.page(context.new_page())
         sign_in(page, service, user)
-        modal = _open_modal(page)
+        modal = open_modal(page)
         expect(modal.get_by_text("You have no worker yet")).to_be_visible()
         expect(modal.get_by_text("No worker matches")).to_have_count(0)
         expect_accessible(page, "no worker at all")
         shots(page, "no-worker-yet")
-        service.worker(user, _unique("Only worker"), "recognizer")
+        service.worker(user, unique("Only worker"), "recognizer")
         modal.get_by_label("Search by name").fill("zzz")
         expect(modal.get_by_text("No worker matches “zzz”")).to_be_visible()
         expect(modal.get_by_text("You have no worker yet")).to_have_count(0)
@@ -238,7 +230,7 @@ def test_the_create_worker_buttons_stay_in_view_at_1280x800(
     try:
         page = watch.page(context.new_page())
         sign_in(page, service, user)
-        modal = _open_modal(page)
+        modal = open_modal(page)
         modal.locator("#create-worker").click()
         form = modal.locator("#worker-form")
         form.get_by_role("button", name="Create", exact=True).click()  # errors make the form longer
@@ -288,8 +280,8 @@ def test_long_type_names_and_ids_do_not_break_mid_word_on_a_phone(
 ) -> None:
     user = users["heidi"]
     long_type = "handwritten-text-recognition-and-layout-analysis"
-    name = _unique("Phone long type")
-    worker = service.worker(user, name, long_type, slug=_slug(name))
+    name = unique("Phone long type")
+    worker = service.worker(user, name, long_type, slug=slug(name))
     run = service.run(user, service.version(user, worker["id"])["id"])
     watch = Watch()
     context = new_context(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
@@ -301,7 +293,7 @@ def test_long_type_names_and_ids_do_not_break_mid_word_on_a_phone(
         _expect_no_mid_word_break(row.locator(".run-id"))
         _expect_no_mid_word_break(row.locator(".badge"))
         shots(page, "phone-long-words", full_page=True)
-        modal = _open_modal(page)
+        modal = open_modal(page)
         modal.locator("#workers").get_by_role("button", name=re.compile(name)).tap()
         expect(modal.locator("#worker-detail .version .run-id")).to_have_text(run["id"])
         _expect_no_mid_word_break(modal.locator(".badge"))

@@ -15,38 +15,30 @@ Screenshots of the last step of each flow: test-artifacts/ui/flows/.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
-from tests.ui_fixtures import browser, home, new_context, service, shots_for, users  # noqa: F401
-from tests.ui_support import CliUser, Service, Shots, Watch, expect_accessible, sign_in
+from tests.ui_fixtures import browser, home, new_context, service, shots, users  # noqa: F401
+from tests.ui_support import (
+    UUID_RE,
+    CliUser,
+    Service,
+    Shots,
+    Watch,
+    expect_accessible,
+    open_modal,
+    sign_in,
+    slug,
+    unique,
+)
 
 pytestmark = pytest.mark.slow
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+#: screenshots: test-artifacts/ui/flows/
+SHOTS = "flows"
+
 LIVE_TIMEOUT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def shots() -> Shots:
-    return shots_for("flows")
-
-
-def _unique(name: str) -> str:
-    return f"{name} {time.time_ns() % 10**9}"
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def _open_modal(page: Page) -> Locator:
-    page.get_by_role("button", name="Create a worker run").click()
-    modal = page.get_by_role("dialog", name="Create a worker run")
-    expect(modal).to_be_visible()
-    return modal
 
 
 def _worker_button(modal: Locator, name: str) -> Locator:
@@ -106,16 +98,16 @@ def test_pick_a_then_b_create_a_version_on_b_then_plus_gives_bs_run(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["carol"]
-    a_name, b_name = _unique("Worker A"), _unique("Worker B")
-    a = service.worker(user, a_name, "recognizer", slug=_slug(a_name))
+    a_name, b_name = unique("Worker A"), unique("Worker B")
+    a = service.worker(user, a_name, "recognizer", slug=slug(a_name))
     service.version(user, a["id"], docker_image_iid="a:1")
-    service.worker(user, b_name, "layout-analyser", slug=_slug(b_name))
+    service.worker(user, b_name, "layout-analyser", slug=slug(b_name))
     watch = Watch()
     context = new_context(browser)
     try:
         page = watch.page(context.new_page())
         sign_in(page, service, user)
-        modal = _open_modal(page)
+        modal = open_modal(page)
         expect_accessible(page, "modal open")
 
         _worker_button(modal, a_name).click()
@@ -150,7 +142,7 @@ def test_pick_a_then_b_create_a_version_on_b_then_plus_gives_bs_run(
         shots(page, "pick-a-pick-b-version-plus", full_page=True)
 
         # The left "Create" still answers after all this, and B's panel comes back after it.
-        modal = _open_modal(page)
+        modal = open_modal(page)
         modal.locator("#create-worker").click()
         expect(modal.locator("#worker-form").get_by_label("Name")).to_be_focused()
         expect(modal.locator("#workers [aria-current='true']")).to_have_count(0)
@@ -165,15 +157,15 @@ def test_create_a_worker_then_pick_an_older_one(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["dave"]
-    older = _unique("Older worker")
-    service.version(user, service.worker(user, older, "recognizer", slug=_slug(older))["id"])
-    newer = _unique("Newer worker")
+    older = unique("Older worker")
+    service.version(user, service.worker(user, older, "recognizer", slug=slug(older))["id"])
+    newer = unique("Newer worker")
     watch = Watch()
     context = new_context(browser)
     try:
         page = watch.page(context.new_page())
         sign_in(page, service, user)
-        modal = _open_modal(page)
+        modal = open_modal(page)
         modal.locator("#create-worker").click()
         form = modal.locator("#worker-form")
         expect_accessible(page, "create worker form")
@@ -220,9 +212,9 @@ def _tab_to(page: Page, target: Locator, limit: int = 40) -> None:
 
 def test_keyboard_only(browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots) -> None:
     user = users["erin"]
-    a_name, b_name = _unique("Keyboard A"), _unique("Keyboard B")
-    service.version(user, service.worker(user, a_name, "recognizer", slug=_slug(a_name))["id"])
-    service.worker(user, b_name, "recognizer", slug=_slug(b_name))
+    a_name, b_name = unique("Keyboard A"), unique("Keyboard B")
+    service.version(user, service.worker(user, a_name, "recognizer", slug=slug(a_name))["id"])
+    service.worker(user, b_name, "recognizer", slug=slug(b_name))
     watch = Watch()
     context = new_context(browser)
     try:
@@ -278,7 +270,7 @@ def test_two_tabs_of_the_same_user(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["frank"]
-    first_name = _unique("Tab worker")
+    first_name = unique("Tab worker")
     watch = Watch()
     one, two = new_context(browser), new_context(browser)
     try:
@@ -287,11 +279,11 @@ def test_two_tabs_of_the_same_user(
         sign_in(tab1, service, user)
         sign_in(tab2, service, user)
         expect(tab2.locator("body")).to_have_attribute("data-live", "on", timeout=LIVE_TIMEOUT_MS)
-        modal2 = _open_modal(tab2)
+        modal2 = open_modal(tab2)
         expect(modal2.locator("#workers .worker-item")).to_have_count(0)
 
         # Tab 1 creates a worker and a version: tab 2's open modal lists the worker live.
-        modal1 = _open_modal(tab1)
+        modal1 = open_modal(tab1)
         modal1.locator("#create-worker").click()
         modal1.locator("#worker-form").get_by_label("Name").fill(first_name)
         modal1.locator("#worker-form").get_by_label("Type").fill("recognizer")
@@ -311,7 +303,7 @@ def test_two_tabs_of_the_same_user(
             first_name, timeout=LIVE_TIMEOUT_MS)
 
         # Tab 1 presses "+" on the same version: the run tab 2 made, same ID.
-        modal1 = _open_modal(tab1)
+        modal1 = open_modal(tab1)
         _plus(modal1).click()
         expect(modal1.locator("#existing-run-id")).to_have_text(run_id)
         warning = modal1.locator(".notice.warning")
@@ -331,17 +323,17 @@ def test_two_tabs_of_the_same_user(
 
 def test_phone_width(browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots) -> None:
     user = users["grace"]
-    a_name = _unique("Phone worker with a rather long name")
-    b_name = _unique("Phone B")
+    a_name = unique("Phone worker with a rather long name")
+    b_name = unique("Phone B")
     long_type = "handwritten-text-recognition-and-layout-analysis"
-    service.version(user, service.worker(user, a_name, long_type, slug=_slug(a_name))["id"])
-    service.worker(user, b_name, "recognizer", slug=_slug(b_name))
+    service.version(user, service.worker(user, a_name, long_type, slug=slug(a_name))["id"])
+    service.worker(user, b_name, "recognizer", slug=slug(b_name))
     watch = Watch()
     context = new_context(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
         page = watch.page(context.new_page())
         sign_in(page, service, user)
-        modal = _open_modal(page)
+        modal = open_modal(page)
         _worker_button(modal, a_name).tap()
         _expect_panel_shows(modal, a_name)
         _worker_button(modal, b_name).tap()
@@ -356,7 +348,7 @@ def test_phone_width(browser: Browser, service: Service, users: dict[str, CliUse
         modal.get_by_role("button", name="Close").tap()
         row = page.locator(f"#runs tr[data-run-id='{run_id}']")
         expect(row).to_contain_text(b_name)
-        _worker_button(_open_modal(page), a_name).tap()
+        _worker_button(open_modal(page), a_name).tap()
         page.keyboard.press("Escape")
         _expect_no_horizontal_scroll(page)
         expect_accessible(page, "phone: runs page")
@@ -385,8 +377,8 @@ def test_a_write_whose_answer_is_lost_says_so_and_reload_shows_it(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["heidi"]
-    name = _unique("Lossy worker")
-    worker = service.worker(user, name, "recognizer", slug=_slug(name))
+    name = unique("Lossy worker")
+    worker = service.worker(user, name, "recognizer", slug=slug(name))
     watch = Watch()
     context = new_context(browser)
     try:
@@ -400,7 +392,7 @@ def test_a_write_whose_answer_is_lost_says_so_and_reload_shows_it(
             route.abort("connectionreset")  # ...and the answer never reaches the page
 
         page.route("**/ui/workers/*/versions", reach_the_server_then_drop_the_answer)
-        modal = _open_modal(page)
+        modal = open_modal(page)
         _worker_button(modal, name).click()
         _expect_panel_shows(modal, name)
         modal.locator("#create-version").click()
@@ -415,7 +407,7 @@ def test_a_write_whose_answer_is_lost_says_so_and_reload_shows_it(
         page.unroute("**/ui/workers/*/versions")
 
         problem.get_by_role("button", name="Reload the page").click()
-        modal = _open_modal(page)
+        modal = open_modal(page)
         _worker_button(modal, name).click()
         _expect_panel_shows(modal, name)
         # One version, not two: the page never invited a second press.
@@ -432,8 +424,8 @@ def test_a_write_that_cannot_be_shown_says_so(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["ivan"]
-    name = _unique("Unshown worker")
-    service.worker(user, name, "recognizer", slug=_slug(name))
+    name = unique("Unshown worker")
+    service.worker(user, name, "recognizer", slug=slug(name))
     watch = Watch()
     context = new_context(browser)
     try:
@@ -446,7 +438,7 @@ def test_a_write_that_cannot_be_shown_says_so(
             route.fulfill(response=response, headers=headers)
 
         page.route("**/ui/workers/*/versions", send_the_answer_somewhere_missing)
-        modal = _open_modal(page)
+        modal = open_modal(page)
         _worker_button(modal, name).click()
         modal.locator("#create-version").click()
         modal.locator("#version-form").get_by_role("button", name="Create", exact=True).click()
@@ -463,8 +455,8 @@ def test_a_form_cannot_be_sent_twice_while_in_flight(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["judy"]
-    name = _unique("Slow worker")
-    worker = service.worker(user, name, "recognizer", slug=_slug(name))
+    name = unique("Slow worker")
+    worker = service.worker(user, name, "recognizer", slug=slug(name))
     watch = Watch()
     context = new_context(browser)
     try:
@@ -472,7 +464,7 @@ def test_a_form_cannot_be_sent_twice_while_in_flight(
         sign_in(page, service, user)
         held: list[Route] = []
         page.route("**/ui/workers/*/versions", lambda route: held.append(route))
-        modal = _open_modal(page)
+        modal = open_modal(page)
         _worker_button(modal, name).click()
         modal.locator("#create-version").click()
         form = modal.locator("#version-form")

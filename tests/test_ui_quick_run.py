@@ -10,33 +10,30 @@ Screenshots: test-artifacts/ui/quick-run/ (the last step: NN-quick-run-phone.png
 
 from __future__ import annotations
 
-import re
-import time
-
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
-from tests.ui_fixtures import browser, home, new_context, service, shots_for, users  # noqa: F401
-from tests.ui_support import CliUser, Service, Shots, Watch, expect_accessible, sign_in
+from tests.ui_fixtures import browser, home, new_context, service, shots, users  # noqa: F401
+from tests.ui_support import (
+    UUID_RE,
+    CliUser,
+    Service,
+    Shots,
+    Watch,
+    expect_accessible,
+    open_modal,
+    sign_in,
+    unique,
+)
 
 pytestmark = pytest.mark.slow
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-@pytest.fixture(scope="module")
-def shots() -> Shots:
-    return shots_for("quick-run")
-
-
-def _unique(name: str) -> str:
-    return f"{name} {time.time_ns() % 10**9}"
+#: screenshots: test-artifacts/ui/quick-run/
+SHOTS = "quick-run"
 
 
 def _open_quick_run(page: Page) -> tuple[Locator, Locator]:
-    page.get_by_role("button", name="Create a worker run").click()
-    modal = page.get_by_role("dialog", name="Create a worker run")
-    expect(modal).to_be_visible()
+    modal = open_modal(page)
     modal.get_by_role("button", name="Quick run", exact=True).click()
     form = modal.locator("#quick-run-form")
     expect(form.get_by_role("heading", name="Quick run")).to_be_visible()
@@ -56,7 +53,7 @@ def test_quick_run_creates_worker_version_and_run_then_answers_the_same_run(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["alice"]
-    name = _unique("Quick OCR")
+    name = unique("Quick OCR")
     watch = Watch()
     context = new_context(browser)
     try:
@@ -148,7 +145,7 @@ def test_quick_run_with_another_users_worker_name_says_what_to_do(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     owner, other = users["bob"], users["carol"]
-    name = _unique("Private OCR")
+    name = unique("Private OCR")
     service.worker(owner, name, "recognizer")
     watch = Watch()
     context = new_context(browser)
@@ -173,7 +170,7 @@ def test_quick_run_cannot_be_sent_twice_while_in_flight(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["dave"]
-    name = _unique("Patient OCR")
+    name = unique("Patient OCR")
     watch = Watch()
     context = new_context(browser)
     try:

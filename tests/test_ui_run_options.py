@@ -11,29 +11,21 @@ Screenshots: test-artifacts/ui/run-options/.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.ui_fixtures import browser, home, new_context, service, shots_for, users  # noqa: F401
-from tests.ui_support import CliUser, Service, Shots, Watch, expect_accessible, sign_in
+from tests.ui_fixtures import browser, home, new_context, service, shots, users  # noqa: F401
+from tests.ui_support import CliUser, Service, Shots, Watch, expect_accessible, open_modal, sign_in, unique
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="module")
-def shots() -> Shots:
-    return shots_for("run-options")
-
-
-def _unique(name: str) -> str:
-    return f"{name} {time.time_ns() % 10**9}"
+#: screenshots: test-artifacts/ui/run-options/
+SHOTS = "run-options"
 
 
 def _open_worker(page: Page, name: str) -> Locator:
-    page.get_by_role("button", name="Create a worker run").click()
-    modal = page.get_by_role("dialog", name="Create a worker run")
+    modal = open_modal(page)
     modal.locator("#workers").get_by_role("button", name=re.compile(re.escape(name))).click()
     expect(modal.locator("#worker-detail").get_by_role("heading", level=3)).to_have_text(name)
     return modal
@@ -43,10 +35,10 @@ def test_create_a_configuration_pick_a_model_version_then_plus(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["alice"]
-    name = _unique("Configurable HTR")
+    name = unique("Configurable HTR")
     worker = service.worker(user, name, "recognizer")
     versions = [service.version(user, worker["id"], tag=f"v{n}") for n in (1, 2)]
-    status, model = service.api(user, "POST", "/api/v1/models/", {"name": _unique("Medieval HTR")})
+    status, model = service.api(user, "POST", "/api/v1/models/", {"name": unique("Medieval HTR")})
     assert status == 201, model
     status, model_version = service.api(
         user, "POST", f"/api/v1/model/{model['id']}/versions/", {"tag": "best"},

@@ -9,32 +9,9 @@ import re
 import uuid
 from typing import Any
 
+from tests.api_factories import make_element, setup_page, signed_by_run
 from tests.api_support import Api, ApiUser
-from tests.test_api_documents import make_element, setup_page
 from tests.test_ui_session import Browser
-
-
-def signed_by_run(api: Api) -> dict[str, Any]:
-    """A run that signed 2 elements, 1 transcription, 1 classification and 1 metadata."""
-    corpus, page, run = setup_page(api)
-    lines = [make_element(api, corpus["id"], "page", f"Line {n}", parent=page["id"], worker_run_id=run["id"])
-             for n in (1, 2)]
-    transcription = api.post(f"/api/v1/element/{page['id']}/transcription/",
-                             {"text": "Dear sir", "confidence": 0.9, "worker_run_id": run["id"]})
-    assert transcription.status_code == 201, transcription.json
-    ml_class = api.post(f"/api/v1/corpus/{corpus['id']}/classes/", {"name": "letter"})
-    assert ml_class.status_code == 201, ml_class.json
-    classification = api.post("/api/v1/classifications/", {
-        "element": page["id"], "ml_class": ml_class.json["id"], "confidence": 0.8, "worker_run_id": run["id"],
-    })
-    assert classification.status_code == 201, classification.json
-    metadata = api.post(f"/api/v1/element/{page['id']}/metadata/",
-                        {"type": "text", "name": "sender", "value": "Jean", "worker_run_id": run["id"]})
-    assert metadata.status_code == 201, metadata.json
-    manual = api.post(f"/api/v1/element/{page['id']}/transcription/", {"text": "by hand"})
-    return {"corpus": corpus, "page": page, "run": run, "lines": lines, "transcription": transcription.json,
-            "classification": classification.json, "metadata": metadata.json, "manual": manual.json,
-            "ml_class": ml_class.json}
 
 
 def _counts(html: str) -> dict[str, int]:

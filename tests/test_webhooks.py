@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import falcon.testing
@@ -25,23 +24,6 @@ from tests.webhook_receiver import Receiver, verify
 from worker_runs.bootstrap import Container, bootstrap
 
 HOOKS = "/api/v1/webhooks/"
-
-
-@pytest.fixture
-def live(engine: Engine, tmp_path: Path) -> Container:
-    return bootstrap(fast_settings(settings_for(engine, tmp_path)), engine=engine)
-
-
-@pytest.fixture
-def client(live: Container) -> falcon.testing.TestClient:
-    return falcon.testing.TestClient(create_app(live))
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
 
 
 def subscribe(

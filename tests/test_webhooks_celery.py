@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -22,25 +21,12 @@ from integrations import subscriptions as subs
 from integrations.kicker import WebhookKicker
 from tasks.webhooks import WebhookPublisher
 from tests.api_support import make_user
-from tests.broker import broker_container, fake_redis, real_worker
+from tests.broker import broker_container, real_worker
 from tests.integration_support import create_run_chain, fast_settings
 from tests.webhook_receiver import Receiver, verify
 from worker_runs.bootstrap import Container, bootstrap, utc_now
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def fake_broker() -> Iterator[str]:
-    with fake_redis() as url:
-        yield url
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
 
 
 def _container(engine: Engine, tmp_path: Path, broker: str) -> Container:
