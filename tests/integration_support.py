@@ -7,6 +7,7 @@ import dataclasses
 import http.client
 import json
 import socket
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,16 +95,19 @@ class SseClient:
         self.response = self.conn.getresponse()
         self.retry: int | None = None
         self.comments: list[str] = []
+        self._fields: dict[str, list[str]] = {}
+        #: messages read while waiting for a comment, handed out first by next_message
+        self._pending: deque[SseMessage] = deque()
 
-    def next_message(self) -> SseMessage:
-        """The next dispatched message (comments and `retry:` are collected on the way)."""
-        fields: dict[str, list[str]] = {}
+    def _next(self) -> SseMessage | str:
+        """The next dispatched message or comment (`retry:` is collected on the way)."""
         while True:
             raw = self.response.fp.readline()
             if not raw:
                 raise EOFError("stream closed")
             line = raw.decode().rstrip("\n").rstrip("\r")
             if line == "":
+                fields, self._fields = self._fields, {}
                 if "data" in fields:
                     return SseMessage(
                         fields.get("id", [None])[-1],
@@ -111,17 +115,30 @@ class SseClient:
                         "\n".join(fields["data"]),
                         list(self.comments),
                     )
-                fields = {}
                 continue
             if line.startswith(":"):
                 self.comments.append(line[1:].strip())
-                continue
+                return self.comments[-1]
             name, _, value = line.partition(":")
             value = value[1:] if value.startswith(" ") else value
             if name == "retry":
                 self.retry = int(value)
             else:
-                fields.setdefault(name, []).append(value)
+                self._fields.setdefault(name, []).append(value)
+
+    def next_message(self) -> SseMessage:
+        """The next dispatched message (comments are collected on the way)."""
+        if self._pending:
+            return self._pending.popleft()
+        while not isinstance(read := self._next(), SseMessage):
+            pass
+        return read
+
+    def wait_for_comment(self, text: str) -> None:
+        """Until the comment `text` arrives (a heartbeat: the stream had nothing to send)."""
+        while (read := self._next()) != text:
+            if isinstance(read, SseMessage):
+                self._pending.append(read)
 
     def messages_until(self, predicate: Any, limit: int = 1000) -> list[SseMessage]:
         seen = []

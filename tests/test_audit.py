@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import falcon.testing
 import pytest
@@ -18,6 +17,7 @@ from eventstore.records import Metadata, NewEvent, StreamAppend
 from integrations.audit import CSV_COLUMNS
 from tests.api_support import ApiUser, make_user
 from tests.integration_support import create_run_chain
+from tests.waiting import wait_until
 from worker_runs.bootstrap import Container, utc_now
 
 AUDIT = "/api/v1/audit/"
@@ -72,9 +72,9 @@ def test_each_filter(live: Container, client: falcon.testing.TestClient) -> None
     alice, bob = make_user(live, "alice"), make_user(live, "bob")
     admin = make_user(live, "root", admin=True)
     a = create_run_chain(live, alice, "alice-ocr")
-    time.sleep(0.02)
-    boundary = datetime.now(UTC)
-    time.sleep(0.02)
+    # A boundary just after Alice's events; Bob's are recorded once the clock has passed it.
+    boundary = next(live.store.iter_all(after=a.position - 1)).recorded_at + timedelta(microseconds=1)
+    assert wait_until(lambda: datetime.now(UTC) > boundary, timeout=1, interval=0.001)
     b = create_run_chain(live, bob, "bob-ocr")
     element_id, element_position = _signed_by_run(live, alice, a.run_id)
     everything = [e.as_dict() for e in live.store.iter_all()]

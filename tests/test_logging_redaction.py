@@ -29,6 +29,7 @@ import structlog
 from api.app import create_app
 from commands import messages as m
 from tests.api_support import free_port, make_user
+from tests.waiting import wait_until
 from worker_runs.bootstrap import Container
 from worker_runs.logging_config import REDACTED, configure_logging, redact_text
 
@@ -152,7 +153,8 @@ def test_gunicorn_logs_are_json_and_redacted(tmp_path: Path) -> None:
                 except OSError:
                     assert process.poll() is None and time.monotonic() < deadline
                     time.sleep(0.2)
-            time.sleep(0.5)  # the access line is written after the answer
+            # The access line is written after the answer.
+            assert wait_until(lambda: "/livez" in log_path.read_text(errors="replace"), timeout=10)
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(30)

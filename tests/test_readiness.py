@@ -59,7 +59,9 @@ def test_readyz_reports_a_failing_component(container: Container) -> None:
 
 
 def test_a_crash_looping_worker_is_restarted_with_a_back_off_never_given_up(tmp_path: Path) -> None:
-    worker = WorkerProcess(Settings(home=tmp_path, database_url="sqlite://"), concurrency=1)
+    now = [1000.0]
+    worker = WorkerProcess(Settings(home=tmp_path, database_url="sqlite://"), concurrency=1,
+                           clock=lambda: now[0])
     worker.command = [sys.executable, "-c", "raise SystemExit(3)"]
     worker.start()
     starts = 1
@@ -72,7 +74,10 @@ def test_a_crash_looping_worker_is_restarted_with_a_back_off_never_given_up(tmp_
     assert starts == CRASH_LOOP_STARTS
     assert worker.process is None  # waiting for its back-off: nothing raised, nothing exits
     assert "next start in 2s" in health.problems()["celery-worker"]
-    time.sleep(2.1)
+    now[0] += 1.9
+    worker.check()
+    assert worker.process is None  # not before the back-off
+    now[0] += 0.2
     worker.check()
     assert worker.process is not None  # tried again after the back-off
     worker.process.wait(10)

@@ -26,12 +26,20 @@ class Recorder:
         self.messages: list[tuple[str, int]] = []
         self.failing = False
         self.event = threading.Event()
+        self._published = threading.Condition()
 
     def publish(self, name: str, target: int) -> None:
         if self.failing:
             raise ConnectionError("broker unreachable")
-        self.messages.append((name, target))
+        with self._published:
+            self.messages.append((name, target))
+            self._published.notify_all()
         self.event.set()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> bool:
+        """Until `count` messages were published."""
+        with self._published:
+            return self._published.wait_for(lambda: len(self.messages) >= count, timeout)
 
 
 class FakeClock:
@@ -141,24 +149,20 @@ def test_run_loop_publishes_and_stops(container: Container) -> None:
 
 
 def test_only_one_relay_runs(container: Container) -> None:
-    first = make_relay(container, Recorder())
+    Workload(container.bus, seed=6).random_command()
+    running = Recorder()
+    first = make_relay(container, running)
     stop = threading.Event()
     thread = threading.Thread(target=first.run, args=(stop,))
     thread.start()
     try:
-        deadline = time.monotonic() + 5
+        # It announces only once it holds the lock.
+        assert running.event.wait(5), "the first relay never took the lock"
         second = make_relay(container, Recorder())
         stopped = threading.Event()
         stopped.set()  # if it got the lock, it returns at once instead of relaying
-        while True:  # until the first one holds the lock
-            try:
-                second.run(stopped, wait_for_lock=False)
-            except RelayLockUnavailable:
-                break
-            assert time.monotonic() < deadline, "the first relay never took the lock"
-            # Leave the lock free most of the time: the first relay, standing by while this
-            # probe held it, retries only every second.
-            time.sleep(0.05)
+        with pytest.raises(RelayLockUnavailable):
+            second.run(stopped, wait_for_lock=False)
     finally:
         stop.set()
         thread.join(10)
@@ -169,16 +173,17 @@ def test_only_one_relay_runs(container: Container) -> None:
 
 
 def test_a_standby_relay_takes_over(container: Container) -> None:
-    recorder = Recorder()
+    recorder, running = Recorder(), Recorder()
     first_stop, second_stop = threading.Event(), threading.Event()
-    first = threading.Thread(target=make_relay(container, Recorder()).run, args=(first_stop,))
+    Workload(container.bus, seed=7).random_command()
+    first = threading.Thread(target=make_relay(container, running).run, args=(first_stop,))
     first.start()
-    time.sleep(0.3)
+    assert running.event.wait(5)  # it announces only once it holds the lock
     second = threading.Thread(target=make_relay(container, recorder).run, args=(second_stop,))
     second.start()
     try:
-        Workload(container.bus, seed=7).random_command()
-        time.sleep(0.5)
+        # A relay that did not stand by would announce the lagging projections at once.
+        assert not recorder.event.wait(0.5)
         assert recorder.messages == []  # standing by
         first_stop.set()
         first.join(10)
@@ -194,13 +199,20 @@ def test_a_standby_relay_takes_over(container: Container) -> None:
 def test_notify_wakes_the_relay_without_waiting_for_the_poll(pg_container: Container) -> None:
     recorder = Recorder()
     relay = make_relay(pg_container, recorder, poll_interval=30.0)
+    workload = Workload(pg_container.bus, seed=8)
+    workload.user()
     stop = threading.Event()
     thread = threading.Thread(target=relay.run, args=(stop,))
     thread.start()
     try:
-        time.sleep(0.5)  # listening
+        # Listening: it announces only after LISTEN. Once every projection has served that
+        # message, the relay has nothing to wait for but the 30 s poll or a notification.
+        assert recorder.wait_for(len(NAMES))
+        for name in NAMES:
+            pg_container.runner.catch_up(name)
+        recorder.event.clear()
         started = time.monotonic()
-        Workload(pg_container.bus, seed=8).user()
+        workload.user()
         assert recorder.event.wait(5)
         assert time.monotonic() - started < 2.0  # far below the 30 s poll
     finally:

@@ -23,6 +23,7 @@ from integrations.stream_slots import StreamLimitReached, StreamSlots
 from tests.api_support import ServerThread, make_user, revoke
 from tests.conftest import settings_for
 from tests.integration_support import SseClient, create_run_chain, fast_settings
+from tests.waiting import wait_until
 from worker_runs.bootstrap import Container, bootstrap
 
 STREAM = "/api/v1/events/stream"
@@ -69,7 +70,7 @@ def test_heartbeats_and_a_fresh_stream_starts_now(live: Container, server: Serve
     alice = make_user(live, "alice")
     old = create_run_chain(live, alice, "old")
     client = SseClient(server.port, STREAM, alice.headers)
-    time.sleep(0.8)  # longer than the heartbeat interval, with nothing to send
+    client.wait_for_comment("heartbeat")  # nothing to send for a heartbeat interval
     new = create_run_chain(live, alice, "new")
     seen = client.messages_until(lambda m: m.event == "worker_run.created")
     # Without a cursor the stream starts now: nothing from before it opened is replayed.
@@ -112,8 +113,8 @@ def test_disconnect_ends_the_stream_and_no_connection_is_held_between_polls(
 ) -> None:
     alice = make_user(live, "alice")
     before = threading.active_count()
+    # Each answered (headers read): its server thread is streaming.
     clients = [SseClient(server.port, STREAM, alice.headers) for _ in range(3)]
-    time.sleep(0.5)
     assert threading.active_count() >= before + 3
     # Idle streams poll, but between polls they hold no pooled connection.
     samples = []
@@ -123,10 +124,7 @@ def test_disconnect_ends_the_stream_and_no_connection_is_held_between_polls(
     assert min(samples) == 0
     for client in clients:
         client.close()
-    deadline = time.monotonic() + 5
-    while threading.active_count() > before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert threading.active_count() <= before
+    assert wait_until(lambda: threading.active_count() <= before, timeout=5)
 
 
 def test_the_web_uis_session_cookie_authenticates_the_stream(live: Container, server: ServerThread) -> None:
