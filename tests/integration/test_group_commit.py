@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from eventstore import ConcurrencyConflict, SqlEventStore, StreamAppend
 from eventstore.group_commit import GroupCommit, Member
-from tests.test_event_store_contract import ev, meta
+from tests.integration.test_event_store_contract import ev, meta
 
 
 def _member(name: str, *keys: str) -> Member:

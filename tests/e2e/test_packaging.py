@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["domain", "commands", "projections", "api", "tasks", "eventstore", "integrations", "worker_runs"]
 #: never copied into the build tree: local state, caches and earlier build output
 NOT_SOURCE = shutil.ignore_patterns(

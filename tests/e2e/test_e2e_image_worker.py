@@ -3,7 +3,7 @@ page images through IIIF, segments their text lines, and publishes them with `cr
 and `create_element_transcriptions`, signed by a user worker run, against `worker-runs serve`
 (SQLite and PostgreSQL) and the test IIIF server (IIIF Image API 2 and 3 pages) on loopback.
 
-The worker's virtualenv and the service come from tests/test_e2e_base_worker.py; the service
+The worker's virtualenv and the service come from tests/e2e/test_e2e_base_worker.py; the service
 runs with WORKER_RUNS_IIIF_ALLOW_PRIVATE=1 since the IIIF server is on this machine.
 """
 
@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.iiif_server import IIIFServer
-from tests.test_e2e_base_worker import (  # noqa: F401 - fixtures: worker_python, service
+from tests.e2e.test_e2e_base_worker import (  # noqa: F401 - fixtures: worker_python, service
     ARTIFACTS,
     Service,
     create_user,
     service,
     worker_python,
 )
+from tests.iiif_server import IIIFServer
 
 # the service they start fetches info.json from the test IIIF server, on loopback
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("allow_loopback_iiif")]

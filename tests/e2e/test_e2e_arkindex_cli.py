@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.test_e2e_base_worker import CACHE, ROOT, Service
+from tests.e2e.test_e2e_base_worker import service as service  # noqa: F401 - the fixture
 from tests.iiif_server import IIIFServer
-from tests.test_e2e_base_worker import CACHE, ROOT, Service
-from tests.test_e2e_base_worker import service as service  # noqa: F401 - the fixture
 
 CLI_REQUIREMENT = "arkindex-cli==0.5.*"
 FIXTURES = ROOT / "tests" / "fixtures" / "arkindex_cli"

@@ -45,7 +45,7 @@ def test_too_many_concurrent_changes_says_when_to_retry() -> None:
 def test_two_api_processes_on_one_host_share_no_control_socket(tmp_path: Path) -> None:
     """gunicorn >= 25.1 opens a control socket at one path per user: two `worker-runs api` on
     one host fought over it. It is off; both serve."""
-    from tests.test_chunked_bodies import Setup, _gunicorn
+    from tests.e2e.test_chunked_bodies import Setup, _gunicorn
 
     setup = Setup(tmp_path)
     home = tmp_path / "home"

@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.api_factories import make_element, setup_page, signed_by_run
 from tests.api_support import Api, ApiUser
-from tests.test_ui_session import Browser
+from tests.integration.test_ui_session import Browser
 
 
 def _counts(html: str) -> dict[str, int]:

@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 import yaml
 
-from tests.test_packaging import PACKAGES
+from tests.e2e.test_packaging import PACKAGES
 from worker_runs.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 

@@ -11,7 +11,7 @@ Found this way and fixed: a page number whose OFFSET overflows SQL was a 500; 40
 sign-in answers carried fields the Error schema did not declare; 404 past the last page, 400
 for a malformed Idempotency-Key and the HTTP server's own plain-text 413 were undocumented.
 
-The live stream is left out: it is a long-lived answer, tested in tests/test_sse.py.
+The live stream is left out: it is a long-lived answer, tested in tests/e2e/test_sse.py.
 """
 
 from __future__ import annotations

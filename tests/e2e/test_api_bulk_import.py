@@ -21,7 +21,7 @@ from projections.consistency import wait_for_position
 from tests.api_support import ApiUser, BackgroundProjector, ServerThread
 from worker_runs.bootstrap import Container
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load_example() -> Any:

@@ -128,7 +128,7 @@ def test_a_normal_session_logs_no_credential(
 
 def test_gunicorn_logs_are_json_and_redacted(tmp_path: Path) -> None:
     """`worker-runs api`: gunicorn's own error and access logs go through the same pipeline."""
-    from tests.test_chunked_bodies import Setup
+    from tests.e2e.test_chunked_bodies import Setup
 
     setup = Setup(tmp_path)
     port = free_port()

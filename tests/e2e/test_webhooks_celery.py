@@ -26,7 +26,7 @@ from tests.integration_support import create_run_chain, fast_settings
 from tests.webhook_receiver import Receiver, verify
 from worker_runs.bootstrap import Container, bootstrap, utc_now
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _container(engine: Engine, tmp_path: Path, broker: str) -> Container:

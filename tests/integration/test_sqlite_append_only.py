@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from eventstore import ConcurrencyConflict, SqlEventStore, StreamAppend
 from eventstore.engine import make_engine
 from eventstore.migrate import upgrade
-from tests.test_event_store_contract import ev, meta
+from tests.integration.test_event_store_contract import ev, meta
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from api.ui import audit_page
 from domain.events import EVENT_TYPES
 from tests.api_factories import make_element, setup_page
 from tests.api_support import Api, ApiUser
-from tests.test_ui_session import Browser
+from tests.integration.test_ui_session import Browser
 
 PAGE = "/worker-runs/audit"
 

@@ -28,7 +28,7 @@ import pytest
 from tests.api_support import free_port
 from tests.conftest import PostgresSchema
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".worker-runs-test-cache"
 BASE_WORKER_REQUIREMENT = "arkindex-base-worker==0.6.*"
 ARTIFACTS = ROOT / "test-artifacts" / "e2e-base-worker"

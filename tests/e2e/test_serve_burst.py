@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_serve import Served
+from tests.e2e.test_serve import Served
 
 CLIENTS = 256
 

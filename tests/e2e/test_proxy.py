@@ -30,7 +30,7 @@ from tests.api_support import free_port
 from worker_runs.bootstrap import bootstrap
 from worker_runs.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 API_THREADS = 2
 SLOW_CLIENTS = 40

@@ -28,8 +28,8 @@ from domain.actor import Actor
 from eventstore.engine import make_engine
 from eventstore.migrate import upgrade
 from projections.consistency import wait_for_position
+from tests.e2e.test_faults_serve import _create_workers, _projected
 from tests.fault_support import Client
-from tests.test_faults_serve import _create_workers, _projected
 from worker_runs.bootstrap import bootstrap
 from worker_runs.serve import free_port
 from worker_runs.settings import Settings

@@ -431,7 +431,7 @@ def test_no_body_or_query_makes_a_server_error(api: Api, data: st.DataObject) ->
         worker = [api.create_worker("fuzz target", type="ocr")]
     worker_id = worker[0]["id"]
     # The live event stream never ends by design (its input validation is tested in
-    # tests/test_sse.py): a simulated request would wait for its whole body.
+    # tests/e2e/test_sse.py): a simulated request would wait for its whole body.
     targets = [
         (route, op) for route in ROUTES for op in route.operations if op.content_type != "text/event-stream"
     ]

@@ -133,7 +133,7 @@ def test_without_pyeventsourcing_its_baseline_is_unavailable(monkeypatch: pytest
 def test_the_bench_imports_its_optional_packages_lazily() -> None:
     # psycopg is the `postgres` extra and eventsourcing the `bench` one: `worker-runs` imports
     # this package on every command, so neither may be imported at the top of its modules.
-    package = Path(__file__).resolve().parents[1] / "worker_runs" / "bench"
+    package = Path(__file__).resolve().parents[2] / "worker_runs" / "bench"
     for module in package.glob("*.py"):
         for node in ast.parse(module.read_text()).body:
             names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
