@@ -1,6 +1,6 @@
 """`InMemoryEventStore`: the event-store contract in plain Python, for tests that need no database.
 
-Same semantics as `SqlEventStore` (tests/test_event_store_contract.py runs on both): optimistic
+Same semantics as `SqlEventStore` (tests/integration/test_event_store_contract.py runs on both): optimistic
 concurrency per stream, atomic multi-stream appends with alias claims and the command log,
 gap-free positions, deterministic event ids per command. One lock serialises appends, which is
 what the SQL store's position-counter row lock does too.

@@ -1,7 +1,7 @@
 """The event store as the layers above see it: a port, so handlers can run on a fake.
 
 `SqlEventStore` (PostgreSQL, SQLite) and `InMemoryEventStore` both satisfy it and both pass the
-same contract suite (tests/test_event_store_contract.py), as pyeventsourcing does with its POPO
+same contract suite (tests/integration/test_event_store_contract.py), as pyeventsourcing does with its POPO
 recorder.
 """
 

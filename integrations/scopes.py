@@ -2,7 +2,7 @@
 
 A scope is the id whose readers may see the event (`public` for everyone). Every domain event
 class is either in `SCOPES` or in `ACTOR_SCOPED` (visible to the user who caused it);
-tests/test_integrations_scopes.py fails when a new event class is in neither, so nothing
+tests/unit/test_integrations_scopes.py fails when a new event class is in neither, so nothing
 falls to a default silently. Scopers read the decoded, upcast event, never raw payload keys.
 """
 

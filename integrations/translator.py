@@ -135,7 +135,7 @@ TRANSLATORS: dict[type[ev.DomainEvent], Translator] = {
 }
 
 #: Domain event classes integrators never receive (not in the public schema). Every class is in
-#: TRANSLATORS or here: tests/test_integrations_translator.py fails when a new one is in neither.
+#: TRANSLATORS or here: tests/unit/test_integrations_translator.py fails when a new one is in neither.
 NOT_EXPOSED: frozenset[type[ev.DomainEvent]] = frozenset({
     # credentials and their changes never leave the server
     ev.TokenIssued, ev.TokenRevoked, ev.UserPasswordSet,

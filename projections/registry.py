@@ -89,7 +89,7 @@ PROJECTIONS: dict[str, Projection] = {
 }
 
 #: Event classes no read model shows, and why. Every event class is handled by a projection above
-#: or listed here: tests/test_projections_projectors.py fails when a new one is in neither.
+#: or listed here: tests/unit/test_projections_projectors.py fails when a new one is in neither.
 NOT_PROJECTED: frozenset[type[DomainEvent]] = frozenset({
     # tokens authenticate from the user's own stream (api/auth.py), nothing lists them
     ev.TokenIssued, ev.TokenRevoked,

@@ -2,7 +2,7 @@
 # The Debian packages the test suite drives, installed when missing (idempotent):
 #   chromium     - the browser tests (Playwright's Python package with executable_path=/usr/bin/chromium;
 #                  `playwright install` is never used)
-#   nginx-light  - tests/test_proxy.py runs deploy/nginx.conf, the production proxy, in front of a real API
+#   nginx-light  - tests/e2e/test_proxy.py runs deploy/nginx.conf, the production proxy, in front of a real API
 set -euo pipefail
 
 missing=()

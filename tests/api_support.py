@@ -153,6 +153,29 @@ class Api:
         return result.json
 
 
+ANY = object()
+
+
+def assert_error(result: Any, status: int, type: str, code: str, attr: Any = ANY) -> dict[str, Any]:
+    """The §6 shape, exactly: type, errors[{attr, code, detail}] (plus extras such as existing_id);
+    one of the errors has `code` (and `attr`, when given)."""
+    assert result.status_code == status, result.text
+    body = result.json
+    assert body["type"] == type, body
+    assert isinstance(body["errors"], list) and body["errors"], body
+    for error in body["errors"]:
+        assert set(error) == {"attr", "code", "detail"}, error
+        assert isinstance(error["detail"], str) and error["detail"]
+        assert error["attr"] is None or all(isinstance(a, str | int) for a in error["attr"])
+    codes = [(e["code"], e["attr"]) for e in body["errors"]]
+    if attr is ANY:
+        assert code in [c for c, _ in codes], body
+    else:
+        assert (code, attr) in codes, body
+    assert "Traceback" not in result.text
+    return body
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
@@ -162,6 +185,13 @@ def projector(container: Container) -> Iterator[BackgroundProjector]:
     running = BackgroundProjector(container.engine).start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def server(container: Container, projector: BackgroundProjector) -> Iterator[ServerThread]:
+    """The app over real HTTP, its projections applied in the background."""
+    with ServerThread(create_app(container)) as running:
+        yield running
 
 
 @pytest.fixture

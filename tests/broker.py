@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import redis
 import sqlalchemy as sa
 from celery.contrib.testing.worker import start_worker
@@ -32,6 +33,12 @@ def fake_redis() -> Iterator[str]:
         yield url
     finally:
         broker.stop()
+
+
+@pytest.fixture
+def fake_broker() -> Iterator[str]:
+    with fake_redis() as url:
+        yield url
 
 
 def isolated(settings: Settings, broker_url: str) -> Settings:

@@ -20,9 +20,20 @@ from eventstore.migrate import upgrade
 from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.settings import Settings
 
-# The API fixtures (app, api, alice, bob, admin, projector) and the IIIF test server (iiif)
-# for every test module.
-pytest_plugins = ["tests.api_support", "tests.iiif_server"]
+# Fixtures shared by the test modules, each beside the helpers it uses: the API's (app, api,
+# alice, bob, admin, projector, server), the IIIF test server (iiif, allow_loopback_iiif), the
+# container with short stream intervals (live, client), the embedded broker (fake_broker), the
+# webhook receiver (receiver) and the race containers (pg_race_container, sqlite_race_container).
+pytest_plugins = [
+    "tests.api_support",
+    "tests.iiif_server",
+    "tests.integration_support",
+    "tests.broker",
+    "tests.webhook_receiver",
+    "tests.race_support",
+]
+# Helpers that assert, imported by test modules (plugins above are rewritten already).
+pytest.register_assert_rewrite("tests.api_factories")
 
 PG_URL = os.environ.get(
     "WORKER_RUNS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

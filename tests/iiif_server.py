@@ -197,6 +197,13 @@ def iiif() -> Iterator[IIIFServer]:
         yield server
 
 
+@pytest.fixture
+def allow_loopback_iiif(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a `worker-runs serve` started after it (README: WORKER_RUNS_IIIF_ALLOW_PRIVATE): the test
+    IIIF server is on loopback. Modules request it first with `usefixtures`."""
+    monkeypatch.setenv("WORKER_RUNS_IIIF_ALLOW_PRIVATE", "1")
+
+
 
 def loopback_container(engine: Engine, tmp_path: Path) -> Container:
     """The app as `WORKER_RUNS_IIIF_ALLOW_PRIVATE=1` builds it: the test IIIF server is on

@@ -1,5 +1,5 @@
-"""Helpers for the integration tests: a container with short stream intervals, objects
-created through the command bus, and an SSE reader over real HTTP."""
+"""Helpers for the integration tests: a container with short stream intervals (the `live` and
+`client` fixtures), objects created through the command bus, and an SSE reader over real HTTP."""
 
 from __future__ import annotations
 
@@ -7,12 +7,20 @@ import dataclasses
 import http.client
 import json
 import socket
+from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import falcon.testing
+import pytest
+from sqlalchemy.engine import Engine
+
+from api.app import create_app
 from commands.messages import CreateUserRun, CreateWorker, CreateWorkerVersion
 from tests.api_support import ApiUser
-from worker_runs.bootstrap import Container
+from tests.conftest import settings_for
+from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.settings import Settings
 
 
@@ -33,6 +41,17 @@ def fast_settings(settings: Settings, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return dataclasses.replace(settings, **values)
+
+
+@pytest.fixture
+def live(engine: Engine, tmp_path: Path) -> Container:
+    """The app on each backend with `fast_settings`."""
+    return bootstrap(fast_settings(settings_for(engine, tmp_path)), engine=engine)
+
+
+@pytest.fixture
+def client(live: Container) -> falcon.testing.TestClient:
+    return falcon.testing.TestClient(create_app(live))
 
 
 @dataclass(frozen=True)
@@ -76,16 +95,19 @@ class SseClient:
         self.response = self.conn.getresponse()
         self.retry: int | None = None
         self.comments: list[str] = []
+        self._fields: dict[str, list[str]] = {}
+        #: messages read while waiting for a comment, handed out first by next_message
+        self._pending: deque[SseMessage] = deque()
 
-    def next_message(self) -> SseMessage:
-        """The next dispatched message (comments and `retry:` are collected on the way)."""
-        fields: dict[str, list[str]] = {}
+    def _next(self) -> SseMessage | str:
+        """The next dispatched message or comment (`retry:` is collected on the way)."""
         while True:
             raw = self.response.fp.readline()
             if not raw:
                 raise EOFError("stream closed")
             line = raw.decode().rstrip("\n").rstrip("\r")
             if line == "":
+                fields, self._fields = self._fields, {}
                 if "data" in fields:
                     return SseMessage(
                         fields.get("id", [None])[-1],
@@ -93,17 +115,30 @@ class SseClient:
                         "\n".join(fields["data"]),
                         list(self.comments),
                     )
-                fields = {}
                 continue
             if line.startswith(":"):
                 self.comments.append(line[1:].strip())
-                continue
+                return self.comments[-1]
             name, _, value = line.partition(":")
             value = value[1:] if value.startswith(" ") else value
             if name == "retry":
                 self.retry = int(value)
             else:
-                fields.setdefault(name, []).append(value)
+                self._fields.setdefault(name, []).append(value)
+
+    def next_message(self) -> SseMessage:
+        """The next dispatched message (comments are collected on the way)."""
+        if self._pending:
+            return self._pending.popleft()
+        while not isinstance(read := self._next(), SseMessage):
+            pass
+        return read
+
+    def wait_for_comment(self, text: str) -> None:
+        """Until the comment `text` arrives (a heartbeat: the stream had nothing to send)."""
+        while (read := self._next()) != text:
+            if isinstance(read, SseMessage):
+                self._pending.append(read)
 
     def messages_until(self, predicate: Any, limit: int = 1000) -> list[SseMessage]:
         seen = []

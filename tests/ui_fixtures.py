@@ -53,6 +53,12 @@ def shots_for(module: str) -> Shots:
     return Shots(ARTIFACTS / module)
 
 
+@pytest.fixture(scope="module")
+def shots(request: pytest.FixtureRequest) -> Shots:
+    """The module's screenshots, in test-artifacts/ui/<its SHOTS>/."""
+    return shots_for(request.module.SHOTS)
+
+
 def new_context(browser: Browser, **kwargs: Any) -> BrowserContext:
     context = browser.new_context(viewport=kwargs.pop("viewport", {"width": 1280, "height": 800}), **kwargs)
     context.set_default_timeout(15_000)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,6 +130,43 @@ class Service:
         status, body = self.api(user, "POST", "/api/v1/process/workers/", {"worker_version_id": version_id})
         assert status == 201, body
         return body
+
+    def create(self, user: CliUser, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST `body` to `path`, which must answer 201; the created object."""
+        status, answer = self.api(user, "POST", path, body)
+        assert status == 201, answer
+        return answer
+
+    def run_and_corpus(self, user: CliUser, worker_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A run of a new segmenter (version v1) and a corpus "Letters" with a `page` type."""
+        worker = self.worker(user, worker_name, "segmenter")
+        run = self.run(user, self.version(user, worker["id"], tag="v1")["id"])
+        corpus = self.create(user, "/api/v1/corpus/", {"name": "Letters"})
+        self.create(user, "/api/v1/elements/type/",
+                    {"corpus": corpus["id"], "slug": "page", "display_name": "Page"})
+        return run, corpus
+
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def unique(name: str) -> str:
+    """`name` made unique on this service (the browser modules share one per module)."""
+    return f"{name} {time.time_ns() % 10**9}"
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def open_modal(page: Any) -> Any:
+    """The "Create a worker run" modal, opened from the runs list."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Create a worker run").click()
+    modal = page.get_by_role("dialog", name="Create a worker run")
+    expect(modal).to_be_visible()
+    return modal
 
 
 def sign_in(page: Any, service: Service, user: CliUser) -> None:

@@ -10,11 +10,12 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from standardwebhooks.webhooks import Webhook
 
 
@@ -109,3 +110,10 @@ class Receiver:
 def verify(secret: str, received: Received) -> dict[str, Any]:
     """Verify with the reference implementation; returns the payload (raises if invalid)."""
     return Webhook(secret).verify(received.body, received.headers)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver().start()
+    yield running
+    running.stop()

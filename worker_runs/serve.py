@@ -128,9 +128,12 @@ class EmbeddedBroker:
 class WorkerProcess:
     """The Celery worker child: started, watched (restarted if it dies), stopped in order."""
 
-    def __init__(self, settings: Settings, concurrency: int) -> None:
+    def __init__(self, settings: Settings, concurrency: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.concurrency = concurrency
+        #: tests pass a fake one to step over the back-off
+        self.clock = clock
         self.process: subprocess.Popen[bytes] | None = None
         self._starts: list[float] = []
         self._started_at: float | None = None
@@ -151,7 +154,7 @@ class WorkerProcess:
         return env
 
     def start(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self._starts = [t for t in self._starts if now - t < 60] + [now]
         self.process = subprocess.Popen(
             self.command, env=self._env(), stdin=subprocess.PIPE, start_new_session=True,
@@ -162,7 +165,7 @@ class WorkerProcess:
     def check(self) -> None:
         """Restart a dead worker. One that keeps dying is restarted with a growing back-off
         (never given up: the API keeps serving) and reported to /readyz meanwhile."""
-        now = time.monotonic()
+        now = self.clock()
         if self.process is None:
             if self._restart_at is not None and now >= self._restart_at:
                 self._restart_at = None

@@ -1,7 +1,7 @@
 """Every layer's table models, gathered for the one check that needs all of them at once.
 
 The migrations (eventstore/migrations) are frozen `op.create_table` scripts and import no model;
-tests/test_migrations.py compares a freshly migrated database with these models, so a model
+tests/integration/test_migrations.py compares a freshly migrated database with these models, so a model
 changed without a migration (or the reverse) fails the suite.
 """
 

@@ -1,0 +1,1 @@
+"""Unit tests: no database server, no Redis, no sockets, no subprocess (pure code, the in-memory store)."""

@@ -8,7 +8,7 @@ Revises: 0002
 Frozen: the tables exactly as they were at this revision, written out with `op.create_table` so
 that later changes to the models (projections/tables.py, integrations/tables.py, api/ui/tables.py)
 never change what this revision creates; a change ships as a new migration.
-tests/test_migrations.py fails when the models and the migrations disagree.
+tests/integration/test_migrations.py fails when the models and the migrations disagree.
 """
 
 import sqlalchemy as sa
