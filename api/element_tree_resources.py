@@ -5,7 +5,7 @@ send, served by the generic responders (api/operations.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,24 +79,22 @@ def corpus_elements(
     return _listed(conn, page, query)
 
 
-def element_children(
-    conn: Any, actor: Actor, element_id: str, *, offset: int, limit: int, recursive: bool = False,
-    **query: Any,
-) -> Listed | None:
-    page = tq.list_children(
-        conn, actor, element_id, _filters(query), recursive=recursive, offset=offset, limit=limit,
-    )
-    return _listed(conn, page, query)
+def _related(fetch: Callable[..., Page | None]) -> Callable[..., Listed | None]:
+    """ListElementChildren / ListElementParents: `recursive` goes through any parent."""
+
+    def listing(
+        conn: Any, actor: Actor, element_id: str, *, offset: int, limit: int, recursive: bool = False,
+        **query: Any,
+    ) -> Listed | None:
+        filters = _filters(query)
+        page = fetch(conn, actor, element_id, filters, recursive=recursive, offset=offset, limit=limit)
+        return _listed(conn, page, query)
+
+    return listing
 
 
-def element_parents(
-    conn: Any, actor: Actor, element_id: str, *, offset: int, limit: int, recursive: bool = False,
-    **query: Any,
-) -> Listed | None:
-    page = tq.list_parents(
-        conn, actor, element_id, _filters(query), recursive=recursive, offset=offset, limit=limit,
-    )
-    return _listed(conn, page, query)
+element_children = _related(tq.list_children)
+element_parents = _related(tq.list_parents)
 
 
 def create_element_parent(call: Call) -> tm.CreateElementParent:
