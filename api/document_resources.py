@@ -16,9 +16,8 @@ import falcon
 
 from api import document_presenters as p
 from api import document_schemas as ds
-from api.errors import CLIENT, ApiError, error_entry, not_found
+from api.errors import CLIENT, ApiError, error_entry
 from api.operations import Call
-from api.provenance import object_provenance
 from api.resources import _actor, _Resource
 from commands import messages as m
 from commands.bus import CommandResult
@@ -293,15 +292,3 @@ class WorkerRunResultsResource(_Resource):
 def user_results(conn: Any, user_id: str, *, type: str | None = None, keyset: q.Keyset) -> q.KeysetPage:
     """ListUserResults: what the caller created without a worker run."""
     return dq.list_signed(conn, worker_run_id=None, user_id=user_id, type=type, keyset=keyset)
-
-
-class ObjectProvenanceResource(_Resource):
-    """RetrieveObjectProvenance: which run (worker, version, configuration, model) or which user
-    produced an object. The full run is shown to its owner; others see `{id, summary}`."""
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        with self.reads.connection() as conn:
-            found = object_provenance(conn, _actor(req), str(id))
-        if found is None:
-            raise not_found()
-        resp.media = found

@@ -1,23 +1,19 @@
-"""Falcon resources of the element tree (issue 10 B): links between elements
-(CreateElementParent, CreateElementChildren) and the element listings (ListElements,
-ListElementChildren, ListElementParents) with the filters the Arkindex clients send."""
+"""The element tree (issue 10 B): the command builders of the links between elements
+(CreateElementParent, CreateElementChildren) and the queries of the element listings
+(ListElements, ListElementChildren, ListElementParents) with the filters the Arkindex clients
+send, served by the generic responders (api/operations.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
-
-import falcon
 
 from api import document_presenters as p
-from api import element_tree_schemas as ts
-from api import pagination
-from api.errors import not_found
 from api.operations import Call
-from api.resources import _actor, _Resource
 from commands import element_tree_messages as tm
 from commands.bus import CommandResult
+from domain.actor import Actor
 from projections import document_queries as dq
 from projections import element_tree_queries as tq
 from projections.queries import Page, Row
@@ -55,42 +51,50 @@ def _present(conn: Any, rows: Sequence[Row], query: Mapping[str, Any]) -> list[d
     return results
 
 
-class _ElementListResource(_Resource):
-    def _elements(self, req: falcon.Request, resp: falcon.Response, fetch: Any) -> None:
-        query = req.context.query
-        win = pagination.window(query)
-        with self.reads.connection() as conn:
-            page: Page | None = fetch(conn, _filters(query), offset=win.offset, limit=win.size)
-            if page is None:
-                raise not_found()
-            results = ts.listed_element_schema.dump(_present(conn, page.rows, query), many=True)
-        resp.media = pagination.page_body(req, win, page.count, results)
+#: the query-string fields the element listings read: the filters and the `with_*` options
+LISTING = (
+    "type", "name", "folder", "top_level", "worker_run", "transcription_worker_run",
+    "with_classes", "with_has_children", "with_metadata", "with_zone",
+)
 
 
-class CorpusElementsResource(_ElementListResource):
+@dataclass(frozen=True)
+class Listed:
+    """A page of elements as the listings show them (a `Page` of presented rows)."""
+
+    count: int
+    rows: list[dict[str, Any]]
+
+
+def _listed(conn: Any, page: Page | None, query: Mapping[str, Any]) -> Listed | None:
+    """Presented in the same connection: the `with_*` options read more per page."""
+    return None if page is None else Listed(count=page.count, rows=_present(conn, page.rows, query))
+
+
+def corpus_elements(
+    conn: Any, actor: Actor, corpus_id: str, *, offset: int, limit: int, **query: Any,
+) -> Listed | None:
     """ListElements: the elements of a corpus (path parameter published as `corpus`)."""
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        actor = _actor(req)
-        self._elements(req, resp, lambda conn, f, **w: tq.list_elements(conn, actor, str(id), f, **w))
+    page = tq.list_elements(conn, actor, corpus_id, _filters(query), offset=offset, limit=limit)
+    return _listed(conn, page, query)
 
 
-class ElementChildrenResource(_ElementListResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        actor, recursive = _actor(req), req.context.query.get("recursive", False)
-        self._elements(
-            req, resp,
-            lambda conn, f, **w: tq.list_children(conn, actor, str(id), f, recursive=recursive, **w),
-        )
+def _related(fetch: Callable[..., Page | None]) -> Callable[..., Listed | None]:
+    """ListElementChildren / ListElementParents: `recursive` goes through any parent."""
+
+    def listing(
+        conn: Any, actor: Actor, element_id: str, *, offset: int, limit: int, recursive: bool = False,
+        **query: Any,
+    ) -> Listed | None:
+        filters = _filters(query)
+        page = fetch(conn, actor, element_id, filters, recursive=recursive, offset=offset, limit=limit)
+        return _listed(conn, page, query)
+
+    return listing
 
 
-class ElementParentsResource(_ElementListResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        actor, recursive = _actor(req), req.context.query.get("recursive", False)
-        self._elements(
-            req, resp,
-            lambda conn, f, **w: tq.list_parents(conn, actor, str(id), f, recursive=recursive, **w),
-        )
+element_children = _related(tq.list_children)
+element_parents = _related(tq.list_parents)
 
 
 def create_element_parent(call: Call) -> tm.CreateElementParent:

@@ -12,9 +12,10 @@ name what the request provides (`actor`, `user_id`, `id`: the path's id, or for 
 the new object's id), `filters` the query-string fields passed on by name; a field the client
 left out is not passed, so the query's own default applies.
 
-Resources stay hand-written only where behaviour differs (get-or-create, bulk answers built
-beside the command, SSE, feed caching, listings that read more per page); they may mix with
-generic operations on the same route (`attach` fills the methods a resource does not define).
+Resources stay hand-written only where behaviour differs (get-or-create, the caller as
+authenticated, a run's results with its summary, SSE, feed caching, webhooks, sign-in); they
+may mix with generic operations on the same route (`attach` fills the methods a resource does
+not define).
 """
 
 from __future__ import annotations

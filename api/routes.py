@@ -32,6 +32,7 @@ from api import retraction_resources as rr  # issue 14: retract a run
 from api import schemas as s
 from api import system
 from api.operations import Do, ListOf, One, Serve, Served
+from api.provenance import object_provenance
 from projections import corpus_run_queries as cq  # issue 10: runs that produced data in a corpus
 from projections import document_queries as dq  # issue 5: documents
 from projections import entity_queries as eq  # issue 10 B: transcription entities
@@ -288,23 +289,26 @@ ROUTES: tuple[Route, ...] = (
                   serve=Do(imr.update_element, then=ELEMENT, waits=WRITTEN_DOCS)),
     )),
     # --- element tree (issue 10 B): links and listings, as base-worker and the CLI call them
-    Route("/api/v1/corpus/{corpus}/elements/", tr.CorpusElementsResource, (
+    Route("/api/v1/corpus/{corpus}/elements/", Served, (
         _list("ListElements", "List the elements of a corpus, oldest first", ts.listed_element_schema,
               query=ts.element_list_query, reads=DOCS, tag="documents", errors=(404,),
               description="Filters: `type`, `name` (contains), `folder`, `top_level`, "
                           "`worker_run=<id>|false`, `transcription_worker_run=<id>|false`; "
-                          "`with_classes`, `with_metadata`, `with_has_children`, `with_zone` add fields."),
+                          "`with_classes`, `with_metadata`, `with_has_children`, `with_zone` add fields.",
+              serve=ListOf(tr.corpus_elements, filters=tr.LISTING)),
     ), falcon_path="/api/v1/corpus/{id}/elements/"),
-    Route("/api/v1/elements/{id}/children/", tr.ElementChildrenResource, (
+    Route("/api/v1/elements/{id}/children/", Served, (
         _list("ListElementChildren", "List the children of an element, oldest first",
               ts.listed_element_schema,
               query=ts.related_elements_query, reads=DOCS, tag="documents", errors=(404,),
-              description="`recursive`: every descendant, through any parent. Filters as ListElements."),
+              description="`recursive`: every descendant, through any parent. Filters as ListElements.",
+              serve=ListOf(tr.element_children, filters=("recursive", *tr.LISTING))),
     )),
-    Route("/api/v1/elements/{id}/parents/", tr.ElementParentsResource, (
+    Route("/api/v1/elements/{id}/parents/", Served, (
         _list("ListElementParents", "List the parents of an element, oldest first", ts.listed_element_schema,
               query=ts.related_elements_query, reads=DOCS, tag="documents", errors=(404,),
-              description="`recursive`: every ancestor. Filters as ListElements."),
+              description="`recursive`: every ancestor. Filters as ListElements.",
+              serve=ListOf(tr.element_parents, filters=("recursive", *tr.LISTING))),
     )),
     Route("/api/v1/element/{child}/parent/{parent}/", Served, (
         Operation("POST", "CreateElementParent", "Link an element under another parent (same corpus)",
@@ -439,10 +443,11 @@ ROUTES: tuple[Route, ...] = (
               ds.signed_object_schema, query=ds.list_run_results_query, reads=DOCS, tag="provenance",
               serve=ListOf(dr.user_results, args=("user_id",), filters=("type",))),
     )),
-    Route("/api/v1/provenance/{id}/", dr.ObjectProvenanceResource, (
+    Route("/api/v1/provenance/{id}/", Served, (
         _get("RetrieveObjectProvenance",
              "Which worker run (worker, version, configuration, model) or user produced an object",
-             ds.provenance_schema, reads=DOCS, tag="provenance"),
+             ds.provenance_schema, reads=DOCS, tag="provenance",
+             serve=One(object_provenance)),
     )),
     # --- images (issue 10): IIIF images (info.json read server-side, guarded) and their servers
     Route("/api/v1/image/iiif/url/", Served, (
