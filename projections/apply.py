@@ -53,38 +53,47 @@ def _upsert_statement(
 
 
 def _groups(ops: Sequence[Op]) -> Iterable[list[Op]]:
-    """Consecutive operations that can run as one executemany, in their original order.
+    """The operations as groups that each run as one executemany, every table's writes kept in
+    their original order.
 
     A group holds upserts of one table with the same columns and never the same key twice,
-    so grouping cannot reorder two writes to one row. Updates run one by one.
+    so grouping cannot reorder two writes to one row. Groups of different tables stay open side
+    by side: read-model tables are independent (no upsert reads another table), so a projector
+    that writes several tables per event (the subject index: subjects, scope, readers) costs one
+    statement per table per batch, not per event. An update, or a run of `LinkPaths` (which
+    read the closure they extend), closes every open group first and runs on its own.
     """
-    group: list[Op] = []
-    shape: tuple[Any, ...] | None = None
-    keys: set[tuple[Any, ...]] = set()
+    open_groups: dict[str, tuple[tuple[Any, ...], list[Op], set[tuple[Any, ...]]]] = {}
+    links: list[Op] = []
     for op in ops:
         if isinstance(op, Upsert):
-            op_shape = (op.table, tuple(op.key), tuple(op.values), op.first_wins)
-            op_key = tuple(op.key.values())
-            if op_shape == shape and op_key not in keys:
-                group.append(op)
-                keys.add(op_key)
+            if links:
+                yield links
+                links = []
+            shape = (tuple(op.key), tuple(op.values), op.first_wins)
+            key = tuple(op.key.values())
+            group = open_groups.get(op.table)
+            if group is not None and group[0] == shape and key not in group[2]:
+                group[1].append(op)
+                group[2].add(key)
                 continue
-        if isinstance(op, LinkPaths) and shape == ("links", op.table):
-            group.append(op)
+            if group is not None:
+                yield open_groups.pop(op.table)[1]
+            open_groups[op.table] = (shape, [op], {key})
             continue
-        if group:
-            yield group
-        if isinstance(op, LinkPaths):
-            group, shape, keys = [op], ("links", op.table), set()
-        elif isinstance(op, Upsert):
-            group, shape, keys = [op], (op.table, tuple(op.key), tuple(op.values), op.first_wins), {
-                tuple(op.key.values())
-            }
-        else:
-            group, shape, keys = [], None, set()
+        yield from (group[1] for group in open_groups.values())
+        open_groups.clear()
+        if isinstance(op, LinkPaths) and (not links or links[0].table == op.table):
+            links.append(op)
+            continue
+        if links:
+            yield links
+        links = [op] if isinstance(op, LinkPaths) else []
+        if not isinstance(op, LinkPaths):
             yield [op]
-    if group:
-        yield group
+    yield from (group[1] for group in open_groups.values())
+    if links:
+        yield links
 
 
 def apply_ops(conn: sa.Connection, ops: Sequence[Op], generation: int) -> None:
