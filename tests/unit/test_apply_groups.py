@@ -39,9 +39,15 @@ def test_a_different_shape_of_one_table_starts_a_new_group() -> None:
     assert list(_groups([plain, first_wins])) == [[plain], [first_wins]]
 
 
-def test_updates_and_links_close_every_open_group_first() -> None:
+def test_an_update_runs_after_the_upsert_of_its_row_and_links_keep_their_order() -> None:
     a, b = _subject(1, "a"), _scope(1)
     update = Update("event_scopes", {"global_position": 1}, {"scope_id": "x"})
     link1, link2 = LinkPaths("rm_element_paths", "p", "c"), LinkPaths("rm_element_paths", "c", "d")
     after = _subject(2, "z")
-    assert list(_groups([a, b, update, link1, link2, after])) == [[a], [b], [update], [link1, link2], [after]]
+    groups = list(_groups([a, b, update, link1, link2, after]))
+    order = [op for group in groups for op in group]
+    assert sorted(map(id, order)) == sorted(map(id, [a, b, update, link1, link2, after]))  # each once
+    assert order.index(b) < order.index(update)  # the same row: in their order
+    assert [link1, link2] in groups  # consecutive links run together, in order
+    # a's table never meets the update: its upserts share one statement across the batch
+    assert [a, after] in groups
