@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -245,34 +246,34 @@ class WebhookDeliveriesResource:
         resp.media = s.deliveries_schema.dump({"results": rows})
 
 
-class WebhookResumeResource:
+class _WebhookChangeResource:
+    """POST: one of integrations/subscriptions.py's changes of a subscription, made by the caller
+    now with `body_fields` of the request body as keyword arguments; answers the subscription."""
+
+    change: ClassVar[Callable[..., dict[str, Any]]]
+    body_fields: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        resp.media = s.webhook_schema.dump(subs.resume(self.engine, _caller(req), str(id), now=_now()))
+        kwargs = {name: req.context.body[name] for name in self.body_fields}
+        changed = type(self).change(self.engine, _caller(req), str(id), now=_now(), **kwargs)
+        resp.media = s.webhook_schema.dump(changed)
 
 
-class WebhookReplayResource:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        replayed = subs.replay(
-            self.engine, _caller(req), str(id), from_position=req.context.body["from_position"], now=_now()
-        )
-        resp.media = s.webhook_schema.dump(replayed)
+class WebhookResumeResource(_WebhookChangeResource):
+    change = staticmethod(subs.resume)
 
 
-class WebhookRotateSecretResource:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+class WebhookReplayResource(_WebhookChangeResource):
+    change = staticmethod(subs.replay)
+    body_fields = ("from_position",)
 
-    def on_post(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        rotated = subs.rotate_secret(
-            self.engine, _caller(req), str(id), secret=req.context.body["secret"], now=_now()
-        )
-        resp.media = s.webhook_schema.dump(rotated)
+
+class WebhookRotateSecretResource(_WebhookChangeResource):
+    change = staticmethod(subs.rotate_secret)
+    body_fields = ("secret",)
 
 
 class WebhookTestResource:

@@ -338,15 +338,7 @@ class Deliverer:
                 with writer(self.engine).begin() as conn:
                     # Nothing visible up to `upto`: skip the stretch (only forward, and only
                     # while we still hold the lease).
-                    conn.execute(
-                        webhook_subscriptions.update()
-                        .where(
-                            webhook_subscriptions.c.id == sub_id,
-                            webhook_subscriptions.c.lease_owner == token,
-                            webhook_subscriptions.c.checkpoint < upto,
-                        )
-                        .values(checkpoint=upto)
-                    )
+                    self._advance(conn, sub_id, token, upto)
                 return Outcome("idle", delivered)
             for event in batch:
                 outcome = self._one(sub_id, token, event)
@@ -357,13 +349,12 @@ class Deliverer:
 
     def _inbox_row(self, sub_id: str, event: StoredEvent, public_type: str) -> Any:
         now = _utc(self.now)
+        this_delivery = sa.select(webhook_deliveries).where(
+            webhook_deliveries.c.subscription_id == sub_id,
+            webhook_deliveries.c.event_id == event.event_id,
+        )
         with writer(self.engine).begin() as conn:
-            row = conn.execute(
-                sa.select(webhook_deliveries).where(
-                    webhook_deliveries.c.subscription_id == sub_id,
-                    webhook_deliveries.c.event_id == event.event_id,
-                )
-            ).first()
+            row = conn.execute(this_delivery).first()
             if row is None:
                 conn.execute(
                     webhook_deliveries.insert().values(
@@ -377,12 +368,7 @@ class Deliverer:
                         created_at=now,
                     )
                 )
-                row = conn.execute(
-                    sa.select(webhook_deliveries).where(
-                        webhook_deliveries.c.subscription_id == sub_id,
-                        webhook_deliveries.c.event_id == event.event_id,
-                    )
-                ).first()
+                row = conn.execute(this_delivery).first()
         return row
 
     def _advance(self, conn: sa.Connection, sub_id: str, token: str, position: int) -> None:

@@ -6,30 +6,25 @@ from __future__ import annotations
 
 from domain import events as ev
 from projections.envelope import Envelope
-from projections.ops import Op, Projectors, Update, Upsert
+from projections.ops import Op, Projectors, Update, Upsert, copy_row
 
 
 def on_user_registered(e: Envelope[ev.UserRegistered]) -> list[Op]:
-    u = e.event
-    return [Upsert("rm_users", {"user_id": u.user_id}, {
-        "username": u.username, "email": u.email, "is_admin": u.is_admin, "created_at": e.occurred_at,
-    })]
+    return [copy_row("rm_users", e.event, "user_id", ("username", "email", "is_admin"),
+                     created_at=e.occurred_at)]
 
 
 def on_worker_type_created(e: Envelope[ev.WorkerTypeCreated]) -> list[Op]:
-    t = e.event
-    return [Upsert("rm_worker_types", {"slug": t.slug}, {
-        "type_id": t.type_id, "display_name": t.display_name, "created_position": e.position,
-    })]
+    return [copy_row("rm_worker_types", e.event, "slug", ("type_id", "display_name"),
+                     created_position=e.position)]
 
 
 def on_worker_created(e: Envelope[ev.WorkerCreated]) -> list[Op]:
-    w = e.event
-    return [Upsert("rm_workers", {"worker_id": w.worker_id}, {
-        "name": w.name, "slug": w.slug, "type": w.type, "description": w.description,
-        "repository_url": w.repository_url, "owner_id": w.owner_id, "archived": False,
-        "created_at": e.occurred_at, "created_position": e.position,
-    })]
+    return [copy_row(
+        "rm_workers", e.event, "worker_id",
+        ("name", "slug", "type", "description", "repository_url", "owner_id"),
+        archived=False, created_at=e.occurred_at, created_position=e.position,
+    )]
 
 
 def on_worker_updated(e: Envelope[ev.WorkerUpdated]) -> list[Op]:
@@ -41,13 +36,12 @@ def on_worker_access_granted(e: Envelope[ev.WorkerAccessGranted]) -> list[Op]:
 
 
 def on_worker_version_created(e: Envelope[ev.WorkerVersionCreated]) -> list[Op]:
-    v = e.event
-    return [Upsert("rm_worker_versions", {"version_id": v.version_id}, {
-        "worker_id": v.worker_id, "number": v.number, "configuration": v.configuration,
-        "docker_image_iid": v.docker_image_iid, "revision_url": v.revision_url, "gpu_usage": v.gpu_usage,
-        "model_usage": v.model_usage, "state": v.state, "tag": v.tag, "branch": v.branch,
-        "archived": False, "created_at": e.occurred_at, "created_position": e.position,
-    })]
+    return [copy_row(
+        "rm_worker_versions", e.event, "version_id",
+        ("worker_id", "number", "configuration", "docker_image_iid", "revision_url", "gpu_usage",
+         "model_usage", "state", "tag", "branch"),
+        archived=False, created_at=e.occurred_at, created_position=e.position,
+    )]
 
 
 def on_worker_version_updated(e: Envelope[ev.WorkerVersionUpdated]) -> list[Op]:
@@ -55,26 +49,22 @@ def on_worker_version_updated(e: Envelope[ev.WorkerVersionUpdated]) -> list[Op]:
 
 
 def on_worker_configuration_created(e: Envelope[ev.WorkerConfigurationCreated]) -> list[Op]:
-    c = e.event
-    return [Upsert("rm_worker_configurations", {"configuration_id": c.configuration_id}, {
-        "worker_id": c.worker_id, "name": c.name, "configuration": c.configuration,
-        "secret_keys": c.secret_keys, "archived": False, "created_at": e.occurred_at,
-    })]
+    return [copy_row(
+        "rm_worker_configurations", e.event, "configuration_id",
+        ("worker_id", "name", "configuration", "secret_keys"), archived=False, created_at=e.occurred_at,
+    )]
 
 
 def on_model_created(e: Envelope[ev.ModelCreated]) -> list[Op]:
-    m = e.event
-    return [Upsert("rm_models", {"model_id": m.model_id}, {
-        "name": m.name, "description": m.description, "owner_id": m.owner_id, "created_at": e.occurred_at,
-    })]
+    return [copy_row("rm_models", e.event, "model_id", ("name", "description", "owner_id"),
+                     created_at=e.occurred_at)]
 
 
 def on_model_version_created(e: Envelope[ev.ModelVersionCreated]) -> list[Op]:
-    m = e.event
-    return [Upsert("rm_model_versions", {"model_version_id": m.model_version_id}, {
-        "model_id": m.model_id, "number": m.number, "configuration": m.configuration,
-        "tag": m.tag, "state": m.state, "created_at": e.occurred_at,
-    })]
+    return [copy_row(
+        "rm_model_versions", e.event, "model_version_id",
+        ("model_id", "number", "configuration", "tag", "state"), created_at=e.occurred_at,
+    )]
 
 
 PROJECTORS: Projectors = {

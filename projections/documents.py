@@ -11,7 +11,7 @@ from typing import Any
 
 from domain import events as ev
 from projections.envelope import Envelope
-from projections.ops import Op, Projectors, Upsert
+from projections.ops import Op, Projectors, copy_row
 
 #: what workers publish on documents, each signed by its creator (user and run)
 Signed = (
@@ -30,114 +30,39 @@ def _signed(e: Envelope[Signed]) -> dict[str, Any]:
 
 
 def on_corpus_created(e: Envelope[ev.CorpusCreated]) -> list[Op]:
-    c = e.event
-    return [
-        Upsert(
-            "rm_corpora",
-            {"corpus_id": c.corpus_id},
-            {
-                "name": c.name,
-                "description": c.description,
-                "owner_id": c.owner_id,
-                "created_at": e.occurred_at,
-                "created_position": e.position,
-            },
-        )
-    ]
+    return [copy_row("rm_corpora", e.event, "corpus_id", ("name", "description", "owner_id"),
+                     created_at=e.occurred_at, created_position=e.position)]
 
 
 def on_element_type_created(e: Envelope[ev.ElementTypeCreated]) -> list[Op]:
-    t = e.event
-    return [
-        Upsert(
-            "rm_element_types",
-            {"type_id": t.type_id},
-            {
-                "corpus_id": t.corpus_id,
-                "slug": t.slug,
-                "display_name": t.display_name,
-                "folder": t.folder,
-                "color": t.color,
-            },
-        )
-    ]
+    return [copy_row("rm_element_types", e.event, "type_id",
+                     ("corpus_id", "slug", "display_name", "folder", "color"))]
 
 
 def on_ml_class_created(e: Envelope[ev.MLClassCreated]) -> list[Op]:
-    c = e.event
-    return [Upsert("rm_ml_classes", {"class_id": c.class_id}, {"corpus_id": c.corpus_id, "name": c.name})]
+    return [copy_row("rm_ml_classes", e.event, "class_id", ("corpus_id", "name"))]
 
 
 def on_element_created(e: Envelope[ev.ElementCreated]) -> list[Op]:
-    el = e.event
-    return [
-        Upsert(
-            "rm_elements",
-            {"element_id": el.element_id},
-            {
-                "corpus_id": el.corpus_id,
-                "type": el.type,
-                "name": el.name,
-                "parent_id": el.parent_id,
-                "polygon": el.polygon,
-                "image_id": el.image_id,
-                "confidence": el.confidence,
-                **_signed(e),
-            },
-        )
-    ]
+    return [copy_row(
+        "rm_elements", e.event, "element_id",
+        ("corpus_id", "type", "name", "parent_id", "polygon", "image_id", "confidence"), **_signed(e),
+    )]
 
 
 def on_transcription_created(e: Envelope[ev.TranscriptionCreated]) -> list[Op]:
-    t = e.event
-    return [
-        Upsert(
-            "rm_transcriptions",
-            {"transcription_id": t.transcription_id},
-            {
-                "element_id": t.element_id,
-                "text": t.text,
-                "confidence": t.confidence,
-                "orientation": t.orientation,
-                **_signed(e),
-            },
-        )
-    ]
+    return [copy_row("rm_transcriptions", e.event, "transcription_id",
+                     ("element_id", "text", "confidence", "orientation"), **_signed(e))]
 
 
 def on_classification_created(e: Envelope[ev.ClassificationCreated]) -> list[Op]:
-    c = e.event
-    return [
-        Upsert(
-            "rm_classifications",
-            {"classification_id": c.classification_id},
-            {
-                "element_id": c.element_id,
-                "ml_class_id": c.ml_class_id,
-                "confidence": c.confidence,
-                "high_confidence": c.high_confidence,
-                **_signed(e),
-            },
-        )
-    ]
+    return [copy_row("rm_classifications", e.event, "classification_id",
+                     ("element_id", "ml_class_id", "confidence", "high_confidence"), **_signed(e))]
 
 
 def on_metadata_created(e: Envelope[ev.MetaDataCreated]) -> list[Op]:
-    m = e.event
-    return [
-        Upsert(
-            "rm_metadata",
-            {"metadata_id": m.metadata_id},
-            {
-                "element_id": m.element_id,
-                "type": m.type,
-                "name": m.name,
-                "value": m.value,
-                "entity_id": m.entity_id,
-                **_signed(e),
-            },
-        )
-    ]
+    return [copy_row("rm_metadata", e.event, "metadata_id",
+                     ("element_id", "type", "name", "value", "entity_id"), **_signed(e))]
 
 
 PROJECTORS: Projectors = {

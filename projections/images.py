@@ -7,43 +7,29 @@ from __future__ import annotations
 from domain import events as ev
 from projections.envelope import Envelope
 from projections.image_tables import IMAGE_TABLES
-from projections.ops import Op, Projectors, Update, Upsert
+from projections.ops import Op, Projectors, Update, copy_row
 
 
 def on_image_server_created(e: Envelope[ev.ImageServerCreated]) -> list[Op]:
-    s = e.event
     return [
-        Upsert(
+        copy_row(
             "rm_image_servers",
-            {"server_id": s.server_id},
-            {
-                "url": s.url,
-                "display_name": s.display_name,
-                "version": s.version,
-                "max_width": s.max_width,
-                "max_height": s.max_height,
-            },
+            e.event,
+            "server_id",
+            ("url", "display_name", "version", "max_width", "max_height"),
         )
     ]
 
 
 def on_image_created(e: Envelope[ev.ImageCreated]) -> list[Op]:
-    i = e.event
     return [
-        Upsert(
+        copy_row(
             "rm_images",
-            {"image_id": i.image_id},
-            {
-                "server_id": i.server_id,
-                "url": i.url,
-                "path": i.path,
-                "width": i.width,
-                "height": i.height,
-                "status": i.status,
-                "user_id": i.user_id,
-                "created_at": e.occurred_at,
-                "created_position": e.position,
-            },
+            e.event,
+            "image_id",
+            ("server_id", "url", "path", "width", "height", "status", "user_id"),
+            created_at=e.occurred_at,
+            created_position=e.position,
         )
     ]
 

@@ -8,7 +8,7 @@ Every operation is idempotent (upsert / set), so applying an event twice changes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,14 @@ class LinkPaths:
 
 
 Op = Upsert | Update | LinkPaths
+
+
+def copy_row(table: str, event: DomainEvent, key: str, fields: Iterable[str], /, **extra: Any) -> Upsert:
+    """The upsert most "created" projectors return: the row keyed by the event's `key` field,
+    the event's `fields` copied under their own names, plus `extra` (the envelope's time,
+    position or signature). Column and field names are the same by design."""
+    return Upsert(table, {key: getattr(event, key)}, {f: getattr(event, f) for f in fields} | extra)
+
 
 #: a pure function of one decoded event (each module types it by its event class) to row operations
 Projector = Callable[[Envelope[Any]], list[Op]]

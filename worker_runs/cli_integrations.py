@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -113,6 +115,15 @@ def _print(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
+def _change(
+    operation: Callable[..., object], subscription_id: str, as_user: str | None, **kwargs: Any
+) -> None:
+    """Run one of integrations/subscriptions.py's changes of a subscription as the caller, at the
+    current time, and print its answer: what replay, resume and rotate-secret share."""
+    c = current_container()
+    _print(operation(c.engine, _caller(c, as_user), subscription_id, now=datetime.now(UTC), **kwargs))
+
+
 _as_option = click.option(
     "--as",
     "as_user",
@@ -209,12 +220,7 @@ def webhooks_deliveries(
 def webhooks_replay(subscription_id: str, from_position: int, as_user: str | None) -> None:
     """Deliver SUBSCRIPTION_ID's matching events again, in order, from a position on
     (same webhook-id as the first time, so receivers can dedupe)."""
-    c = current_container()
-    _print(
-        subs.replay(
-            c.engine, _caller(c, as_user), subscription_id, from_position=from_position, now=datetime.now(UTC)
-        )
-    )
+    _change(subs.replay, subscription_id, as_user, from_position=from_position)
 
 
 @webhooks.command("resume")
@@ -222,8 +228,7 @@ def webhooks_replay(subscription_id: str, from_position: int, as_user: str | Non
 @_as_option
 def webhooks_resume(subscription_id: str, as_user: str | None) -> None:
     """Resume a paused subscription: parked events are delivered first, in order."""
-    c = current_container()
-    _print(subs.resume(c.engine, _caller(c, as_user), subscription_id, now=datetime.now(UTC)))
+    _change(subs.resume, subscription_id, as_user)
 
 
 @webhooks.command("rotate-secret")
@@ -232,12 +237,7 @@ def webhooks_resume(subscription_id: str, as_user: str | None) -> None:
 @_as_option
 def webhooks_rotate(subscription_id: str, secret: str | None, as_user: str | None) -> None:
     """A new secret (printed once); the previous one also signs for 24 hours."""
-    c = current_container()
-    _print(
-        subs.rotate_secret(
-            c.engine, _caller(c, as_user), subscription_id, secret=secret, now=datetime.now(UTC)
-        )
-    )
+    _change(subs.rotate_secret, subscription_id, as_user, secret=secret)
 
 
 @webhooks.command("test")

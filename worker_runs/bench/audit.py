@@ -5,15 +5,14 @@ straight from `events` by the `actor_id` index with raw psycopg (the floor of an
 
 from __future__ import annotations
 
-import statistics
-import time
+import functools
 from collections.abc import Callable
 
 from domain.actor import Actor
 from integrations import audit, feed, index
 from worker_runs.bench import data
 from worker_runs.bench.report import Figure
-from worker_runs.bench.runner import BenchContext, interleave
+from worker_runs.bench.runner import BenchContext, interleave, median_ms
 
 PAGE = 100
 
@@ -58,19 +57,8 @@ def run(ctx: BenchContext) -> list[Figure]:
                 "SELECT * FROM events WHERE actor_id = %s ORDER BY global_position LIMIT %s", (busy, PAGE),
             ).fetchall()
 
-        got = interleave(ctx.repetitions, {**{name: _median_ms(calls, fn) for name, fn in cases.items()},
-                                           "raw": _median_ms(calls, raw_page)})
+        samples = {name: functools.partial(median_ms, calls, fn) for name, fn in cases.items()}
+        got = interleave(ctx.repetitions, {**samples, "raw": functools.partial(median_ms, calls, raw_page)})
     baseline = got.baseline("raw", f"raw page of {PAGE} by the actor_id index (psycopg)")
     return [Figure("audit", f"{name}, {head:,} events", "ms/page (median)", got[name], [baseline],
                    {"events": head, "calls_per_sample": calls}) for name in cases]
-
-
-def _median_ms(calls: int, fn: Callable[[], object]) -> Callable[[], float]:
-    def sample() -> float:
-        times = []
-        for _ in range(calls):
-            started = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - started) * 1000)
-        return statistics.median(times)
-    return sample

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from worker_runs.bench.runner import BenchContext, Unavailable
 
@@ -38,24 +38,30 @@ def user_payload() -> dict[str, Any]:
     return {"user_id": user_id, "username": f"raw-{user_id[:8]}", "email": None, "is_admin": False}
 
 
-class Connections:
-    """Raw psycopg connections reused across samples (the writer threads are new each sample):
-    a thread takes a free one or opens one, and gives it back; at most as many as threads ran
-    at once stay open, like a pool."""
+class SupportsClose(Protocol):
+    def close(self) -> None: ...
 
-    def __init__(self, ctx: BenchContext, **kwargs: Any) -> None:
-        self.ctx = ctx
-        self.kwargs = kwargs
-        self._free: list[psycopg.Connection[Any]] = []
-        self._all: list[psycopg.Connection[Any]] = []
+
+C = TypeVar("C", bound=SupportsClose)
+
+
+class ReusedConnections(Generic[C]):
+    """Raw connections reused across samples (the writer threads are new each sample):
+    a thread takes a free one or opens one, and gives it back; at most as many as threads ran
+    at once stay open, like a pool. One free list serves the psycopg and the sqlite3 baselines."""
+
+    def __init__(self, open_connection: Callable[[], C]) -> None:
+        self._open = open_connection
+        self._free: list[C] = []
+        self._all: list[C] = []
         self._lock = threading.Lock()
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+    def connection(self) -> Iterator[C]:
         with self._lock:
             conn = self._free.pop() if self._free else None
         if conn is None:
-            conn = self.ctx.connect(**self.kwargs)
+            conn = self._open()
             with self._lock:
                 self._all.append(conn)
         try:
@@ -69,6 +75,11 @@ class Connections:
             conn.close()
 
 
+def psycopg_connections(ctx: BenchContext, **kwargs: Any) -> ReusedConnections[psycopg.Connection[Any]]:
+    """Raw psycopg connections to the run's database, opened with `kwargs`."""
+    return ReusedConnections(lambda: ctx.connect(**kwargs))
+
+
 class RawInserts:
     """Each operation is one INSERT and a COMMIT (the two round trips any durable append
     needs), on a connection of its own thread's while it runs."""
@@ -76,7 +87,7 @@ class RawInserts:
     def __init__(self, ctx: BenchContext) -> None:
         with ctx.connect(autocommit=True) as conn:
             conn.execute(RAW_TABLE)
-        self.connections = Connections(ctx)
+        self.connections = psycopg_connections(ctx)
 
     def insert_one(self, event_type: str = "UserRegistered") -> None:
         payload = user_payload()

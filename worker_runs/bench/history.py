@@ -10,8 +10,6 @@ on one with a single event, interleaved; the ratio is the slowdown (1.0: history
 from __future__ import annotations
 
 import random
-import statistics
-import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -19,7 +17,7 @@ from commands import messages as m
 from domain.actor import Actor
 from worker_runs.bench import data
 from worker_runs.bench.report import Figure
-from worker_runs.bench.runner import BenchContext, interleave
+from worker_runs.bench.runner import BenchContext, interleave, median_ms
 from worker_runs.bootstrap import Container
 
 
@@ -47,7 +45,7 @@ def run(ctx: BenchContext) -> list[Figure]:
     short_iter = iter(short_versions)
 
     def user_run(owner: str, next_version: Iterator[str]) -> Callable[[], float]:
-        return lambda: _median_ms(per_sample, lambda: container.bus.handle(
+        return lambda: median_ms(per_sample, lambda: container.bus.handle(
             m.CreateUserRun(next(next_version)), actor=Actor(owner)))
 
     def sign(signer: str, run_id: str, elements: Iterator[str]) -> Callable[[], float]:
@@ -57,7 +55,7 @@ def run(ctx: BenchContext) -> list[Figure]:
                 m.CreateTranscription(element_id, m.TranscriptionItem(element_id, "text"),
                                       worker_run_id=run_id),
                 actor=Actor(signer))
-        return lambda: _median_ms(per_sample, one)
+        return lambda: median_ms(per_sample, one)
 
     got = interleave(ctx.repetitions, {
         "run_long": user_run(long_owner, long_versions), "run_short": user_run(short_owner, short_iter),
@@ -73,15 +71,6 @@ def run(ctx: BenchContext) -> list[Figure]:
                [got.baseline("sign_short", "same, user with 1 run on a 1-version worker")],
                {"commands_per_sample": per_sample}),
     ]
-
-
-def _median_ms(count: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(count):
-        started = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def _elements(container: Container, owner: str, count: int) -> list[str]:

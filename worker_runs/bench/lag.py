@@ -30,7 +30,7 @@ from domain.actor import Actor
 from integrations import subscriptions as subs
 from projections.consistency import projection_position
 from worker_runs.bench import data
-from worker_runs.bench.baselines import Connections
+from worker_runs.bench.baselines import psycopg_connections
 from worker_runs.bench.processes import read_side
 from worker_runs.bench.report import Baseline, Figure
 from worker_runs.bench.runner import BenchContext, interleave, percentile
@@ -126,7 +126,7 @@ class RawLag:
     def __init__(self, ctx: BenchContext) -> None:
         with ctx.connect(autocommit=True) as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS raw_lag (id bigserial PRIMARY KEY, at timestamptz)")
-        self.connections = Connections(ctx, autocommit=True)
+        self.connections = psycopg_connections(ctx, autocommit=True)
 
     def insert(self) -> int:
         with self.connections.connection() as conn:

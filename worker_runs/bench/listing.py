@@ -8,7 +8,6 @@ and connection (what any request costs before the app reads anything)."""
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,7 @@ from domain.actor import Actor
 from worker_runs.bench import data
 from worker_runs.bench.http import ApiUser, LoopbackServer
 from worker_runs.bench.report import Baseline, Figure
-from worker_runs.bench.runner import BenchContext, interleave, percentile
+from worker_runs.bench.runner import BenchContext, interleave, percentile, timings_ms
 
 
 def run(ctx: BenchContext) -> list[Figure]:
@@ -58,11 +57,7 @@ def run(ctx: BenchContext) -> list[Figure]:
 
         def latency(path: str) -> Callable[[], float]:
             def sample() -> float:
-                times = []
-                for _ in range(requests_per_sample):
-                    started = time.perf_counter()
-                    _get(server.url + path, session)
-                    times.append((time.perf_counter() - started) * 1000)
+                times = timings_ms(requests_per_sample, lambda: _get(server.url + path, session))
                 p50.setdefault(path, []).append(statistics.median(times))
                 return percentile(times, 99)
             return sample

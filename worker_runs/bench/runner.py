@@ -195,6 +195,20 @@ def interleave(repetitions: int, cases: Mapping[str, Callable[[], float]]) -> Me
     return Measured(medians, reasons)
 
 
+def timings_ms(count: int, work: Callable[[], object]) -> list[float]:
+    """How long each of `count` calls of `work`, one after another, took in milliseconds."""
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def median_ms(count: int, work: Callable[[], object]) -> float:
+    return statistics.median(timings_ms(count, work))
+
+
 def percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile (p99 of 100 samples is the 99th smallest)."""
     ordered = sorted(values)

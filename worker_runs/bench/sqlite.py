@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import uuid
 from pathlib import Path
 
-from worker_runs.bench.baselines import user_payload
+from worker_runs.bench.baselines import ReusedConnections, user_payload
 from worker_runs.bench.command import bus_cases
 from worker_runs.bench.report import Figure
 from worker_runs.bench.runner import BenchContext, interleave, run_writers
@@ -38,26 +37,20 @@ class RawSqlite:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._free: list[sqlite3.Connection] = []
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._open().execute(RAW_TABLE)
+        self.connections = ReusedConnections(self._open)
+        with self.connections.connection() as conn:
+            conn.execute(RAW_TABLE)
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
-        with self._lock:
-            self._all.append(conn)
         return conn
 
     def insert_one(self) -> None:
-        with self._lock:
-            conn = self._free.pop() if self._free else None
-        conn = conn or self._open()
-        try:
-            payload = user_payload()
+        payload = user_payload()
+        with self.connections.connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(
                 "INSERT INTO raw_events (stream_id, stream_version, event_id, event_type, payload, actor_id) "
@@ -66,13 +59,9 @@ class RawSqlite:
                  "system"),
             )
             conn.execute("COMMIT")
-        finally:
-            with self._lock:
-                self._free.append(conn)
 
     def close(self) -> None:
-        for conn in self._all:
-            conn.close()
+        self.connections.close()
 
 
 def run(ctx: BenchContext) -> list[Figure]:
