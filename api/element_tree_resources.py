@@ -4,8 +4,8 @@ ListElementChildren, ListElementParents) with the filters the Arkindex clients s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 from uuid import UUID
 
 import falcon
@@ -75,22 +75,25 @@ class CorpusElementsResource(_ElementListResource):
         self._elements(req, resp, lambda conn, f, **w: tq.list_elements(conn, actor, str(id), f, **w))
 
 
-class ElementChildrenResource(_ElementListResource):
+class _ElementRelativesResource(_ElementListResource):
+    """An element's relatives one step away along the tree (every step with `recursive`)."""
+
+    listing: ClassVar[Callable[..., Page | None]]
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
         actor, recursive = _actor(req), req.context.query.get("recursive", False)
+        listing = type(self).listing
         self._elements(
-            req, resp,
-            lambda conn, f, **w: tq.list_children(conn, actor, str(id), f, recursive=recursive, **w),
+            req, resp, lambda conn, f, **w: listing(conn, actor, str(id), f, recursive=recursive, **w),
         )
 
 
-class ElementParentsResource(_ElementListResource):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        actor, recursive = _actor(req), req.context.query.get("recursive", False)
-        self._elements(
-            req, resp,
-            lambda conn, f, **w: tq.list_parents(conn, actor, str(id), f, recursive=recursive, **w),
-        )
+class ElementChildrenResource(_ElementRelativesResource):
+    listing = staticmethod(tq.list_children)
+
+
+class ElementParentsResource(_ElementRelativesResource):
+    listing = staticmethod(tq.list_parents)
 
 
 def create_element_parent(call: Call) -> tm.CreateElementParent:
