@@ -9,6 +9,7 @@ too, which stores it in the events' indexed column.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -85,30 +86,26 @@ def create_element(call: Call) -> m.CreateElement:
 # --- transcriptions ----------------------------------------------------------------------------
 
 
+def _transcription_item(element_id: str, t: Mapping[str, Any]) -> m.TranscriptionItem:
+    """One transcription as CreateTranscription's body or a CreateTranscriptions entry gives it."""
+    return m.TranscriptionItem(
+        element_id=element_id,
+        text=t["text"],
+        confidence=t.get("confidence"),
+        orientation=t.get("orientation", "horizontal-lr"),
+    )
+
+
 def create_transcription(call: Call) -> m.CreateTranscription:
-    body = call.body
     return m.CreateTranscription(
         element_id=call.id,
         worker_run_id=call.id_of("worker_run_id"),
-        item=m.TranscriptionItem(
-            element_id=call.id,
-            text=body["text"],
-            confidence=body.get("confidence"),
-            orientation=body.get("orientation", "horizontal-lr"),
-        ),
+        item=_transcription_item(call.id, call.body),
     )
 
 
 def create_transcriptions(call: Call) -> m.CreateTranscriptions:
-    items = tuple(
-        m.TranscriptionItem(
-            element_id=str(t["element_id"]),
-            text=t["text"],
-            confidence=t.get("confidence"),
-            orientation=t.get("orientation", "horizontal-lr"),
-        )
-        for t in call.body["transcriptions"]
-    )
+    items = tuple(_transcription_item(str(t["element_id"]), t) for t in call.body["transcriptions"])
     return m.CreateTranscriptions(items=items, worker_run_id=str(call.body["worker_run_id"]))
 
 
@@ -133,41 +130,44 @@ def created_transcriptions(command: m.CreateTranscriptions, result: CommandResul
 # --- classifications ---------------------------------------------------------------------------
 
 
+def _classification_item(c: Mapping[str, Any]) -> m.ClassificationItem:
+    """One classification as CreateClassification's body or a CreateClassifications entry gives it."""
+    return m.ClassificationItem(
+        ml_class_id=str(c["ml_class"]),
+        confidence=c["confidence"],
+        high_confidence=c.get("high_confidence", False),
+    )
+
+
+def _classification_answer(item: m.ClassificationItem) -> dict[str, Any]:
+    """What both answers say of one new classification, besides its id."""
+    return {
+        "ml_class": item.ml_class_id,
+        "confidence": item.confidence,
+        "high_confidence": item.high_confidence,
+        "state": "pending",
+    }
+
+
 def create_classification(call: Call) -> m.CreateClassification:
-    body = call.body
     return m.CreateClassification(
-        element_id=str(body["element"]),
-        item=m.ClassificationItem(
-            ml_class_id=str(body["ml_class"]),
-            confidence=body["confidence"],
-            high_confidence=body.get("high_confidence", False),
-        ),
+        element_id=str(call.body["element"]),
+        item=_classification_item(call.body),
         worker_run_id=call.id_of("worker_run_id"),
     )
 
 
 def created_classification(command: m.CreateClassification, result: CommandResult) -> dict[str, Any]:
-    item = command.item
     return {
         "id": result.data["classification_ids"][0],
         "element": command.element_id,
-        "ml_class": item.ml_class_id,
-        "confidence": item.confidence,
-        "high_confidence": item.high_confidence,
-        "state": "pending",
+        **_classification_answer(command.item),
         "worker_run_id": command.worker_run_id,
     }
 
 
 def create_classifications(call: Call) -> m.CreateClassifications:
-    items = tuple(
-        m.ClassificationItem(
-            ml_class_id=str(c["ml_class"]),
-            confidence=c["confidence"],
-            high_confidence=c.get("high_confidence", False),
-        )
-        for c in call.body["classifications"]
-    )
+    items = tuple(_classification_item(c) for c in call.body["classifications"])
     return m.CreateClassifications(
         element_id=str(call.body["parent"]), items=items, worker_run_id=str(call.body["worker_run_id"]),
     )
@@ -178,13 +178,7 @@ def created_classifications(command: m.CreateClassifications, result: CommandRes
         "parent": command.element_id,
         "worker_run_id": command.worker_run_id,
         "classifications": [
-            {
-                "id": new_id,
-                "ml_class": item.ml_class_id,
-                "confidence": item.confidence,
-                "high_confidence": item.high_confidence,
-                "state": "pending",
-            }
+            {"id": new_id, **_classification_answer(item)}
             for new_id, item in zip(result.data["classification_ids"], command.items, strict=True)
         ],
     }

@@ -17,7 +17,6 @@ from projections.tables import (
     rm_classifications,
     rm_elements,
     rm_metadata,
-    rm_retracted_runs,
     rm_transcriptions,
     rm_user_runs,
 )
@@ -46,13 +45,6 @@ def _signing_runs(conn: sa.Connection, corpus_id: str) -> sa.CompoundSelect[Any]
     return sa.union(*parts)
 
 
-def _retracted_runs(conn: sa.Connection) -> sa.Select[Any]:
-    """Issue 14: a retracted run's data is hidden, so the run is not listed as having produced any."""
-    return sa.select(rm_retracted_runs.c.run_id).where(
-        rm_retracted_runs.c.generation == live_generation(conn, dq.DOCUMENTS)
-    )
-
-
 def list_corpus_runs(
     conn: sa.Connection, actor: Actor, corpus_id: str, *, offset: int = 0, limit: int = 20,
 ) -> Page | None:
@@ -62,6 +54,7 @@ def list_corpus_runs(
     runs = _signing_runs(conn, corpus_id).subquery("signing_runs")
     query = _runs_query(live_generation(conn, USER_RUNS), live_generation(conn, CATALOG)).where(
         rm_user_runs.c.run_id.in_(sa.select(runs.c.worker_run_id)),
-        rm_user_runs.c.run_id.not_in(_retracted_runs(conn)),
+        # Issue 14: a retracted run's data is hidden, so the run is not listed as having produced any.
+        sa.not_(dq.run_retracted(conn, rm_user_runs.c.run_id)),
     )
     return _page(conn, query, [rm_user_runs.c.created_position.desc(), rm_user_runs.c.run_id], offset, limit)

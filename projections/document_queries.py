@@ -64,13 +64,25 @@ def _corpus_visible(actor: Actor, corpora: sa.FromClause = rm_corpora) -> sa.Col
     return sa.true() if actor.is_admin else corpora.c.owner_id == actor.user_id
 
 
+def _retraction_of(conn: sa.Connection, run_id: Any) -> sa.ColumnElement[bool]:
+    """The live retraction row of `run_id` (a column or a value): the one clause that every
+    "is this run retracted?" question (issue 14) asks."""
+    return sa.and_(
+        rm_retracted_runs.c.generation == live_generation(conn, DOCUMENTS),
+        rm_retracted_runs.c.run_id == run_id,
+    )
+
+
+def run_retracted(conn: sa.Connection, run_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """True where the run in `run_id` is retracted (issue 14). NULL never matches. One
+    primary-key probe per row."""
+    return sa.exists().where(_retraction_of(conn, run_id))
+
+
 def retracted(conn: sa.Connection, table: sa.Table) -> sa.ColumnElement[bool]:
     """True for an object signed by a retracted run (issue 14). A NULL `worker_run_id` (made by
-    a user without a run) never matches. One primary-key probe per row."""
-    return sa.exists().where(
-        rm_retracted_runs.c.generation == live_generation(conn, DOCUMENTS),
-        rm_retracted_runs.c.run_id == table.c.worker_run_id,
-    )
+    a user without a run) never matches."""
+    return run_retracted(conn, table.c.worker_run_id)
 
 
 def _with_run(
@@ -442,10 +454,7 @@ def get_retraction(conn: sa.Connection, run_id: str) -> Row | None:
     """Who retracted the run and when (issue 14), or None while it is not retracted."""
     return (
         conn.execute(
-            sa.select(rm_retracted_runs).where(
-                rm_retracted_runs.c.generation == live_generation(conn, DOCUMENTS),
-                rm_retracted_runs.c.run_id == run_id,
-            )
+            sa.select(rm_retracted_runs).where(_retraction_of(conn, run_id))
         )
         .mappings()
         .first()
