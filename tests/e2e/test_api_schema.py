@@ -157,7 +157,8 @@ def test_livez_and_readyz(client: falcon.testing.TestClient, container: Containe
     ready = client.simulate_get("/readyz")
     assert ready.status_code == 200
     assert ready.json["database"] == "ok"
-    assert set(ready.json["projections"]) == {"catalog", "user_runs", "documents"}
+    # the subject and visibility index is an ordinary projection: readiness reports it too
+    assert set(ready.json["projections"]) == {"catalog", "user_runs", "documents", "event_index"}
     for state in ready.json["projections"].values():
         assert state["lag"] == ready.json["head"] - state["position"]
 
