@@ -80,9 +80,27 @@ class PostgresSchema:
         return make_engine(self.url, connect_args={"options": f"-csearch_path={self.name}"}, **kwargs)
 
     def drop(self) -> None:
-        with self._admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{self.name}" CASCADE'))
+        # A test's server thread may still be finishing a request (an SSE poll after its client
+        # hung up) with a transaction open on this schema's tables; DROP would then wait on it,
+        # or deadlock with its next lock. End those sessions first; retry once if one slipped in.
+        for attempt in range(3):
+            try:
+                with self._admin.connect() as conn:
+                    conn.execute(_TERMINATE_HOLDERS, {"schema": self.name})
+                    conn.execute(sa.text(f'DROP SCHEMA "{self.name}" CASCADE'))
+                break
+            except sa.exc.OperationalError:
+                if attempt == 2:
+                    raise
         self._admin.dispose()
+
+
+#: the other sessions holding a lock on a relation of the schema
+_TERMINATE_HOLDERS = sa.text(
+    "SELECT pg_terminate_backend(pid) FROM (SELECT DISTINCT l.pid FROM pg_locks l"
+    " JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = :schema AND l.pid <> pg_backend_pid()) AS holders"
+)
 
 
 @pytest.fixture
