@@ -17,9 +17,9 @@ import falcon
 
 from api import document_presenters as p
 from api import document_schemas as ds
+from api.base_resources import Resource, actor_of
 from api.errors import CLIENT, ApiError, error_entry
 from api.operations import Call
-from api.resources import _actor, _Resource
 from commands import messages as m
 from commands.bus import CommandResult
 from domain.actor import Actor
@@ -262,11 +262,11 @@ class StartWorkerActivityResource:
 # --- provenance --------------------------------------------------------------------------------
 
 
-class WorkerRunResultsResource(_Resource):
+class WorkerRunResultsResource(Resource):
     """ListWorkerRunResults: what a run produced. Like the run itself, only for its owner."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        query, actor = req.context.query, _actor(req)
+        query, actor = req.context.query, actor_of(req)
         # Every item is signed by this run: its summary is read once, with the run.
         summaries: dict[str, str | None] = {}
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas import RequestSchema, Text
+from api.base_schemas import RequestSchema, Text
 from domain.documents import ORIENTATIONS
 from domain.image import IMAGE_STATUSES, MAX_POLYGON_POINTS, MAX_SIDE
 

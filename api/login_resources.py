@@ -19,6 +19,7 @@ from marshmallow import fields
 from sqlalchemy.engine import Engine
 
 from api import schemas as s
+from api.base_schemas import RequestSchema, Text
 from api.errors import CLIENT, VALIDATION, ApiError, error_entry
 from api.gateway import CommandGateway
 from api.login_throttle import ADDRESS, EMAIL, Limit, LoginThrottle
@@ -34,8 +35,8 @@ from projections.tables import rm_users
 WRONG = "Unable to sign in with this email and password."
 
 
-class LoginBody(s.RequestSchema):
-    email = s.Text(required=True, min_length=1, max_length=254,
+class LoginBody(RequestSchema):
+    email = Text(required=True, min_length=1, max_length=254,
                    metadata={"description": "Your email (or your username)."})
     password = fields.String(required=True, validate=lambda p: 0 < len(p) <= MAX_LENGTH)
 

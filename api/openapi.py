@@ -14,11 +14,10 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from api import schemas as s
+from api.base_schemas import MAX_INT64, ErrorSchema
 from api.gateway import IDEMPOTENCY_HEADER
 from api.reads import MIN_POSITION_HEADER
 from api.routes import Operation, Route
-from api.schemas import MAX_INT64
 
 OPENAPI_VERSION = "3.0.3"
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -190,7 +189,7 @@ def build_spec(routes: tuple[Route, ...], *, version: str) -> dict[str, Any]:
         "type": "apiKey", "in": "header", "name": "Authorization",
         "description": "`Token <your API token>`",
     })
-    spec.components.schema("Error", schema=s.ErrorSchema)
+    spec.components.schema("Error", schema=ErrorSchema)
     for route in routes:
         spec.path(path=route.path, operations={
             op.method.lower(): _operation(route, op) for op in route.operations

@@ -1,52 +1,27 @@
 """Falcon resources of the catalog and the runs, and the command builders of their generic
 operations (api/operations.py serves those from their rows in api/routes.py; the resources
-here answer what behaves differently: get-or-create, the caller as authenticated).
-
-Collaborators are injected in __init__.
-
-By the time a responder runs, the edge middleware (api/middleware.py) has authenticated the
-caller (`req.context.identity`), validated the query (`req.context.query`) and body
-(`req.context.body`) with the schemas the route table declares, and, for reads, waited for
-the projections to include the caller's writes. A responder turns that into one command
-(commands in) or one query (projections out) and shapes the answer.
+here answer what behaves differently: get-or-create, the caller as authenticated). Their
+base is api/base_resources.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import falcon
-import sqlalchemy as sa
-import structlog
-from marshmallow import Schema
 
-from api import after_commit, pagination
 from api import schemas as s
-from api.errors import invalid, not_found
-from api.gateway import CommandGateway
-from api.reads import ReadModels
+from api.base_resources import CommandResource, actor_of, same
+from api.errors import invalid
 from commands import messages as m
-from commands.bus import CommandResult
 from domain import published
-from domain.actor import Actor, slugify
+from domain.actor import slugify
 from projections import queries as q
 from projections.queries import CATALOG, USER_RUNS
 
 if TYPE_CHECKING:  # api/operations.py builds on the resources below
     from api.operations import Call
-
-Present = Callable[[Any], dict[str, Any]]
-log = structlog.get_logger(__name__)
-
-
-def _same(row: Any) -> Any:
-    """No presenter: the response schema reads the row itself (api/row_fields.py)."""
-    return row
-
-
-def _actor(req: falcon.Request) -> Actor:
-    return req.context.identity.actor
 
 
 def _ids(body: Mapping[str, Any], *names: str) -> dict[str, Any]:
@@ -54,82 +29,10 @@ def _ids(body: Mapping[str, Any], *names: str) -> dict[str, Any]:
     return {name: (str(body[name]) if body.get(name) is not None else None) for name in names}
 
 
-class _Resource:
-    def __init__(self, reads: ReadModels) -> None:
-        self.reads = reads
-
-    def _list(
-        self, req: falcon.Request, resp: falcon.Response, fetch: Callable[..., q.Page | None],
-        present: Present, schema: Schema,
-    ) -> None:
-        win = pagination.window(req.context.query)
-        with self.reads.connection() as conn:
-            page = fetch(conn, offset=win.offset, limit=win.size)
-        if page is None:
-            raise not_found()
-        results = schema.dump([present(row) for row in page.rows], many=True)
-        resp.media = pagination.page_body(req, win, page.count, results)
-
-    def _cursor_list(
-        self, req: falcon.Request, resp: falcon.Response, fetch: Callable[..., q.KeysetPage | None],
-        present: Present, schema: Schema,
-    ) -> None:
-        """A cursor-style list (arkindex-api.md §3): `fetch(conn, keyset=...)` reads one keyset
-        page (None: the parent is not visible, 404); the query's schema declares `cursor`."""
-        with self.reads.connection() as conn:
-            page = fetch(conn, keyset=pagination.keyset(req.context.query))
-        if page is None:
-            raise not_found()
-        results = schema.dump([present(row) for row in page.rows], many=True)
-        resp.media = pagination.cursor_body(req, page, results)
-
-    def _one(
-        self, resp: falcon.Response, fetch: Callable[[Any], Any], present: Present, schema: Schema,
-        missing: str = "Not found.",
-    ) -> None:
-        with self.reads.connection() as conn:
-            row = fetch(conn)
-        if row is None:
-            raise not_found(missing)
-        resp.media = schema.dump(present(row))
-
-    def _written(
-        self, resp: falcon.Response, result: CommandResult, status: int, object_id: str,
-        fetch: Callable[[Any], Any], present: Present, schema: Schema, names: tuple[str, ...] = (CATALOG,),
-    ) -> None:
-        """Answer a command with the object it wrote, read back once the projections have it."""
-        resp.status = falcon.code_to_http_status(status)
-        try:
-            fresh = self.reads.wait(resp, result.position, names)
-            with self.reads.connection() as conn:
-                row = fetch(conn)
-        except sa.exc.SQLAlchemyError:
-            # Committed, but the database went away before the object could be read back:
-            # never an error now (the client would retry and duplicate it), the object as
-            # recorded, marked stale (api/after_commit.py).
-            log.warning("written_object_unreadable", object_id=object_id, exc_info=True)
-            after_commit.mark(resp)
-            resp.media = after_commit.recorded_object(resp, object_id, schema)
-            return
-        if row is None and fresh:
-            # The projections passed the write without the object (its event was parked):
-            # the answer below is stale too, and must say so.
-            self.reads.mark_missing(resp, result.position, names)
-        # Past the bounded wait (the response says X-Stale) the object is not readable yet:
-        # answer with its id, which is what scripts need to carry on.
-        resp.media = schema.dump(present(row)) if row is not None else {"id": object_id}
-
-
-class _CommandResource(_Resource):
-    def __init__(self, commands: CommandGateway, reads: ReadModels) -> None:
-        super().__init__(reads)
-        self.commands = commands
-
-
 # --- workers ---------------------------------------------------------------------------------
 
 
-class WorkersResource(_CommandResource):
+class WorkersResource(CommandResource):
     """CreateWorker is get-or-create (ListWorkers is generic: api/routes.py)."""
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -142,8 +45,8 @@ class WorkersResource(_CommandResource):
         # Get-or-create (the CLI relies on it): 201 when created, 200 for the existing worker.
         status = 201 if result.data.get("created") else 200
         self._written(
-            resp, result, status, worker_id, lambda conn: q.get_worker(conn, _actor(req), worker_id),
-            _same, s.worker_schema,
+            resp, result, status, worker_id, lambda conn: q.get_worker(conn, actor_of(req), worker_id),
+            same, s.worker_schema,
         )
 
 
@@ -202,7 +105,7 @@ def create_user_run(call: Call) -> m.CreateUserRun:
 # --- user worker runs ------------------------------------------------------------------------
 
 
-class QuickUserWorkerRunResource(_CommandResource):
+class QuickUserWorkerRunResource(CommandResource):
     """Issue 14, the one-step run: worker, version and run in one command (QuickUserRun)."""
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -216,8 +119,8 @@ class QuickUserWorkerRunResource(_CommandResource):
         # 201 for a new run, 200 when the version already had the caller's run (a repeat).
         self._written(
             resp, result, 201 if result.data["run_created"] else 200, run_id,
-            lambda conn: q.get_user_run(conn, _actor(req), run_id),
-            _same, s.worker_run_schema, names=(CATALOG, USER_RUNS),
+            lambda conn: q.get_user_run(conn, actor_of(req), run_id),
+            same, s.worker_run_schema, names=(CATALOG, USER_RUNS),
         )
 
 

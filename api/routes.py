@@ -15,6 +15,7 @@ from typing import Any
 
 from marshmallow import Schema
 
+from api import base_schemas as b
 from api import document_presenters as dp  # issue 5: documents
 from api import document_resources as dr  # issue 5: documents
 from api import document_schemas as ds  # issue 5: documents
@@ -65,7 +66,7 @@ class Operation:
     method: str
     operation_id: str
     summary: str
-    query: Schema = s.empty_query
+    query: Schema = b.empty_query
     body: Schema | None = None
     response: Schema | None = None
     #: the documented success status (CreateWorker also answers 200 for an existing worker)
@@ -114,7 +115,7 @@ class Route:
         return re.findall(r"\{(\w+)\}", self.path)
 
 
-def _list(operation_id: str, summary: str, response: Schema, query: Schema = s.page_query,
+def _list(operation_id: str, summary: str, response: Schema, query: Schema = b.page_query,
           reads: tuple[str, ...] = CATALOG_ONLY, tag: str = "workers", **kwargs: Any) -> Operation:
     return Operation(
         "GET", operation_id, summary, query=query, response=response, paginated=True, reads=reads, tag=tag,
@@ -125,7 +126,7 @@ def _list(operation_id: str, summary: str, response: Schema, query: Schema = s.p
 def _get(operation_id: str, summary: str, response: Schema, reads: tuple[str, ...] = CATALOG_ONLY,
          tag: str = "workers", **kwargs: Any) -> Operation:
     return Operation(
-        "GET", operation_id, summary, query=s.read_query, response=response, reads=reads, tag=tag,
+        "GET", operation_id, summary, query=b.read_query, response=response, reads=reads, tag=tag,
         errors=(404,), **kwargs,
     )
 
@@ -501,7 +502,7 @@ ROUTES: tuple[Route, ...] = (
     )),
     # --- public: the document itself, its docs, health
     Route("/api/v1/openapi/", system.SchemaResource, (
-        Operation("GET", "RetrieveOpenAPISchema", "This OpenAPI document (JSON)", query=s.schema_query,
+        Operation("GET", "RetrieveOpenAPISchema", "This OpenAPI document (JSON)", query=b.schema_query,
                   public=True, tag="system"),
     )),
     Route("/api/v1/docs/", system.DocsResource, (

@@ -26,6 +26,7 @@ import falcon
 import jinja2
 import marshmallow
 
+from api import pagination
 from api import schemas as s
 from api.auth import Authenticator, Identity
 from api.errors import ApiError, error_entry, flatten_messages
@@ -54,7 +55,7 @@ VERSIONS_PAGE_SIZE = 10
 SIGNED_PAGE_SIZE = 20
 AUDIT_PAGE_SIZE = 20
 #: every worker type fits in the filter's select (types are few; the API pages them by 500 at most)
-TYPES_LIMIT = s.MAX_PAGE_SIZE
+TYPES_LIMIT = pagination.MAX_PAGE_SIZE
 SIGN_IN = "/sign-in"
 #: A form shown again with its field errors is a normal answer of the page, not a failed request:
 #: 200, so the browser does not log it as an error in the console (the browser tests fail on any).
