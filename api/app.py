@@ -21,7 +21,8 @@ from api import errors
 from api.middleware import BodyLimitMiddleware, EdgeMiddleware, RequestIdMiddleware
 from api.openapi import build_spec
 from api.operations import attach
-from api.routes import ROUTES, Operation, Route
+from api.route_table import Operation, Route
+from api.routes import ROUTES
 from api.system import swagger_ui_assets
 from api.ui import routes as ui
 from worker_runs.bootstrap import Container

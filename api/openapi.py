@@ -17,7 +17,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from api.base_schemas import MAX_INT64, ErrorSchema
 from api.gateway import IDEMPOTENCY_HEADER
 from api.reads import MIN_POSITION_HEADER
-from api.routes import Operation, Route
+from api.route_table import Operation, Route
 
 OPENAPI_VERSION = "3.0.3"
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}

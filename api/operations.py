@@ -35,7 +35,7 @@ from domain.actor import Actor
 from projections.queries import CATALOG
 
 if TYPE_CHECKING:
-    from api.routes import Operation, Route
+    from api.route_table import Operation, Route
 
 Present = Callable[[Any], Any]
 Responder = Callable[..., None]
