@@ -15,7 +15,6 @@ from api import schemas as s
 from api.base_resources import CommandResource, actor_of, same
 from api.errors import invalid
 from commands import messages as m
-from domain import published
 from domain.actor import slugify
 from projections import queries as q
 from projections.queries import CATALOG, USER_RUNS
@@ -129,17 +128,3 @@ RUN_NOT_FOUND = (
     "No such worker run for this API token. User worker runs are personal: only the user who "
     "created the run may use it (check ARKINDEX_API_TOKEN and ARKINDEX_WORKER_RUN_ID)."
 )
-
-
-# --- users -----------------------------------------------------------------------------------
-
-
-class UserResource:
-    """RetrieveUser: the caller, as authenticated (the event store is the authority on
-    identities; a user registered a moment ago is not necessarily projected yet)."""
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        identity = req.context.identity
-        resp.media = s.user_schema.dump(published.user(
-            identity.actor.user_id, identity.username, identity.email, identity.actor.is_admin,
-        ))

@@ -1,5 +1,5 @@
 """marshmallow schemas of the catalog (workers, versions, configurations, models), the user
-worker runs and the user: what those operations accept and answer. The shared pieces (request
+worker runs: what those operations accept and answer. The shared pieces (request
 base, bounded text, page queries, the error body) are in api/base_schemas.py.
 """
 
@@ -294,15 +294,6 @@ class WorkerRunConfigurationSchema(Schema):
     configuration = computed(fields.List(fields.Nested(ConfigurationEntrySchema)), _configuration_entries)
 
 
-class UserSchema(Schema):
-    id = fields.UUID()
-    email = fields.String(allow_none=True)
-    display_name = fields.String()
-    admin = fields.Boolean()
-    verified_email = fields.Boolean()
-    features = fields.Dict(metadata={"description": "Instance features; none are enabled here."})
-
-
 # --- module-level instances (one per use; marshmallow schemas are reusable and thread-safe) ---
 
 list_workers_query = ListWorkersQuery()
@@ -326,4 +317,3 @@ model_schema = ModelSchema()
 model_version_schema = ModelVersionSchema()
 worker_run_schema = WorkerRunSchema()
 worker_run_configuration_schema = WorkerRunConfigurationSchema()
-user_schema = UserSchema()

@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 from api import login_resources as lr
-from api import resources as r
-from api import schemas as s
 from api.route_table import Operation, Route
 
 USER_ROUTES: tuple[Route, ...] = (
     # --- users
-    Route("/api/v1/user/", r.UserResource, (
-        Operation("GET", "RetrieveUser", "Retrieve the authenticated user", response=s.user_schema,
+    Route("/api/v1/user/", lr.UserResource, (
+        Operation("GET", "RetrieveUser", "Retrieve the authenticated user", response=lr.user_schema,
                   tag="users",
                   description="Without a token: 401, whose body also says `features: {oidc: false}` "
                               "(`arkindex login` reads it to choose password sign-in)."),
