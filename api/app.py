@@ -83,7 +83,7 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
         "spec": spec,
         "engine": container.engine,
         "store": container.store,
-        # integrations (api/integration_resources.py): stream, feed and webhook settings
+        # integrations (api/integrations/resources.py): stream, feed and webhook settings
         "settings": container.settings,
         "deliverer": container.deliverer,
     }

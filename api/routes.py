@@ -6,12 +6,12 @@ the table joins them. Their order is the OpenAPI document's order of paths.
 
 from __future__ import annotations
 
-from api.catalog_routes import CATALOG_ROUTES
-from api.document_routes import DOCUMENT_ROUTES
-from api.integration_routes import INTEGRATION_ROUTES
+from api.catalog.routes import CATALOG_ROUTES
+from api.documents.routes import DOCUMENT_ROUTES
+from api.integrations.routes import INTEGRATION_ROUTES
 from api.route_table import Route
 from api.system import SYSTEM_ROUTES
-from api.user_routes import USER_ROUTES
+from api.users.routes import USER_ROUTES
 
 ROUTES: tuple[Route, ...] = (
     CATALOG_ROUTES + DOCUMENT_ROUTES + USER_ROUTES + SYSTEM_ROUTES + INTEGRATION_ROUTES

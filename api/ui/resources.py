@@ -27,17 +27,17 @@ import jinja2
 import marshmallow
 
 from api import pagination
-from api import schemas as s
 from api.auth import Authenticator, Identity
+from api.catalog import schemas as s
+from api.catalog.resources import _slug_from
+from api.documents.provenance import object_provenance
+from api.documents.retraction import RETRACTION_READS, counts_sentence
 from api.errors import ApiError, error_entry, flatten_messages
 from api.gateway import CommandGateway
-from api.login_resources import PasswordSignIn, client_address
-from api.provenance import object_provenance
 from api.reads import ReadModels
-from api.resources import _slug_from
-from api.retraction import RETRACTION_READS, counts_sentence
 from api.ui.queries import retracted_among, run_choices, user_runs_by_version
 from api.ui.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec
+from api.users.resources import PasswordSignIn, client_address
 from commands import messages as m
 from commands.retraction_messages import RetractRun
 from commands.tokens import hash_token
@@ -396,7 +396,7 @@ class SignInResource(_Ui):
 
 class PasswordSignInResource(_Ui):
     """The sign-in page's email and password form (issue 10 B): the API's Login, throttled the
-    same way (api/login_resources.py); the session is bound to a new token issued for it."""
+    same way (api/users/resources.py); the session is bound to a new token issued for it."""
 
     _signer: PasswordSignIn | None = None
 

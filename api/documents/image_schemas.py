@@ -69,7 +69,7 @@ class ZoneSchema(Schema):
 
 # --- zones: children on their parent's image -------------------------------------------------
 
-#: one bulk request appends one transaction (as api/document_schemas.MAX_BULK)
+#: one bulk request appends one transaction (as api/documents/schemas.py MAX_BULK)
 MAX_BULK = 5000
 
 

@@ -3,9 +3,9 @@ password sign-in as `arkindex login` (arkindex-cli 0.5) and the official
 client's `ArkindexClient.login(email, password)` call it: `{email, password}` -> the user with
 a new API token in `auth_token`.
 
-Wrong email and wrong password get the same answer, in the same time (api/passwords.py), so
+Wrong email and wrong password get the same answer, in the same time (api/users/passwords.py), so
 the endpoint does not tell which accounts exist; failures are throttled per account and per
-client address in the database (api/login_throttle.py), whatever API process answers.
+client address in the database (api/users/login_throttle.py), whatever API process answers.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from api.base_schemas import RequestSchema, Text
 from api.errors import CLIENT, VALIDATION, ApiError, error_entry
 from api.gateway import CommandGateway
-from api.login_throttle import ADDRESS, EMAIL, Limit, LoginThrottle
-from api.passwords import MAX_LENGTH, PasswordStore
+from api.users.login_throttle import ADDRESS, EMAIL, Limit, LoginThrottle
+from api.users.passwords import MAX_LENGTH, PasswordStore
 from commands.bus import CommandBus
 from commands.messages import IssueToken
 from commands.tokens import generate_token, hash_token

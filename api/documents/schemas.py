@@ -19,7 +19,7 @@ from api.base_schemas import (
     Text,
     storable,
 )
-from api.image_schemas import ZoneSchema
+from api.documents.image_schemas import ZoneSchema
 from api.row_fields import Prefixed, Row, computed
 from domain.documents import METADATA_TYPES, ORIENTATIONS
 

@@ -1,7 +1,7 @@
 """Falcon resources of the document operations (issue 5): corpora, element types, ML classes,
 elements, transcriptions, classifications, metadata, and the provenance queries.
 
-As in api/resources.py: the reads and command builders of the generic operations (api/routes.py
+As in api/catalog/resources.py: the reads and command builders of the generic operations (api/routes.py
 rows, served by api/operations.py), and the resources that answer by hand (bulk writes, the
 provenance of a run's results). Every write that carries a `worker_run_id` passes it to the bus
 too, which stores it in the events' indexed column.
@@ -15,9 +15,9 @@ from uuid import UUID
 
 import falcon
 
-from api import document_presenters as p
-from api import document_schemas as ds
 from api.base_resources import Resource, actor_of
+from api.documents import presenters as p
+from api.documents import schemas as ds
 from api.errors import CLIENT, ApiError, error_entry
 from api.operations import Call
 from commands import messages as m

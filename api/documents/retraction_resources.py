@@ -6,9 +6,9 @@ from uuid import UUID
 
 import falcon
 
-from api import document_schemas as ds
 from api.base_resources import CommandResource, actor_of
-from api.retraction import RETRACTION_READS, retraction_answer
+from api.documents import schemas as ds
+from api.documents.retraction import RETRACTION_READS, retraction_answer
 from commands.retraction_messages import RetractRun
 
 

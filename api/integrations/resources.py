@@ -19,12 +19,12 @@ import falcon
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from api import integration_schemas as s
 from api import pagination
 from api.auth import Authenticator
 from api.base_resources import actor_of
 from api.base_schemas import MAX_INT64
 from api.errors import invalid, too_many_streams
+from api.integrations import schemas as s
 from integrations import audit, feed, index
 from integrations import subscriptions as subs
 from integrations.delivery import Deliverer

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api import image_presenters as ip
+from api.documents import image_presenters as ip
 from api.operations import Call
 from commands import image_messages as im
 from commands.bus import CommandResult

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from api import login_resources as lr
 from api.route_table import Operation, Route
+from api.users import resources as lr
 
 USER_ROUTES: tuple[Route, ...] = (
     # --- users

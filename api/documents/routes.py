@@ -5,19 +5,19 @@ images. Paths and operationIds as arkindex-base-worker 0.6 calls them.
 
 from __future__ import annotations
 
-from api import document_presenters as dp
-from api import document_resources as dr
-from api import document_schemas as ds
-from api import element_tree_resources as tr
-from api import element_tree_schemas as ts
-from api import entity_resources as er
-from api import entity_schemas as es
-from api import image_resources as imr
-from api import image_schemas as ims
-from api import retraction_resources as rr
-from api import schemas as s
+from api.catalog import schemas as s
+from api.documents import element_tree_resources as tr
+from api.documents import element_tree_schemas as ts
+from api.documents import entity_resources as er
+from api.documents import entity_schemas as es
+from api.documents import image_resources as imr
+from api.documents import image_schemas as ims
+from api.documents import presenters as dp
+from api.documents import resources as dr
+from api.documents import retraction_resources as rr
+from api.documents import schemas as ds
+from api.documents.provenance import object_provenance
 from api.operations import Do, ListOf, One, Served
-from api.provenance import object_provenance
 from api.route_table import Operation, Route, get_op, list_op
 from projections import corpus_run_queries as cq
 from projections import document_queries as dq
@@ -71,7 +71,7 @@ DOCUMENT_ROUTES: tuple[Route, ...] = (
     Route("/api/v1/element/{id}/", Served, (
         get_op("RetrieveElement", "Retrieve an element with its classifications and creator",
                ds.element_schema, reads=DOCS, tag="documents", serve=ELEMENT),
-        # issue 10: PartialUpdateElement (api/image_resources.py)
+        # issue 10: PartialUpdateElement (api/documents/image_resources.py)
         Operation("PATCH", "PartialUpdateElement",
                   "Change an element's type, name, zone (image, polygon), confidence or orientation",
                   body=ims.update_element_body, response=ds.element_schema, tag="documents", errors=(404,),

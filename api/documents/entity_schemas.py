@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.base_schemas import PageQuery, RequestSchema, Text
-from api.document_schemas import MAX_BULK, Confidence, SigningRun, WorkerRunFilter, WorkerRunId
+from api.documents.schemas import MAX_BULK, Confidence, SigningRun, WorkerRunFilter, WorkerRunId
 from api.row_fields import Prefixed
 
 COLOR = validate.Regexp(r"^[0-9a-fA-F]{6}$", error="Enter a 6-digit hex color.")

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
-from api import schemas as s
 from api.base_resources import CommandResource, actor_of, same
+from api.catalog import schemas as s
 from api.errors import invalid
 from commands import messages as m
 from domain.actor import slugify

@@ -4,8 +4,8 @@ worker runs (api/routes.py joins every feature's routes into the table).
 
 from __future__ import annotations
 
-from api import resources as r
-from api import schemas as s
+from api.catalog import resources as r
+from api.catalog import schemas as s
 from api.operations import Do, ListOf, One, Served
 from api.route_table import Operation, Route, get_op, list_op
 from projections import queries as q

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from api import integration_resources as ir
-from api import integration_schemas as xs
+from api.integrations import resources as ir
+from api.integrations import schemas as xs
 from api.route_table import Operation, Route, list_op
 
 INTEGRATION_ROUTES: tuple[Route, ...] = (
