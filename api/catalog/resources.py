@@ -1,5 +1,5 @@
 """Falcon resources of the catalog and the runs, and the command builders of their generic
-operations (api/operations.py serves those from their rows in api/routes.py; the resources
+operations (api/operations.py serves those from their rows in api/catalog/routes.py; the resources
 here answer what behaves differently: get-or-create, the caller as authenticated). Their
 base is api/base_resources.py.
 """
@@ -32,7 +32,7 @@ def _ids(body: Mapping[str, Any], *names: str) -> dict[str, Any]:
 
 
 class WorkersResource(CommandResource):
-    """CreateWorker is get-or-create (ListWorkers is generic: api/routes.py)."""
+    """CreateWorker is get-or-create (ListWorkers is generic: api/catalog/routes.py)."""
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = req.context.body

@@ -1,6 +1,6 @@
-"""marshmallow schemas of the catalog (workers, versions, configurations, models), the user
-worker runs: what those operations accept and answer. The shared pieces (request
-base, bounded text, page queries, the error body) are in api/base_schemas.py.
+"""marshmallow schemas of the catalog (workers, versions, configurations, models) and the user
+worker runs: what those operations accept and answer. The shared pieces (request base, bounded
+text, page queries, the error body) are in api/base_schemas.py.
 """
 
 from __future__ import annotations

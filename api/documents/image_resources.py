@@ -1,6 +1,6 @@
 """Falcon resources of the image operations (issue 10): CreateIIIFURL, RetrieveImage,
 PartialUpdateImage, and the zone operations CreateElements, CreateElementTranscriptions and
-PartialUpdateElement: reads and command builders of their generic operations (api/routes.py),
+PartialUpdateElement: reads and command builders of their generic operations (api/documents/routes.py),
 and the bulk resources."""
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Falcon resources of the document operations (issue 5): corpora, element types, ML classes,
 elements, transcriptions, classifications, metadata, and the provenance queries.
 
-As in api/catalog/resources.py: the reads and command builders of the generic operations (api/routes.py
-rows, served by api/operations.py), and the resources that answer by hand (bulk writes, the
-provenance of a run's results). Every write that carries a `worker_run_id` passes it to the bus
-too, which stores it in the events' indexed column.
+As in api/catalog/resources.py: the reads and command builders of the generic operations
+(api/documents/routes.py rows, served by api/operations.py), and the resources that answer by
+hand (bulk writes, the provenance of a run's results). Every write that carries a
+`worker_run_id` passes it to the bus too, which stores it in the events' indexed column.
 """
 
 from __future__ import annotations
