@@ -62,7 +62,9 @@ class UpdateWorkerBody(RequestSchema):
     archived = fields.Boolean()
 
 
-class CreateWorkerVersionBody(RequestSchema):
+class WorkerVersionFields(RequestSchema):
+    """What CreateWorkerVersion and PartialUpdateWorkerVersion share, in their documented order."""
+
     configuration = JsonObject()
     gpu_usage = fields.String(validate=validate.OneOf(USAGES))
     model_usage = fields.String(validate=validate.OneOf(USAGES))
@@ -73,14 +75,15 @@ class CreateWorkerVersionBody(RequestSchema):
     state = fields.String(validate=validate.OneOf(VERSION_STATES))
 
 
-class UpdateWorkerVersionBody(RequestSchema):
-    configuration = JsonObject()
-    gpu_usage = fields.String(validate=validate.OneOf(USAGES))
-    model_usage = fields.String(validate=validate.OneOf(USAGES))
-    docker_image_iid = Text(max_length=500, allow_none=True)
-    tag = Text(max_length=200, allow_none=True)
-    branch = Text(max_length=200, allow_none=True)
-    state = fields.String(validate=validate.OneOf(VERSION_STATES))
+class CreateWorkerVersionBody(WorkerVersionFields):
+    pass
+
+
+class UpdateWorkerVersionBody(WorkerVersionFields):
+    class Meta:
+        # A version's revision is set when it is created (an unknown field here, as before).
+        exclude = ("revision_url",)
+
     archived = fields.Boolean()
 
 
