@@ -20,7 +20,7 @@ from api.base_schemas import (
     storable,
 )
 from api.documents.image_schemas import ZoneSchema
-from api.row_fields import Prefixed, Row, computed
+from api.row_fields import Computed, Prefixed, Row, computed
 from domain.documents import METADATA_TYPES, ORIENTATIONS
 
 #: one bulk request appends one transaction; bigger imports send several batches
@@ -244,7 +244,7 @@ def signing_run(row: Row) -> dict[str, Any] | None:
     return {"id": row["worker_run_id"], "summary": row.get("run_summary")}
 
 
-def SigningRun() -> fields.Nested:
+def SigningRun() -> Computed:
     return computed(fields.Nested(WorkerRunLightSchema, allow_none=True), signing_run)
 
 
