@@ -1,6 +1,5 @@
 """The catalog's routes: workers, worker types, versions, configurations, models, and the user
-worker runs (api/routes.py joins every feature's routes into the table).
-"""
+worker runs (api/routes.py joins every feature's routes into the table)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """The documents' routes (issue 5 and on): corpora, element types, ML classes, elements and their
 tree, transcriptions, classifications, metadata, entities, the provenance of what runs signed,
-images. Paths and operationIds as arkindex-base-worker 0.6 calls them.
-"""
+images. Paths and operationIds as arkindex-base-worker 0.6 calls them."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The integrations' routes (issue 7): event feed, live stream, audit trail, webhooks.
-"""
+"""The integrations' routes (issue 7): event feed, live stream, audit trail, webhooks."""
 
 from __future__ import annotations
 
