@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from worker_runs.ports import free_port, wait_for_port
+
 THREADS = 32
 BACKLOG = 2048
 
@@ -47,23 +49,6 @@ url = os.environ["WORKER_RUNS_DATABASE_URL"]
 app = create_app(bootstrap(Settings(home=Path(os.environ["WORKER_RUNS_HOME"]), database_url=url),
                            engine=make_engine(url)))
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_up(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 @contextmanager
@@ -90,7 +75,7 @@ def cheroot(app: Any) -> Iterator[int]:
                          timeout=60)
     thread = threading.Thread(target=server.start, daemon=True)
     thread.start()
-    _wait_up(port)
+    wait_for_port(port)
     try:
         yield port
     finally:
@@ -110,7 +95,7 @@ def granian(app: Any, home: Path) -> Iterator[int]:
         env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_up(port)
+        wait_for_port(port)
         yield port
     finally:
         process.terminate()

@@ -9,7 +9,6 @@ for real (a read after a write waits for the thread to catch up), with no broker
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from domain.actor import Actor
 from projections.registry import PROJECTIONS
 from projections.runner import ProjectionRunner
 from worker_runs.bootstrap import Container
+from worker_runs.ports import free_port
 
 
 class BackgroundProjector:
@@ -233,12 +233,6 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     # Enough for the concurrency tests' bursts: a short accept queue makes the kernel drop
     # SYNs, which clients only retry after a second.
     request_queue_size = 256
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServerThread:

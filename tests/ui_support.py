@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from api.ui.resources import SIGN_IN
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "ui"

@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,9 +26,10 @@ from commands.messages import IssueToken, RegisterUser
 from commands.tokens import generate_token, hash_token
 from eventstore.engine import make_engine
 from eventstore.migrate import upgrade
-from tests.api_support import ServerThread, free_port
+from tests.api_support import ServerThread
 from worker_runs.bootstrap import bootstrap
 from worker_runs.http_server import HttpServer
+from worker_runs.ports import free_port, wait_for_port
 from worker_runs.settings import Settings
 
 
@@ -93,14 +93,7 @@ def _gunicorn(setup: Setup) -> Iterator[int]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+        wait_for_port(port, interval=0.2, process=process, what="gunicorn")
         yield port
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.api_support import free_port
 from tests.conftest import PostgresSchema
+from worker_runs.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".worker-runs-test-cache"

@@ -31,7 +31,7 @@ from projections.consistency import wait_for_position
 from tests.e2e.test_faults_serve import _create_workers, _projected
 from tests.fault_support import Client
 from worker_runs.bootstrap import bootstrap
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port
 from worker_runs.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

@@ -36,7 +36,7 @@ from tests.broker import database_url
 from tests.conftest import PG_URL, PostgresSchema
 from tests.fault_support import Client, RedisServer
 from worker_runs.bootstrap import bootstrap
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port
 from worker_runs.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]

@@ -55,7 +55,7 @@ from tests.conftest import PG_URL
 from tests.fault_support import Client, RedisServer, Supervised
 from tests.projection_workload import snapshot
 from worker_runs.bootstrap import Container, bootstrap
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port
 from worker_runs.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]

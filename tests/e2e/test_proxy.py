@@ -26,8 +26,8 @@ from commands.messages import IssueToken, RegisterUser
 from commands.tokens import generate_token, hash_token
 from eventstore.engine import make_engine
 from eventstore.migrate import upgrade
-from tests.api_support import free_port
 from worker_runs.bootstrap import bootstrap
+from worker_runs.ports import free_port
 from worker_runs.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

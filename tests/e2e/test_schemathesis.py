@@ -36,7 +36,7 @@ from eventstore.migrate import upgrade
 from tests.broker import database_url
 from tests.conftest import PostgresSchema
 from worker_runs.bootstrap import bootstrap
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port
 from worker_runs.settings import Settings
 
 pytestmark = pytest.mark.slow
