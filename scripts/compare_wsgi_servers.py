@@ -213,22 +213,13 @@ def main() -> None:
     args = parser.parse_args()
 
     from api.app import create_app
-    from commands.messages import IssueToken, RegisterUser
-    from commands.tokens import generate_token, hash_token
-    from eventstore.engine import make_engine
-    from eventstore.migrate import upgrade
-    from worker_runs.bootstrap import bootstrap
-    from worker_runs.settings import Settings
+    from worker_runs.users import create_user_with_token, sqlite_home
 
     home = Path(tempfile.mkdtemp(prefix="wsgi-compare-"))
     url = f"sqlite:///{home / 'worker-runs.db'}"
     os.environ.update({"WORKER_RUNS_HOME": str(home), "WORKER_RUNS_DATABASE_URL": url})
-    engine = make_engine(url)
-    upgrade(engine)
-    container = bootstrap(Settings(home=home, database_url=url), engine=engine)
-    user_id = container.bus.handle(RegisterUser("bench")).data["user_id"]
-    token = generate_token()
-    container.bus.handle(IssueToken(user_id=user_id, token_hash=hash_token(token)))
+    container = sqlite_home(home)
+    token = create_user_with_token(container.bus, "bench").token
     app = create_app(container)
 
     servers: dict[str, Callable[[], Any]] = {

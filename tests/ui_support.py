@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from api.ui.resources import SIGN_IN
+from tests.waiting import stop_process
 from worker_runs.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,12 +97,7 @@ class Service:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(45)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process(process, 45, group=True)
 
     # --- the HTTP API, as a script would call it ---------------------------------------------------
 

@@ -3,8 +3,12 @@ guessed duration: returns as soon as it holds, and says so (or not) at the deadl
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 5.0, interval: float = 0.02) -> bool:
@@ -15,3 +19,17 @@ def wait_until(condition: Callable[[], object], timeout: float = 5.0, interval: 
             return False
         time.sleep(interval)
     return True
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float, *, group: bool = False) -> None:
+    """SIGTERM (the servers' graceful stop), then SIGKILL (to its whole process group with
+    `group`) if it has not exited within `timeout` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        if group:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+        process.wait()

@@ -10,11 +10,9 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,8 +28,9 @@ from eventstore.migrate import upgrade
 from projections.consistency import wait_for_position
 from tests.e2e.test_faults_serve import _create_workers, _projected
 from tests.fault_support import Client
+from tests.waiting import stop_process
 from worker_runs.bootstrap import bootstrap
-from worker_runs.ports import free_port
+from worker_runs.ports import free_port, wait_for_http
 from worker_runs.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -112,15 +111,7 @@ def test_serve_outlives_a_postgresql_restart(cluster: Cluster, tmp_path: Path) -
     base = f"http://127.0.0.1:{port}"
     client = Client(base, token)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, output()
-            try:
-                with urllib.request.urlopen(base + "/livez", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, output()
-                time.sleep(0.2)
+        wait_for_http(base + "/livez", process=process, what="serve", diagnostics=output)
         sent = 3
         position = _create_workers(client, 3, "before")
         assert wait_for_position(engine, position, timeout=30), output()
@@ -144,12 +135,7 @@ def test_serve_outlives_a_postgresql_restart(cluster: Cluster, tmp_path: Path) -
         assert process.poll() is None, output()
         assert "stopped unexpectedly" not in output()
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 60)
         log.close()
         engine.dispose()
 
@@ -166,22 +152,8 @@ def test_serve_started_before_postgresql_waits_for_it(cluster: Cluster, tmp_path
         time.sleep(3)
         assert process.poll() is None, "serve exited because the database was not up yet"
         cluster.start()
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text(errors="replace")
-            time.sleep(0.3)
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", interval=0.3, process=process, what="serve",
+                      diagnostics=lambda: (tmp_path / "serve.log").read_text(errors="replace"))
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 60)
         log.close()

@@ -11,11 +11,10 @@ from typing import Any
 import requests
 
 from api.app import create_app
-from commands.messages import IssueToken, RegisterUser
-from commands.tokens import generate_token, hash_token
 from domain.actor import Actor
 from worker_runs.bootstrap import Container
 from worker_runs.http_server import HttpServer
+from worker_runs.users import create_user_with_token
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,8 @@ class ApiUser:
 
 def api_user(container: Container, username: str) -> ApiUser:
     """A user and an API token, through the bus (set-up, not timed)."""
-    user_id = container.bus.handle(RegisterUser(username)).data["user_id"]
-    token = generate_token()
-    container.bus.handle(IssueToken(user_id=user_id, token_hash=hash_token(token), label="bench"))
-    return ApiUser(user_id, token)
+    created = create_user_with_token(container.bus, username, label="bench")
+    return ApiUser(created.user_id, created.token)
 
 
 class LoopbackServer:
