@@ -55,15 +55,8 @@ app = create_app(bootstrap(Settings(home=Path(os.environ["WORKER_RUNS_HOME"]), d
 def waitress(app: Any) -> Iterator[int]:
     from worker_runs.http_server import HttpServer
 
-    server = HttpServer(app, "127.0.0.1", 0, threads=THREADS)
-    stop = threading.Event()
-    thread = threading.Thread(target=server.serve_until, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        yield server.address[1]
-    finally:
-        stop.set()
-        thread.join(10)
+    with HttpServer(app, "127.0.0.1", 0, threads=THREADS).in_thread() as port:
+        yield port
 
 
 @contextmanager

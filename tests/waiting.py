@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -33,3 +35,19 @@ def stop_process(process: subprocess.Popen[Any], timeout: float, *, group: bool 
         else:
             process.kill()
         process.wait()
+
+
+@contextmanager
+def running(run: Callable[[threading.Event], object], *, timeout: float = 10.0,
+            name: str | None = None) -> Iterator[threading.Thread]:
+    """`run(stop)` (a relay's loop) in a thread while the block runs; then `stop` is set and
+    the thread must end within `timeout` seconds."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(stop,), name=name)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(timeout)
+        assert not thread.is_alive(), f"{thread.name} did not stop"

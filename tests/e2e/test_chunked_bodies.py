@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,15 +91,8 @@ def _gunicorn(setup: Setup) -> Iterator[int]:
 
 
 def _waitress(setup: Setup) -> Iterator[int]:
-    server = HttpServer(create_app(setup.container), "127.0.0.1", 0, threads=2)
-    stop = threading.Event()
-    thread = threading.Thread(target=server.serve_until, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        yield server.address[1]
-    finally:
-        stop.set()
-        thread.join(10)
+    with HttpServer(create_app(setup.container), "127.0.0.1", 0, threads=2).in_thread() as port:
+        yield port
 
 
 @pytest.fixture(params=["gunicorn", "waitress"])

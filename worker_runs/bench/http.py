@@ -3,7 +3,6 @@ own server (worker_runs/http_server.py), and a user with an API token to call it
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -40,17 +39,15 @@ class LoopbackServer:
         self.server = HttpServer(create_app(container), "127.0.0.1", 0, threads=threads)
         host, port = self.server.address
         self.url = f"http://{host}:{port}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.server.serve_until, args=(self._stop,), daemon=True)
+        self._serving = self.server.in_thread()
 
     def __enter__(self) -> LoopbackServer:
-        self._thread.start()
+        self._serving.__enter__()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        self._serving.__exit__(kind, exc, tb)
 
     def session(self, user: ApiUser) -> requests.Session:
         session = requests.Session()
