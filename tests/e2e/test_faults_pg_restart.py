@@ -15,14 +15,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 import sqlalchemy as sa
 
-from commands import messages as m
-from commands.tokens import generate_token, hash_token
-from domain.actor import Actor
 from eventstore.engine import make_engine
 from eventstore.migrate import upgrade
 from projections.consistency import wait_for_position
@@ -32,6 +29,7 @@ from tests.waiting import stop_process
 from worker_runs.bootstrap import bootstrap
 from worker_runs.ports import free_port, wait_for_http
 from worker_runs.settings import Settings
+from worker_runs.users import create_user_with_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -87,22 +85,25 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def _serve(cluster: Cluster, home: Path) -> tuple[int, subprocess.Popen[bytes], BinaryIO]:
+    """`worker-runs serve` on the cluster, logging to home/serve.log: its port, process and log."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_RUNS_")}
+    env.update({"WORKER_RUNS_HOME": str(home), "WORKER_RUNS_DATABASE_URL": cluster.url})
+    log = (home / "serve.log").open("w+b")
+    process = subprocess.Popen([sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    return port, process, log
+
+
 def test_serve_outlives_a_postgresql_restart(cluster: Cluster, tmp_path: Path) -> None:
     engine = make_engine(cluster.url)
     upgrade(engine)
     container = bootstrap(Settings(home=tmp_path, database_url=cluster.url), engine=engine)
-    user = container.bus.handle(m.RegisterUser("alice", "alice@example.org", False)).data["user_id"]
-    token = generate_token()
-    container.bus.handle(m.IssueToken(user_id=user, token_hash=hash_token(token), label="t"),
-                         actor=Actor(user))
+    token = create_user_with_token(container.bus, "alice", "alice@example.org", label="t").token
     engine.dispose()
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_RUNS_")}
-    env.update({"WORKER_RUNS_HOME": str(tmp_path), "WORKER_RUNS_DATABASE_URL": cluster.url})
-    log = (tmp_path / "serve.log").open("w+b")
-    process = subprocess.Popen([sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    port, process, log = _serve(cluster, tmp_path)
 
     def output() -> str:
         log.flush()
@@ -142,12 +143,7 @@ def test_serve_outlives_a_postgresql_restart(cluster: Cluster, tmp_path: Path) -
 
 def test_serve_started_before_postgresql_waits_for_it(cluster: Cluster, tmp_path: Path) -> None:
     cluster.stop()  # serve comes up first, as in a compose file or after a host reboot
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_RUNS_")}
-    env.update({"WORKER_RUNS_HOME": str(tmp_path), "WORKER_RUNS_DATABASE_URL": cluster.url})
-    log = (tmp_path / "serve.log").open("w+b")
-    process = subprocess.Popen([sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    port, process, log = _serve(cluster, tmp_path)
     try:
         time.sleep(3)
         assert process.poll() is None, "serve exited because the database was not up yet"

@@ -25,9 +25,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from commands import messages as m
-from commands.tokens import generate_token, hash_token
-from domain.actor import Actor
 from eventstore.migrate import upgrade
 from projections.consistency import wait_for_position
 from projections.tables import rm_workers
@@ -38,6 +35,7 @@ from tests.waiting import stop_process
 from worker_runs.bootstrap import bootstrap
 from worker_runs.ports import free_port, wait_for_http
 from worker_runs.settings import Settings
+from worker_runs.users import create_user_with_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -61,10 +59,7 @@ def stack(pg_schema: PostgresSchema, tmp_path: Path) -> Iterator[dict[str, Any]]
     process = subprocess.Popen([sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(port)],
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     container = bootstrap(Settings(home=tmp_path, database_url=PG_URL), engine=engine)
-    user = container.bus.handle(m.RegisterUser("alice", "alice@example.org", False)).data["user_id"]
-    token = generate_token()
-    container.bus.handle(m.IssueToken(user_id=user, token_hash=hash_token(token), label="t"),
-                         actor=Actor(user))
+    token = create_user_with_token(container.bus, "alice", "alice@example.org", label="t").token
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
 
     def terminate() -> int:
