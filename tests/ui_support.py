@@ -118,6 +118,11 @@ class Service:
         assert status == 201, body
         return body
 
+    def unique_worker(self, user: CliUser, name: str, type: str = "recognizer") -> tuple[str, dict[str, Any]]:
+        """A worker named `name` made unique (`unique`), its slug from that name: the name and the worker."""
+        name = unique(name)
+        return name, self.worker(user, name, type, slug=slug(name))
+
     def version(self, user: CliUser, worker_id: str, **fields: Any) -> dict[str, Any]:
         status, body = self.api(user, "POST", f"/api/v1/workers/{worker_id}/versions/", fields)
         assert status == 201, body

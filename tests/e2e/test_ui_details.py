@@ -111,8 +111,7 @@ def test_a_duplicate_slug_says_so_and_offers_that_worker(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["dave"]
-    existing = unique("Existing worker")
-    service.worker(user, existing, "recognizer", slug=slug(existing))
+    existing, _ = service.unique_worker(user, "Existing worker")
     watch = Watch()
     with signed_in(browser, service, user, watch) as page:
         modal = open_modal(page)
@@ -151,8 +150,7 @@ def test_the_revision_url_is_validated(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["erin"]
-    name = unique("Revisioned")
-    worker = service.worker(user, name, "recognizer", slug=slug(name))
+    name, worker = service.unique_worker(user, "Revisioned")
     watch = Watch()
     with signed_in(browser, service, user, watch) as page:
         modal = open_modal(page)
@@ -245,8 +243,7 @@ def test_long_type_names_and_ids_do_not_break_mid_word_on_a_phone(
 ) -> None:
     user = users["heidi"]
     long_type = "handwritten-text-recognition-and-layout-analysis"
-    name = unique("Phone long type")
-    worker = service.worker(user, name, long_type, slug=slug(name))
+    name, worker = service.unique_worker(user, "Phone long type", long_type)
     run = service.run(user, service.version(user, worker["id"])["id"])
     watch = Watch()
     with signed_in(browser, service, user, watch, **PHONE) as page:

@@ -35,7 +35,6 @@ from tests.ui_support import (
     pick_worker,
     shown_run_id,
     signed_in,
-    slug,
     unique,
     worker_button,
 )
@@ -68,10 +67,9 @@ def test_pick_a_then_b_create_a_version_on_b_then_plus_gives_bs_run(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["carol"]
-    a_name, b_name = unique("Worker A"), unique("Worker B")
-    a = service.worker(user, a_name, "recognizer", slug=slug(a_name))
+    a_name, a = service.unique_worker(user, "Worker A")
     service.version(user, a["id"], docker_image_iid="a:1")
-    service.worker(user, b_name, "layout-analyser", slug=slug(b_name))
+    b_name, _ = service.unique_worker(user, "Worker B", "layout-analyser")
     watch = Watch()
     with signed_in(browser, service, user, watch) as page:
         modal = open_modal(page)
@@ -119,8 +117,8 @@ def test_create_a_worker_then_pick_an_older_one(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["dave"]
-    older = unique("Older worker")
-    service.version(user, service.worker(user, older, "recognizer", slug=slug(older))["id"])
+    older, worker = service.unique_worker(user, "Older worker")
+    service.version(user, worker["id"])
     newer = unique("Newer worker")
     watch = Watch()
     with signed_in(browser, service, user, watch) as page:
@@ -167,9 +165,9 @@ def _tab_to(page: Page, target: Locator, limit: int = 40) -> None:
 
 def test_keyboard_only(browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots) -> None:
     user = users["erin"]
-    a_name, b_name = unique("Keyboard A"), unique("Keyboard B")
-    service.version(user, service.worker(user, a_name, "recognizer", slug=slug(a_name))["id"])
-    service.worker(user, b_name, "recognizer", slug=slug(b_name))
+    a_name, a = service.unique_worker(user, "Keyboard A")
+    service.version(user, a["id"])
+    b_name, _ = service.unique_worker(user, "Keyboard B")
     watch = Watch()
     with signed_in(browser, service, user, watch) as page:
         opener = page.get_by_role("button", name="Create a worker run")
@@ -261,11 +259,10 @@ def test_two_tabs_of_the_same_user(
 
 def test_phone_width(browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots) -> None:
     user = users["grace"]
-    a_name = unique("Phone worker with a rather long name")
-    b_name = unique("Phone B")
     long_type = "handwritten-text-recognition-and-layout-analysis"
-    service.version(user, service.worker(user, a_name, long_type, slug=slug(a_name))["id"])
-    service.worker(user, b_name, "recognizer", slug=slug(b_name))
+    a_name, a = service.unique_worker(user, "Phone worker with a rather long name", long_type)
+    service.version(user, a["id"])
+    b_name, _ = service.unique_worker(user, "Phone B")
     watch = Watch()
     with signed_in(browser, service, user, watch, **PHONE) as page:
         modal = open_modal(page)
@@ -308,8 +305,7 @@ def test_a_write_whose_answer_is_lost_says_so_and_reload_shows_it(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["heidi"]
-    name = unique("Lossy worker")
-    worker = service.worker(user, name, "recognizer", slug=slug(name))
+    name, worker = service.unique_worker(user, "Lossy worker")
     watch = Watch()
     with signed_in(browser, service, user, watch) as page:
         sent: list[str] = []
@@ -348,8 +344,7 @@ def test_a_write_that_cannot_be_shown_says_so(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["ivan"]
-    name = unique("Unshown worker")
-    service.worker(user, name, "recognizer", slug=slug(name))
+    name, _ = service.unique_worker(user, "Unshown worker")
     watch = Watch()
     with signed_in(browser, service, user, watch) as page:
 
@@ -374,8 +369,7 @@ def test_a_form_cannot_be_sent_twice_while_in_flight(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["judy"]
-    name = unique("Slow worker")
-    worker = service.worker(user, name, "recognizer", slug=slug(name))
+    name, worker = service.unique_worker(user, "Slow worker")
     watch = Watch()
     with signed_in(browser, service, user, watch) as page:
         held: list[Route] = []
