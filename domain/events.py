@@ -376,16 +376,55 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
+class EventDecodeError(ValueError):
+    """A stored event this version cannot decode. Readers name it rather than fail on a bare
+    KeyError: the visibility index scopes such an event to its author, the projection runner
+    parks it with this message as its reason."""
+
+
+class UnknownEventType(EventDecodeError):
+    """A type this version does not know (written by a newer one)."""
+
+    def __init__(self, event_type: str) -> None:
+        super().__init__(f"unknown event type {event_type!r}")
+        self.event_type = event_type
+
+
+class UnknownEventVersion(EventDecodeError):
+    """A stored schema version with no upcaster path to the class's current one."""
+
+    def __init__(self, event_type: str, stored: int, missing: int, current: int) -> None:
+        super().__init__(
+            f"{event_type} stored at schema version {stored} cannot be upcast to version {current}: "
+            f"no upcaster registered for version {missing} (UPCASTERS[({event_type!r}, {missing})])"
+        )
+        self.event_type, self.stored, self.missing, self.current = event_type, stored, missing, current
+
+
+class EventPayloadMismatch(EventDecodeError, TypeError):
+    """A payload (after upcasting) that does not fit its class: a missing or unexpected field.
+    Also a TypeError, what the class's constructor raises."""
+
+
 def decode(event_type: str, schema_version: int, payload: dict[str, Any]) -> DomainEvent:
-    """Rebuild a domain event from its stored form, upcasting older schema versions."""
+    """Rebuild a domain event from its stored form, upcasting older schema versions.
+    Raises an `EventDecodeError` naming why it cannot."""
     try:
         cls = EVENT_TYPES[event_type]
     except KeyError:
-        raise ValueError(f"unknown event type {event_type!r}") from None
+        raise UnknownEventType(event_type) from None
+    stored = schema_version
     while schema_version < cls.schema_version:
-        payload = UPCASTERS[(event_type, schema_version)](payload)
+        try:
+            upcaster = UPCASTERS[(event_type, schema_version)]
+        except KeyError:
+            raise UnknownEventVersion(event_type, stored, schema_version, cls.schema_version) from None
+        payload = upcaster(payload)
         schema_version += 1
-    return _build(cls, payload)
+    try:
+        return _build(cls, payload)
+    except TypeError as exc:
+        raise EventPayloadMismatch(f"{event_type} (schema version {stored}): {exc}") from None
 
 
 #: each event class's field names (a payload written by `to_payload` has exactly these keys)

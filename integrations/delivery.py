@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 from urllib3.exceptions import NewConnectionError
 
 from domain.actor import Actor
+from domain.events import EventDecodeError
 from eventstore.engine import writer
 from eventstore.log_consumer import dialect_insert, exponential_delay
 from eventstore.records import StoredEvent
@@ -48,7 +49,7 @@ from integrations.tables import (
     webhook_deliveries,
     webhook_subscriptions,
 )
-from integrations.translator import TEST_EVENT_TYPE, translate
+from integrations.translator import PUBLIC_TYPE_OF, TEST_EVENT_TYPE, translate
 from integrations.urlguard import Resolver, Target, pin, resolve
 
 BATCH = 50
@@ -384,7 +385,10 @@ class Deliverer:
 
     def _one(self, sub_id: str, token: str, event: StoredEvent) -> Outcome | None:
         """Deliver one event. None when it is done (delivered now or before) and the run goes on."""
-        public = translate(event)
+        try:
+            public = translate(event)
+        except EventDecodeError as exc:
+            return self._undecodable(sub_id, token, event, exc)
         assert public is not None  # read_visible only returns exposed types
         row = self._inbox_row(sub_id, event, public["type"])
         if row.status == "delivered":
@@ -402,6 +406,24 @@ class Deliverer:
                 return Outcome("inactive")
         response = self._send(sub, public, now)
         return self._record(sub, token, row, event, response)
+
+    def _undecodable(self, sub_id: str, token: str, event: StoredEvent, exc: EventDecodeError) -> Outcome:
+        """An event this version cannot decode (a schema version without its upcaster): parked
+        with the reason and the subscription paused, as for a refused answer, so nothing later
+        is sent out of order; resuming (once the upcaster is deployed) retries it."""
+        row = self._inbox_row(sub_id, event, PUBLIC_TYPE_OF[event.event_type])
+        now = _utc(self.now)
+        error = f"cannot decode the event: {exc}"
+        reason = f"event {event.global_position} parked: {error}"[:500]
+        with writer(self.engine).begin() as conn:
+            if not self._renew(conn, sub_id, token):
+                return Outcome("inactive")
+            conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == row.id).values(
+                status="parked", last_error=error[:500], next_attempt_at=None,
+            ))
+            _park(conn, row.id, sub_id, event.global_position, reason, now)
+            self._set_state(conn, sub_id, PAUSED, reason, now)
+        return Outcome("paused")
 
     def _send(self, sub: Any, public: dict[str, Any], now: datetime) -> Response:
         try:

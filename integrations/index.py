@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from domain.events import EventDecodeError
 from eventstore.log_consumer import head_position
 from eventstore.records import StoredEvent
 from integrations.scopes import scope_of
@@ -88,11 +89,12 @@ def entry_for(event: StoredEvent) -> IndexEntry:
     """Pure: what the index records for one event."""
     try:
         decoded = recorded(event).event
-    except (ValueError, TypeError):
-        # An event type this version does not know (written by a newer one), or a payload that
-        # does not decode: visible to its author only, and the index keeps going.
-        log.warning("index: event %s (%s) does not decode; scoped to its actor",
-                    event.global_position, event.event_type)
+    except EventDecodeError as exc:
+        # An event type this version does not know (written by a newer one), a schema version
+        # with no upcaster, or a payload that does not decode: visible to its author only, and
+        # the index keeps going.
+        log.warning("index: event %s (%s) does not decode (%s); scoped to its actor",
+                    event.global_position, event.event_type, exc)
         return IndexEntry(_subjects(event, event.payload), event.actor_id)
     # The ids of the decoded, upcast event (its fields, not copied), like every other reader's.
     scope, readers = scope_of(decoded, event.actor_id)

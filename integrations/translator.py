@@ -149,6 +149,8 @@ NOT_EXPOSED: frozenset[type[ev.DomainEvent]] = frozenset({
 #: public type -> stored domain event type name (what the feed reads from the log)
 DOMAIN_TYPES: dict[str, str] = {t.public_type: cls.__name__ for cls, t in TRANSLATORS.items()}
 PUBLIC_TYPES: tuple[str, ...] = tuple(sorted(DOMAIN_TYPES))
+#: stored type name -> public type name (known without decoding the event)
+PUBLIC_TYPE_OF: dict[str, str] = {domain: public for public, domain in DOMAIN_TYPES.items()}
 #: the synthetic event a subscription's "send a test event" delivers
 TEST_EVENT_TYPE = "webhook.test"
 

@@ -44,8 +44,9 @@ class Envelope(NamedTuple, Generic[E]):
 
 
 def recorded(stored: StoredEvent) -> Envelope[DomainEvent]:
-    """Decode (and upcast) a stored row. Raises ValueError for an unknown event type and
-    TypeError for a payload that does not fit its class, as `decode` does."""
+    """Decode (and upcast) a stored row. Raises `domain.events.EventDecodeError` (an unknown
+    type, a schema version with no upcaster path, a payload that does not fit its class), as
+    `decode` does."""
     return Envelope(
         decode(stored.event_type, stored.schema_version, stored.payload),
         stored.global_position,

@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from domain.events import EventDecodeError
 from eventstore.engine import writer
 from eventstore.log_consumer import exponential_delay, head_position, lock_for_transaction, read_events
 from eventstore.records import StoredEvent
@@ -301,7 +302,8 @@ class ProjectionRunner:
         try:
             ops = projection.project(event)
         except Exception as exc:  # a projector bug or a payload that does not decode: this event fails
-            log.debug("projector failed", exc_info=True)
+            # A decode error names its cause (parked as the reason); a projector bug keeps its traceback.
+            log.debug("projector failed", exc_info=not isinstance(exc, EventDecodeError))
             return _describe(exc)
         if not careful:
             pending.extend(ops)

@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from worker_runs.ports import free_port, wait_for_port
+
 THREADS = 32
 BACKLOG = 2048
 
@@ -49,36 +51,12 @@ app = create_app(bootstrap(Settings(home=Path(os.environ["WORKER_RUNS_HOME"]), d
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_up(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
 @contextmanager
 def waitress(app: Any) -> Iterator[int]:
     from worker_runs.http_server import HttpServer
 
-    server = HttpServer(app, "127.0.0.1", 0, threads=THREADS)
-    stop = threading.Event()
-    thread = threading.Thread(target=server.serve_until, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        yield server.address[1]
-    finally:
-        stop.set()
-        thread.join(10)
+    with HttpServer(app, "127.0.0.1", 0, threads=THREADS).in_thread() as port:
+        yield port
 
 
 @contextmanager
@@ -90,7 +68,7 @@ def cheroot(app: Any) -> Iterator[int]:
                          timeout=60)
     thread = threading.Thread(target=server.start, daemon=True)
     thread.start()
-    _wait_up(port)
+    wait_for_port(port)
     try:
         yield port
     finally:
@@ -110,7 +88,7 @@ def granian(app: Any, home: Path) -> Iterator[int]:
         env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_up(port)
+        wait_for_port(port)
         yield port
     finally:
         process.terminate()
@@ -228,22 +206,13 @@ def main() -> None:
     args = parser.parse_args()
 
     from api.app import create_app
-    from commands.messages import IssueToken, RegisterUser
-    from commands.tokens import generate_token, hash_token
-    from eventstore.engine import make_engine
-    from eventstore.migrate import upgrade
-    from worker_runs.bootstrap import bootstrap
-    from worker_runs.settings import Settings
+    from worker_runs.users import create_user_with_token, sqlite_home
 
     home = Path(tempfile.mkdtemp(prefix="wsgi-compare-"))
     url = f"sqlite:///{home / 'worker-runs.db'}"
     os.environ.update({"WORKER_RUNS_HOME": str(home), "WORKER_RUNS_DATABASE_URL": url})
-    engine = make_engine(url)
-    upgrade(engine)
-    container = bootstrap(Settings(home=home, database_url=url), engine=engine)
-    user_id = container.bus.handle(RegisterUser("bench")).data["user_id"]
-    token = generate_token()
-    container.bus.handle(IssueToken(user_id=user_id, token_hash=hash_token(token)))
+    container = sqlite_home(home)
+    token = create_user_with_token(container.bus, "bench").token
     app = create_app(container)
 
     servers: dict[str, Callable[[], Any]] = {

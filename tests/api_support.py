@@ -9,7 +9,6 @@ for real (a read after a write waits for the thread to catch up), with no broker
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,12 +23,13 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from api.app import create_app
-from commands.messages import GrantWorkerAccess, IssueToken, RegisterUser, RevokeToken
-from commands.tokens import generate_token, hash_token
+from commands.messages import GrantWorkerAccess, RevokeToken
 from domain.actor import Actor
 from projections.registry import PROJECTIONS
 from projections.runner import ProjectionRunner
 from worker_runs.bootstrap import Container
+from worker_runs.ports import free_port
+from worker_runs.users import create_user_with_token
 
 
 class BackgroundProjector:
@@ -86,12 +86,9 @@ class ApiUser:
 
 
 def make_user(container: Container, username: str, *, admin: bool = False) -> ApiUser:
-    user_id = container.bus.handle(RegisterUser(username, f"{username}@example.org", admin)).data["user_id"]
-    token = generate_token()
-    token_id = container.bus.handle(
-        IssueToken(user_id=user_id, token_hash=hash_token(token), label="test")
-    ).data["token_id"]
-    return ApiUser(user_id, token, token_id, username)
+    email = f"{username}@example.org"
+    created = create_user_with_token(container.bus, username, email, admin=admin, label="test")
+    return ApiUser(created.user_id, created.token, created.token_id, username)
 
 
 def revoke(container: Container, user: ApiUser) -> None:
@@ -233,12 +230,6 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     # Enough for the concurrency tests' bursts: a short accept queue makes the kernel drop
     # SYNs, which clients only retry after a second.
     request_queue_size = 256
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServerThread:

@@ -5,7 +5,6 @@ the database URL a subprocess needs to reach a test's database (its PostgreSQL s
 from __future__ import annotations
 
 import contextlib
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -18,6 +17,7 @@ from celery.contrib.testing.worker import start_worker
 from sqlalchemy.engine import Engine
 
 from projections.relay import Relay
+from tests.waiting import running
 from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.serve import EmbeddedBroker
 from worker_runs.settings import Settings
@@ -70,15 +70,8 @@ def real_worker(container: Container) -> Iterator[None]:
 def running_relay(container: Container, **kwargs: object) -> Iterator[Relay]:
     relay = Relay(container.engine, container.publisher, container.runner.names,
                   lock_path=container.settings.home / "relay.lock", **kwargs)  # type: ignore[arg-type]
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,), name="test-relay")
-    thread.start()
-    try:
+    with running(relay.run, timeout=30, name="test-relay"):
         yield relay
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "the relay did not stop"
 
 
 def database_url(engine: Engine) -> str:

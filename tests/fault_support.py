@@ -7,15 +7,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port, wait_for_port
 
 
 class RedisServer:
@@ -36,14 +34,7 @@ class RedisServer:
              "--appendonly", "no", "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
+        wait_for_port(self.port, timeout=10, interval=0.05, process=self.process, what="redis-server")
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -6,12 +6,20 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, sync_playwright
 
-from tests.ui_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, CliUser, Service, Shots, create_user
+from tests.ui_support import (  # noqa: F401 - new_context: imported from here by the browser tests
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CliUser,
+    Service,
+    Shots,
+    create_user,
+    new_context,
+)
 
 #: every user the browser tests sign in as: one per test, so their runs lists never mix
 USERNAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
@@ -57,9 +65,3 @@ def shots_for(module: str) -> Shots:
 def shots(request: pytest.FixtureRequest) -> Shots:
     """The module's screenshots, in test-artifacts/ui/<its SHOTS>/."""
     return shots_for(request.module.SHOTS)
-
-
-def new_context(browser: Browser, **kwargs: Any) -> BrowserContext:
-    context = browser.new_context(viewport=kwargs.pop("viewport", {"width": 1280, "height": 800}), **kwargs)
-    context.set_default_timeout(15_000)
-    return context

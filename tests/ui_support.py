@@ -11,18 +11,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from api.ui.resources import SIGN_IN
-from worker_runs.serve import free_port
+from tests.waiting import stop_process
+from worker_runs.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
@@ -95,12 +97,7 @@ class Service:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(45)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process(process, 45, group=True)
 
     # --- the HTTP API, as a script would call it ---------------------------------------------------
 
@@ -121,6 +118,11 @@ class Service:
         assert status == 201, body
         return body
 
+    def unique_worker(self, user: CliUser, name: str, type: str = "recognizer") -> tuple[str, dict[str, Any]]:
+        """A worker named `name` made unique (`unique`), its slug from that name: the name and the worker."""
+        name = unique(name)
+        return name, self.worker(user, name, type, slug=slug(name))
+
     def version(self, user: CliUser, worker_id: str, **fields: Any) -> dict[str, Any]:
         status, body = self.api(user, "POST", f"/api/v1/workers/{worker_id}/versions/", fields)
         assert status == 201, body
@@ -130,6 +132,16 @@ class Service:
         status, body = self.api(user, "POST", "/api/v1/process/workers/", {"worker_version_id": version_id})
         assert status == 201, body
         return body
+
+    def get(self, user: CliUser, path: str) -> Any:
+        """GET `path`, which must answer 200; the body."""
+        status, answer = self.api(user, "GET", path)
+        assert status == 200, answer
+        return answer
+
+    def run_worker_name(self, user: CliUser, run_id: str) -> str:
+        """The name of the worker whose version a run is of, as the server says."""
+        return str(self.get(user, f"/api/v1/process/workers/{run_id}/")["worker_version"]["worker"]["name"])
 
     def create(self, user: CliUser, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST `body` to `path`, which must answer 201; the created object."""
@@ -174,6 +186,102 @@ def sign_in(page: Any, service: Service, user: CliUser) -> None:
     page.get_by_label("API token").fill(user.token)
     page.get_by_label("API token").press("Enter")
     page.wait_for_url(f"{service.url}/worker-runs")
+
+
+#: `new_context` options of a phone: its width, touch screen and mobile viewport
+PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def new_context(browser: Any, **kwargs: Any) -> Any:
+    """A new browser context (1280x800 unless a viewport is given), 15 s for every wait."""
+    context = browser.new_context(viewport=kwargs.pop("viewport", {"width": 1280, "height": 800}), **kwargs)
+    context.set_default_timeout(15_000)
+    return context
+
+
+@contextmanager
+def signed_in(
+    browser: Any, service: Service, user: CliUser, watch: Watch | None = None, **context_options: Any,
+) -> Iterator[Any]:
+    """A page of a new context (`new_context` options), watched by `watch` when given, signed in
+    as `user`; the context is closed after."""
+    context = new_context(browser, **context_options)
+    try:
+        page = context.new_page()
+        if watch is not None:
+            watch.page(page)
+        sign_in(page, service, user)
+        yield page
+    finally:
+        context.close()
+
+
+# --- the "Create a worker run" modal's steps ---------------------------------------------------------
+
+
+def create_button(form: Any) -> Any:
+    """A form's "Create" button."""
+    return form.get_by_role("button", name="Create", exact=True)
+
+
+def worker_button(modal: Any, name: str) -> Any:
+    """The modal's list entry of the worker `name`."""
+    return modal.locator("#workers").get_by_role("button", name=re.compile(re.escape(name)))
+
+
+def expect_panel_shows(modal: Any, name: str) -> None:
+    """The panel's heading is the worker, and the list highlights that worker and no other."""
+    from playwright.sync_api import expect
+
+    expect(modal.locator("#worker-detail").get_by_role("heading", level=3)).to_have_text(name)
+    expect(worker_button(modal, name)).to_have_attribute("aria-current", "true")
+    expect(modal.locator("#workers [aria-current='true']")).to_have_count(1)
+
+
+def pick_worker(modal: Any, name: str, *, tap: bool = False) -> None:
+    """Click (or tap) the worker in the list: its panel shows."""
+    button = worker_button(modal, name)
+    if tap:
+        button.tap()
+    else:
+        button.click()
+    expect_panel_shows(modal, name)
+
+
+def create_worker(modal: Any, name: str, type: str) -> Any:
+    """Fill the modal's "Create" worker form and send it; the form."""
+    modal.locator("#create-worker").click()
+    form = modal.locator("#worker-form")
+    form.get_by_label("Name").fill(name)
+    form.get_by_label("Type").fill(type)
+    create_button(form).click()
+    return form
+
+
+def create_version(modal: Any, docker_tag: str) -> None:
+    """Create a version of the worker in the panel: one more version, and the notice says so."""
+    from playwright.sync_api import expect
+
+    detail = modal.locator("#worker-detail")
+    before = int(detail.locator("#versions-title .count").inner_text())
+    create_button(detail).click()
+    form = detail.locator("#version-form")
+    expect(form.get_by_label("Docker image tag")).to_be_focused()
+    form.get_by_label("Docker image tag").fill(docker_tag)
+    create_button(form).click()
+    expect(detail.locator("#versions-title .count")).to_have_text(str(before + 1))
+    expect(detail.get_by_text("Version created")).to_be_visible()
+
+
+def shown_run_id(modal: Any, selector: str = "#new-run-id") -> str:
+    """The run ID the modal shows (a UUID) in `selector`: "+"'s notice, or "#quick-run-id"."""
+    from playwright.sync_api import expect
+
+    shown = modal.locator(selector)
+    expect(shown).to_be_visible()
+    run_id = shown.inner_text().strip()
+    assert UUID_RE.match(run_id), run_id
+    return str(run_id)
 
 
 class Shots:

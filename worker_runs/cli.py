@@ -10,14 +10,13 @@ import click
 
 from api.users.passwords import PasswordStore, WeakPassword
 from commands.aliases import USERNAME
-from commands.messages import IssueToken, RegisterUser
 from commands.sign_in_messages import RecordPasswordSet
-from commands.tokens import generate_token, hash_token
 from domain.errors import DomainError
 from eventstore.migrate import upgrade
 from worker_runs import cli_api, cli_integrations, cli_projections, cli_provenance, cli_runs
 from worker_runs.bench.cli import bench
 from worker_runs.cli_context import CliGroup, current_container
+from worker_runs.users import create_user_with_token
 
 
 @click.group(cls=CliGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,13 +60,12 @@ def users_create(username: str, email: str | None, admin: bool) -> None:
     container = current_container()
     upgrade(container.engine)
     try:
-        user_id = container.bus.handle(RegisterUser(username, email, admin)).data["user_id"]
-        token = generate_token()
-        container.bus.handle(IssueToken(user_id=user_id, token_hash=hash_token(token), label="cli"))
+        created = create_user_with_token(container.bus, username, email, admin=admin, label="cli")
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Created {'admin ' if admin else ''}user {username} ({user_id}). API token:", err=False)
-    click.echo(token)
+    kind = "admin user" if admin else "user"
+    click.echo(f"Created {kind} {username} ({created.user_id}). API token:", err=False)
+    click.echo(created.token)
 
 
 @users.command("set-password")

@@ -25,6 +25,8 @@ Production keeps gunicorn (`worker-runs api`) behind the buffering proxy of dock
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from waitress import wasyncore
@@ -70,6 +72,19 @@ class HttpServer:
         finally:
             self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
             wasyncore.close_all(socket_map)
+
+    @contextmanager
+    def in_thread(self) -> Iterator[int]:
+        """Serve from a background thread while the block runs (the port it listens on); the
+        server is stopped and its thread joined after."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.serve_until, args=(stop,), name="http", daemon=True)
+        thread.start()
+        try:
+            yield self.address[1]
+        finally:
+            stop.set()
+            thread.join(10)
 
     def close(self) -> None:
         """Close the listening socket of a server that never served."""

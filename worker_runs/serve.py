@@ -32,6 +32,7 @@ from eventstore.outage import is_db_unavailable
 from worker_runs import health
 from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.http_server import DEFAULT_THREADS, HttpServer
+from worker_runs.ports import free_port
 from worker_runs.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,6 @@ def load_app_factory(spec: str) -> Callable[[Container], Any]:
             f"The HTTP API could not be loaded from {spec!r} ({type(exc).__name__}: {exc}). "
             "Is the api package installed? Use --app MODULE:FACTORY to serve another WSGI factory."
         ) from exc
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def _fake_redis_server(host: str) -> Any:

@@ -7,20 +7,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 from click.testing import CliRunner
 
-from commands.messages import IssueToken, RegisterUser
-from commands.tokens import generate_token, hash_token
-from eventstore.engine import make_engine
-from eventstore.migrate import upgrade
-from tests.api_support import free_port
-from worker_runs.bootstrap import bootstrap
 from worker_runs.cli import main
-from worker_runs.settings import Settings
+from worker_runs.ports import free_port, wait_for_http
+from worker_runs.users import create_user_with_token, sqlite_home
 
 
 def test_openapi_command_prints_the_served_document() -> None:
@@ -32,14 +26,10 @@ def test_openapi_command_prints_the_served_document() -> None:
 
 
 def test_api_command_serves_the_app_with_gunicorn(tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'api.db'}"
-    engine = make_engine(database_url)
-    upgrade(engine)
-    container = bootstrap(Settings(home=tmp_path, database_url=database_url), engine=engine)
-    user_id = container.bus.handle(RegisterUser("alice")).data["user_id"]
-    token = generate_token()
-    container.bus.handle(IssueToken(user_id=user_id, token_hash=hash_token(token)))
-    engine.dispose()
+    container = sqlite_home(tmp_path, "api.db")
+    database_url = container.settings.database_url
+    token = create_user_with_token(container.bus, "alice").token
+    container.engine.dispose()
 
     port = free_port()
     env = {**os.environ, "WORKER_RUNS_HOME": str(tmp_path), "WORKER_RUNS_DATABASE_URL": database_url,
@@ -53,16 +43,8 @@ def test_api_command_serves_the_app_with_gunicorn(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/livez", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            assert time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.2)
+        wait_for_http(f"{base}/livez", process=process, what="the API",
+                      diagnostics=lambda: process.stderr.read().decode() if process.stderr else "")
         schema = requests.get(f"{base}/api/v1/openapi/?format=json", timeout=5).json()
         assert schema["openapi"].startswith("3.0")
         headers = {"Authorization": f"Token {token}"}

@@ -15,22 +15,16 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from api.app import MAX_BODY_BYTES, create_app
-from commands.messages import IssueToken, RegisterUser
-from commands.tokens import generate_token, hash_token
-from eventstore.engine import make_engine
-from eventstore.migrate import upgrade
-from tests.api_support import ServerThread, free_port
-from worker_runs.bootstrap import bootstrap
+from tests.api_support import ServerThread
 from worker_runs.http_server import HttpServer
-from worker_runs.settings import Settings
+from worker_runs.ports import free_port, wait_for_port
+from worker_runs.users import create_user_with_token, sqlite_home
 
 
 def _chunked(method: str, path: str, token: str, body: bytes, chunk: int = 7) -> bytes:
@@ -73,14 +67,10 @@ def _get(port: int, path: str, token: str) -> dict[str, object]:
 class Setup:
     def __init__(self, home: Path) -> None:
         self.home = home
-        self.database_url = f"sqlite:///{home / 'api.db'}"
-        engine = make_engine(self.database_url)
-        upgrade(engine)
-        self.container = bootstrap(Settings(home=home, database_url=self.database_url), engine=engine)
-        bus = self.container.bus
-        self.user_id = bus.handle(RegisterUser("alice")).data["user_id"]
-        self.token = generate_token()
-        bus.handle(IssueToken(user_id=self.user_id, token_hash=hash_token(self.token)))
+        self.container = sqlite_home(home, "api.db")
+        self.database_url = self.container.settings.database_url
+        alice = create_user_with_token(self.container.bus, "alice")
+        self.user_id, self.token = alice.user_id, alice.token
 
 
 def _gunicorn(setup: Setup) -> Iterator[int]:
@@ -93,14 +83,7 @@ def _gunicorn(setup: Setup) -> Iterator[int]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+        wait_for_port(port, interval=0.2, process=process, what="gunicorn")
         yield port
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -108,15 +91,8 @@ def _gunicorn(setup: Setup) -> Iterator[int]:
 
 
 def _waitress(setup: Setup) -> Iterator[int]:
-    server = HttpServer(create_app(setup.container), "127.0.0.1", 0, threads=2)
-    stop = threading.Event()
-    thread = threading.Thread(target=server.serve_until, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        yield server.address[1]
-    finally:
-        stop.set()
-        thread.join(10)
+    with HttpServer(create_app(setup.container), "127.0.0.1", 0, threads=2).in_thread() as port:
+        yield port
 
 
 @pytest.fixture(params=["gunicorn", "waitress"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,8 +24,9 @@ from typing import Any
 
 import pytest
 
-from tests.api_support import free_port
 from tests.conftest import PostgresSchema
+from tests.waiting import stop_process
+from worker_runs.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".worker-runs-test-cache"
@@ -186,12 +186,7 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]
             time.sleep(0.2)
         yield running
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 45)
         log.close()
 
 

@@ -10,29 +10,26 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 import sqlalchemy as sa
 
-from commands import messages as m
-from commands.tokens import generate_token, hash_token
-from domain.actor import Actor
 from eventstore.engine import make_engine
 from eventstore.migrate import upgrade
 from projections.consistency import wait_for_position
 from tests.e2e.test_faults_serve import _create_workers, _projected
 from tests.fault_support import Client
+from tests.waiting import stop_process
 from worker_runs.bootstrap import bootstrap
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port, wait_for_http
 from worker_runs.settings import Settings
+from worker_runs.users import create_user_with_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -88,22 +85,25 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def _serve(cluster: Cluster, home: Path) -> tuple[int, subprocess.Popen[bytes], BinaryIO]:
+    """`worker-runs serve` on the cluster, logging to home/serve.log: its port, process and log."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_RUNS_")}
+    env.update({"WORKER_RUNS_HOME": str(home), "WORKER_RUNS_DATABASE_URL": cluster.url})
+    log = (home / "serve.log").open("w+b")
+    process = subprocess.Popen([sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    return port, process, log
+
+
 def test_serve_outlives_a_postgresql_restart(cluster: Cluster, tmp_path: Path) -> None:
     engine = make_engine(cluster.url)
     upgrade(engine)
     container = bootstrap(Settings(home=tmp_path, database_url=cluster.url), engine=engine)
-    user = container.bus.handle(m.RegisterUser("alice", "alice@example.org", False)).data["user_id"]
-    token = generate_token()
-    container.bus.handle(m.IssueToken(user_id=user, token_hash=hash_token(token), label="t"),
-                         actor=Actor(user))
+    token = create_user_with_token(container.bus, "alice", "alice@example.org", label="t").token
     engine.dispose()
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_RUNS_")}
-    env.update({"WORKER_RUNS_HOME": str(tmp_path), "WORKER_RUNS_DATABASE_URL": cluster.url})
-    log = (tmp_path / "serve.log").open("w+b")
-    process = subprocess.Popen([sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    port, process, log = _serve(cluster, tmp_path)
 
     def output() -> str:
         log.flush()
@@ -112,15 +112,7 @@ def test_serve_outlives_a_postgresql_restart(cluster: Cluster, tmp_path: Path) -
     base = f"http://127.0.0.1:{port}"
     client = Client(base, token)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, output()
-            try:
-                with urllib.request.urlopen(base + "/livez", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, output()
-                time.sleep(0.2)
+        wait_for_http(base + "/livez", process=process, what="serve", diagnostics=output)
         sent = 3
         position = _create_workers(client, 3, "before")
         assert wait_for_position(engine, position, timeout=30), output()
@@ -144,44 +136,20 @@ def test_serve_outlives_a_postgresql_restart(cluster: Cluster, tmp_path: Path) -
         assert process.poll() is None, output()
         assert "stopped unexpectedly" not in output()
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 60)
         log.close()
         engine.dispose()
 
 
 def test_serve_started_before_postgresql_waits_for_it(cluster: Cluster, tmp_path: Path) -> None:
     cluster.stop()  # serve comes up first, as in a compose file or after a host reboot
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_RUNS_")}
-    env.update({"WORKER_RUNS_HOME": str(tmp_path), "WORKER_RUNS_DATABASE_URL": cluster.url})
-    log = (tmp_path / "serve.log").open("w+b")
-    process = subprocess.Popen([sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    port, process, log = _serve(cluster, tmp_path)
     try:
         time.sleep(3)
         assert process.poll() is None, "serve exited because the database was not up yet"
         cluster.start()
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text(errors="replace")
-            time.sleep(0.3)
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", interval=0.3, process=process, what="serve",
+                      diagnostics=lambda: (tmp_path / "serve.log").read_text(errors="replace"))
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 60)
         log.close()

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,18 +25,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from commands import messages as m
-from commands.tokens import generate_token, hash_token
-from domain.actor import Actor
 from eventstore.migrate import upgrade
 from projections.consistency import wait_for_position
 from projections.tables import rm_workers
 from tests.broker import database_url
 from tests.conftest import PG_URL, PostgresSchema
 from tests.fault_support import Client, RedisServer
+from tests.waiting import stop_process
 from worker_runs.bootstrap import bootstrap
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port, wait_for_http
 from worker_runs.settings import Settings
+from worker_runs.users import create_user_with_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -61,10 +59,7 @@ def stack(pg_schema: PostgresSchema, tmp_path: Path) -> Iterator[dict[str, Any]]
     process = subprocess.Popen([sys.executable, "-m", "worker_runs.cli", "serve", "--port", str(port)],
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     container = bootstrap(Settings(home=tmp_path, database_url=PG_URL), engine=engine)
-    user = container.bus.handle(m.RegisterUser("alice", "alice@example.org", False)).data["user_id"]
-    token = generate_token()
-    container.bus.handle(m.IssueToken(user_id=user, token_hash=hash_token(token), label="t"),
-                         actor=Actor(user))
+    token = create_user_with_token(container.bus, "alice", "alice@example.org", label="t").token
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
 
     def terminate() -> int:
@@ -78,25 +73,12 @@ def stack(pg_schema: PostgresSchema, tmp_path: Path) -> Iterator[dict[str, Any]]
         return (tmp_path / "serve.log").read_text(errors="replace")
 
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, output()
-        try:
-            with urllib.request.urlopen(base + "/livez", timeout=2):
-                break
-        except OSError:
-            assert time.monotonic() < deadline, output()
-            time.sleep(0.2)
+    wait_for_http(base + "/livez", process=process, what="serve", diagnostics=output)
     try:
         yield {"client": Client(base, token), "engine": engine, "terminate": terminate, "redis": redis,
                "process": process, "output": output, "base": base}
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, 60)
         log.close()
         redis.kill()
         admin.dispose()

@@ -43,9 +43,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from commands import messages as m
-from commands.tokens import generate_token, hash_token
-from domain.actor import Actor
 from eventstore.migrate import upgrade
 from projections.consistency import projection_positions, wait_for_position
 from projections.registry import PROJECTIONS
@@ -55,8 +52,9 @@ from tests.conftest import PG_URL
 from tests.fault_support import Client, RedisServer, Supervised
 from tests.projection_workload import snapshot
 from worker_runs.bootstrap import Container, bootstrap
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port
 from worker_runs.settings import Settings
+from worker_runs.users import create_user_with_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -251,10 +249,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def user_token(pg_engine: Engine, tmp_path: Path) -> tuple[Container, str]:
     container = bootstrap(Settings(home=tmp_path, database_url=PG_URL), engine=pg_engine)
-    user = container.bus.handle(m.RegisterUser("alice", "alice@example.org", False)).data["user_id"]
-    token = generate_token()
-    container.bus.handle(m.IssueToken(user_id=user, token_hash=hash_token(token), label="t"),
-                         actor=Actor(user))
+    token = create_user_with_token(container.bus, "alice", "alice@example.org", label="t").token
     return container, token
 
 

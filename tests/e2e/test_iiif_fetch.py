@@ -81,7 +81,7 @@ def test_dns_answers_are_pinned_and_checked(iiif: IIIFServer) -> None:
 
 
 def test_an_unreachable_server_is_named(iiif: IIIFServer) -> None:
-    from tests.api_support import free_port
+    from worker_runs.ports import free_port
 
     url = f"http://127.0.0.1:{free_port()}/iiif/2/p7"
     with pytest.raises(ImageNotReachable, match="Cannot fetch .*/p7/info.json: connection failed"):

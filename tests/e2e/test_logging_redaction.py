@@ -28,10 +28,11 @@ import structlog
 
 from api.app import create_app
 from commands import messages as m
-from tests.api_support import free_port, make_user
+from tests.api_support import make_user
 from tests.waiting import wait_until
 from worker_runs.bootstrap import Container
 from worker_runs.logging_config import REDACTED, configure_logging, redact_text
+from worker_runs.ports import free_port
 
 BODY_VALUE = "zq-body-value-7f3a"
 PASSWORD = "hunter2-correct-horse"

@@ -22,13 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from commands.messages import IssueToken, RegisterUser
-from commands.tokens import generate_token, hash_token
-from eventstore.engine import make_engine
-from eventstore.migrate import upgrade
-from tests.api_support import free_port
-from worker_runs.bootstrap import bootstrap
-from worker_runs.settings import Settings
+from worker_runs.ports import free_port, wait_for_http
+from worker_runs.users import create_user_with_token, sqlite_home
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -37,16 +32,8 @@ SLOW_CLIENTS = 40
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        assert process.poll() is None, f"{what} exited: {process.stderr.read() if process.stderr else ''!r}"
-        assert time.monotonic() < deadline, f"{what} did not start"
-        time.sleep(0.2)
+    wait_for_http(url, process=process, what=what,
+                  diagnostics=lambda: repr(process.stderr.read() if process.stderr else ""))
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -85,14 +72,10 @@ class Stack:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     """gunicorn with API_THREADS threads behind nginx."""
-    database_url = f"sqlite:///{tmp_path / 'api.db'}"
-    engine = make_engine(database_url)
-    upgrade(engine)
-    container = bootstrap(Settings(home=tmp_path, database_url=database_url), engine=engine)
-    user_id = container.bus.handle(RegisterUser("alice")).data["user_id"]
-    token = generate_token()
-    container.bus.handle(IssueToken(user_id=user_id, token_hash=hash_token(token)))
-    engine.dispose()
+    container = sqlite_home(tmp_path, "api.db")
+    database_url = container.settings.database_url
+    token = create_user_with_token(container.bus, "alice").token
+    container.engine.dispose()
 
     api_port, proxy_port = free_port(), free_port()
     env = {**os.environ, "WORKER_RUNS_HOME": str(tmp_path), "WORKER_RUNS_DATABASE_URL": database_url,

@@ -29,15 +29,14 @@ from pathlib import Path
 
 import pytest
 
-from commands.messages import IssueToken, RegisterUser
-from commands.tokens import generate_token, hash_token
 from eventstore.engine import make_engine
 from eventstore.migrate import upgrade
 from tests.broker import database_url
 from tests.conftest import PostgresSchema
 from worker_runs.bootstrap import bootstrap
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port
 from worker_runs.settings import Settings
+from worker_runs.users import create_user_with_token
 
 pytestmark = pytest.mark.slow
 
@@ -54,9 +53,7 @@ def _token(database: str, home: Path) -> str:
     engine = make_engine(database)
     upgrade(engine)
     bus = bootstrap(Settings(home=home, database_url=database), engine=engine).bus
-    user_id = bus.handle(RegisterUser("fuzzer", "fuzzer@example.org", False)).data["user_id"]
-    token = generate_token()
-    bus.handle(IssueToken(user_id=user_id, token_hash=hash_token(token), label="schemathesis"))
+    token = create_user_with_token(bus, "fuzzer", "fuzzer@example.org", label="schemathesis").token
     engine.dispose()
     return token
 

@@ -22,7 +22,7 @@ from eventstore.engine import make_engine
 from projections.consistency import wait_for_position
 from projections.tables import rm_user_runs
 from worker_runs.bootstrap import bootstrap
-from worker_runs.serve import free_port
+from worker_runs.ports import free_port
 from worker_runs.settings import Settings
 
 STARTUP_TIMEOUT = 60

@@ -10,22 +10,23 @@ Screenshots: test-artifacts/ui/details/.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Browser, Locator, expect
 
-from tests.ui_fixtures import browser, home, new_context, service, shots, users  # noqa: F401
+from tests.ui_fixtures import browser, home, service, shots, users  # noqa: F401
 from tests.ui_support import (
+    PHONE,
     CliUser,
     Service,
     Shots,
     Watch,
+    create_button,
     expect_accessible,
     open_modal,
-    sign_in,
+    signed_in,
     slug,
     unique,
+    worker_button,
 )
 
 pytestmark = pytest.mark.slow
@@ -39,10 +40,7 @@ def test_the_account_menu_opens_on_hover_and_click_and_closes_with_escape_or_out
 ) -> None:
     user = users["alice"]
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
         menu = page.locator("summary", has_text="alice@example.org")
         sign_out = page.get_by_role("button", name="Sign out")
         expect(sign_out).to_be_hidden()
@@ -72,8 +70,6 @@ def test_the_account_menu_opens_on_hover_and_click_and_closes_with_escape_or_out
         expect(sign_out).to_be_hidden()
         expect(menu).to_be_focused()
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 def test_the_account_menu_by_touch_then_sign_out_and_the_signed_out_message(
@@ -81,10 +77,7 @@ def test_the_account_menu_by_touch_then_sign_out_and_the_signed_out_message(
 ) -> None:
     user = users["bob"]
     watch = Watch()
-    context = new_context(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch, **PHONE) as page:
         menu = page.locator("summary", has_text="bob@example.org")
         sign_out = page.get_by_role("button", name="Sign out")
         menu.tap()
@@ -98,18 +91,13 @@ def test_the_account_menu_by_touch_then_sign_out_and_the_signed_out_message(
         expect_accessible(page, "signed out")
         shots(page, "signed-out")
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 def test_the_api_docs_link_back_to_the_worker_runs(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["carol"]
-    context = new_context(browser)
-    try:
-        page = context.new_page()
-        sign_in(page, service, user)
+    with signed_in(browser, service, user) as page:
         page.locator("summary", has_text="carol@example.org").click()
         page.get_by_role("link", name="API documentation").click()
         back = page.get_by_role("link", name="Back to worker runs")
@@ -117,21 +105,15 @@ def test_the_api_docs_link_back_to_the_worker_runs(
         shots(page, "api-docs")
         back.click()
         expect(page.get_by_role("heading", name="Worker runs", exact=True)).to_be_visible()
-    finally:
-        context.close()
 
 
 def test_a_duplicate_slug_says_so_and_offers_that_worker(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["dave"]
-    existing = unique("Existing worker")
-    service.worker(user, existing, "recognizer", slug=slug(existing))
+    existing, _ = service.unique_worker(user, "Existing worker")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
         modal = open_modal(page)
         modal.locator("#create-worker").click()
         form = modal.locator("#worker-form")
@@ -140,7 +122,7 @@ def test_a_duplicate_slug_says_so_and_offers_that_worker(
         form.get_by_label("Name").fill("My copy")
         form.get_by_label("Slug").fill("not a slug!")
         form.get_by_label("Type").fill("scripting")
-        form.get_by_role("button", name="Create", exact=True).click()
+        create_button(form).click()
         form = modal.locator("#worker-form")
         expect(form.get_by_text("Enter a valid slug.")).to_be_visible()
         expect(form.get_by_text("Letters, digits, - and _.")).to_be_visible()
@@ -149,7 +131,7 @@ def test_a_duplicate_slug_says_so_and_offers_that_worker(
 
         # The slug of an existing worker: a warning, what was typed is kept, and "Open".
         form.get_by_label("Slug").fill(slug(existing))
-        form.get_by_role("button", name="Create", exact=True).click()
+        create_button(form).click()
         warning = modal.get_by_role("alert").filter(has_text="already exists")
         expect(warning).to_contain_text(existing)
         expect(warning).to_contain_text("Nothing was created")
@@ -162,40 +144,31 @@ def test_a_duplicate_slug_says_so_and_offers_that_worker(
         expect(modal.locator("#worker-detail").get_by_role("heading", level=3)).to_have_text(existing)
         expect(modal.locator("#workers [aria-current='true']")).to_contain_text(existing)
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 def test_the_revision_url_is_validated(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["erin"]
-    name = unique("Revisioned")
-    worker = service.worker(user, name, "recognizer", slug=slug(name))
+    name, worker = service.unique_worker(user, "Revisioned")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
         modal = open_modal(page)
-        modal.locator("#workers").get_by_role("button", name=re.compile(name)).click()
+        worker_button(modal, name).click()
         modal.locator("#create-version").click()
         form = modal.locator("#version-form")
         form.get_by_label("Revision URL").fill("gitlab.com/me/worker commit 12")
-        form.get_by_role("button", name="Create", exact=True).click()
+        create_button(form).click()
         form = modal.locator("#version-form")
         expect(form.locator("#e-revision_url")).to_contain_text("starting with https://")
         expect(form.get_by_label("Revision URL")).to_be_focused()
         expect_accessible(page, "invalid revision URL")
         shots(page, "invalid-revision-url")
-        status, versions = service.api(user, "GET", f"/api/v1/workers/{worker['id']}/versions/")
-        assert versions["count"] == 0
+        assert service.get(user, f"/api/v1/workers/{worker['id']}/versions/")["count"] == 0
         form.get_by_label("Revision URL").fill("https://gitlab.com/me/worker/-/commit/0a1b2c3")
-        form.get_by_role("button", name="Create", exact=True).click()
+        create_button(form).click()
         expect(modal.locator("#worker-detail .version")).to_have_count(1)
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 def test_empty_states_say_what_to_do(
@@ -203,10 +176,7 @@ def test_empty_states_say_what_to_do(
 ) -> None:
     user = users["frank"]
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
         modal = open_modal(page)
         expect(modal.get_by_text("You have no worker yet")).to_be_visible()
         expect(modal.get_by_text("No worker matches")).to_have_count(0)
@@ -217,8 +187,6 @@ def test_empty_states_say_what_to_do(
         expect(modal.get_by_text("No worker matches “zzz”")).to_be_visible()
         expect(modal.get_by_text("You have no worker yet")).to_have_count(0)
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 def test_the_create_worker_buttons_stay_in_view_at_1280x800(
@@ -226,14 +194,11 @@ def test_the_create_worker_buttons_stay_in_view_at_1280x800(
 ) -> None:
     user = users["grace"]
     watch = Watch()
-    context = new_context(browser, viewport={"width": 1280, "height": 800})
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch, viewport={"width": 1280, "height": 800}) as page:
         modal = open_modal(page)
         modal.locator("#create-worker").click()
         form = modal.locator("#worker-form")
-        form.get_by_role("button", name="Create", exact=True).click()  # errors make the form longer
+        create_button(form).click()  # errors make the form longer
         form = modal.locator("#worker-form")
         expect(form.locator("#e-name")).to_be_visible()
         form.get_by_label("Name").focus()
@@ -241,8 +206,6 @@ def test_the_create_worker_buttons_stay_in_view_at_1280x800(
             expect(form.get_by_role("button", name=name, exact=True)).to_be_in_viewport(ratio=1)
         shots(page, "create-worker-buttons-in-view")
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 #: every place a line breaks inside an element: the character before and after the break
@@ -280,25 +243,19 @@ def test_long_type_names_and_ids_do_not_break_mid_word_on_a_phone(
 ) -> None:
     user = users["heidi"]
     long_type = "handwritten-text-recognition-and-layout-analysis"
-    name = unique("Phone long type")
-    worker = service.worker(user, name, long_type, slug=slug(name))
+    name, worker = service.unique_worker(user, "Phone long type", long_type)
     run = service.run(user, service.version(user, worker["id"])["id"])
     watch = Watch()
-    context = new_context(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch, **PHONE) as page:
         row = page.locator(f"#runs tr[data-run-id='{run['id']}']")
         expect(row).to_be_visible()
         _expect_no_mid_word_break(row.locator(".run-id"))
         _expect_no_mid_word_break(row.locator(".badge"))
         shots(page, "phone-long-words", full_page=True)
         modal = open_modal(page)
-        modal.locator("#workers").get_by_role("button", name=re.compile(name)).tap()
+        worker_button(modal, name).tap()
         expect(modal.locator("#worker-detail .version .run-id")).to_have_text(run["id"])
         _expect_no_mid_word_break(modal.locator(".badge"))
         _expect_no_mid_word_break(modal.locator("#worker-detail .run-id"))
         shots(page, "phone-long-words-modal")
         watch.expect_clean()
-    finally:
-        context.close()

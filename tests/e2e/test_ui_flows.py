@@ -19,18 +19,24 @@ import re
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
-from tests.ui_fixtures import browser, home, new_context, service, shots, users  # noqa: F401
+from tests.ui_fixtures import browser, home, service, shots, users  # noqa: F401
 from tests.ui_support import (
-    UUID_RE,
+    PHONE,
     CliUser,
     Service,
     Shots,
     Watch,
+    create_button,
+    create_version,
+    create_worker,
     expect_accessible,
+    expect_panel_shows,
     open_modal,
-    sign_in,
-    slug,
+    pick_worker,
+    shown_run_id,
+    signed_in,
     unique,
+    worker_button,
 )
 
 pytestmark = pytest.mark.slow
@@ -39,29 +45,6 @@ pytestmark = pytest.mark.slow
 SHOTS = "flows"
 
 LIVE_TIMEOUT_MS = 15_000
-
-
-def _worker_button(modal: Locator, name: str) -> Locator:
-    return modal.locator("#workers").get_by_role("button", name=re.compile(re.escape(name)))
-
-
-def _expect_panel_shows(modal: Locator, name: str) -> None:
-    """The panel's heading is the worker, and the list highlights that worker and no other."""
-    expect(modal.locator("#worker-detail").get_by_role("heading", level=3)).to_have_text(name)
-    expect(_worker_button(modal, name)).to_have_attribute("aria-current", "true")
-    expect(modal.locator("#workers [aria-current='true']")).to_have_count(1)
-
-
-def _create_version(modal: Locator, docker_tag: str) -> None:
-    detail = modal.locator("#worker-detail")
-    before = int(detail.locator("#versions-title .count").inner_text())
-    detail.get_by_role("button", name="Create", exact=True).click()
-    form = detail.locator("#version-form")
-    expect(form.get_by_label("Docker image tag")).to_be_focused()
-    form.get_by_label("Docker image tag").fill(docker_tag)
-    form.get_by_role("button", name="Create", exact=True).click()
-    expect(detail.locator("#versions-title .count")).to_have_text(str(before + 1))
-    expect(detail.get_by_text("Version created")).to_be_visible()
 
 
 def _plus(modal: Locator) -> Locator:
@@ -77,60 +60,40 @@ def _press(plus: Locator, modal: Locator) -> str:
     plus.click()
     if before is not None:
         expect(new_id).not_to_have_text(before)
-    return _run_id_from_notice(modal)
-
-
-def _run_id_from_notice(modal: Locator) -> str:
-    new_id = modal.locator("#new-run-id")
-    expect(new_id).to_be_visible()
-    run_id = new_id.inner_text().strip()
-    assert UUID_RE.match(run_id), run_id
-    return run_id
-
-
-def _run_worker_name(service: Service, user: CliUser, run_id: str) -> str:
-    status, run = service.api(user, "GET", f"/api/v1/process/workers/{run_id}/")
-    assert status == 200, run
-    return str(run["worker_version"]["worker"]["name"])
+    return shown_run_id(modal)
 
 
 def test_pick_a_then_b_create_a_version_on_b_then_plus_gives_bs_run(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["carol"]
-    a_name, b_name = unique("Worker A"), unique("Worker B")
-    a = service.worker(user, a_name, "recognizer", slug=slug(a_name))
+    a_name, a = service.unique_worker(user, "Worker A")
     service.version(user, a["id"], docker_image_iid="a:1")
-    service.worker(user, b_name, "layout-analyser", slug=slug(b_name))
+    b_name, _ = service.unique_worker(user, "Worker B", "layout-analyser")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
         modal = open_modal(page)
         expect_accessible(page, "modal open")
 
-        _worker_button(modal, a_name).click()
-        _expect_panel_shows(modal, a_name)
+        pick_worker(modal, a_name)
         expect(modal.locator("#worker-detail .version")).to_have_count(1)
-        _worker_button(modal, b_name).click()
-        _expect_panel_shows(modal, b_name)
+        pick_worker(modal, b_name)
         expect(modal.locator("#worker-detail").get_by_text("No version yet")).to_be_visible()
         expect_accessible(page, "worker selected")
 
         # Quick clicks, without waiting for the panel: the last one wins, list and panel agree.
         for _ in range(3):
-            _worker_button(modal, a_name).click()
-            _worker_button(modal, b_name).click()
-        _expect_panel_shows(modal, b_name)
+            worker_button(modal, a_name).click()
+            worker_button(modal, b_name).click()
+        expect_panel_shows(modal, b_name)
 
-        _create_version(modal, "registry.example.org/b:1")
+        create_version(modal, "registry.example.org/b:1")
         expect_accessible(page, "version created")
         versions = modal.locator("#worker-detail .version")
         expect(versions).to_have_count(1)
         expect(versions.first).to_contain_text("registry.example.org/b:1")
         versions.first.get_by_role("button", name="Create a user worker run from version 1").click()
-        run_id = _run_id_from_notice(modal)
+        run_id = shown_run_id(modal)
         expect(modal.locator(".notice.success")).to_contain_text("Worker run created")
         expect_accessible(page, "run created")
         # The run is B's: on screen (the runs list behind the modal) and on the server.
@@ -138,7 +101,7 @@ def test_pick_a_then_b_create_a_version_on_b_then_plus_gives_bs_run(
         row = page.locator(f"#runs tr[data-run-id='{run_id}']")
         expect(row).to_contain_text(b_name)
         expect(row).to_contain_text("layout-analyser")
-        assert _run_worker_name(service, user, run_id) == b_name
+        assert service.run_worker_name(user, run_id) == b_name
         shots(page, "pick-a-pick-b-version-plus", full_page=True)
 
         # The left "Create" still answers after all this, and B's panel comes back after it.
@@ -146,59 +109,49 @@ def test_pick_a_then_b_create_a_version_on_b_then_plus_gives_bs_run(
         modal.locator("#create-worker").click()
         expect(modal.locator("#worker-form").get_by_label("Name")).to_be_focused()
         expect(modal.locator("#workers [aria-current='true']")).to_have_count(0)
-        _worker_button(modal, b_name).click()
-        _expect_panel_shows(modal, b_name)
+        pick_worker(modal, b_name)
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 def test_create_a_worker_then_pick_an_older_one(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["dave"]
-    older = unique("Older worker")
-    service.version(user, service.worker(user, older, "recognizer", slug=slug(older))["id"])
+    older, worker = service.unique_worker(user, "Older worker")
+    service.version(user, worker["id"])
     newer = unique("Newer worker")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
         modal = open_modal(page)
         modal.locator("#create-worker").click()
         form = modal.locator("#worker-form")
         expect_accessible(page, "create worker form")
         form.get_by_label("Name").fill(newer)
         form.get_by_label("Type").fill("scripting")
-        form.get_by_role("button", name="Create", exact=True).click()
-        _expect_panel_shows(modal, newer)
+        create_button(form).click()
+        expect_panel_shows(modal, newer)
         expect(modal.get_by_text("Worker created")).to_be_visible()
         expect(modal.locator("#workers .worker-item")).to_have_count(2)
 
-        _worker_button(modal, older).click()
-        _expect_panel_shows(modal, older)
+        pick_worker(modal, older)
         expect(modal.locator("#worker-detail .version")).to_have_count(1)
         # "+" on the older worker's version: the run is the older worker's.
         _plus(modal).click()
-        run_id = _run_id_from_notice(modal)
-        assert _run_worker_name(service, user, run_id) == older
+        run_id = shown_run_id(modal)
+        assert service.run_worker_name(user, run_id) == older
 
         # Back to the new worker: its panel, with its (empty) versions; create one there.
-        _worker_button(modal, newer).click()
-        _expect_panel_shows(modal, newer)
-        _create_version(modal, "")
+        pick_worker(modal, newer)
+        create_version(modal, "")
         second = _press(_plus(modal), modal)
         assert second != run_id
-        assert _run_worker_name(service, user, second) == newer
+        assert service.run_worker_name(user, second) == newer
         page.keyboard.press("Escape")
         expect(page.locator("#runs tbody tr")).to_have_count(2)
         expect(page.locator(f"#runs tr[data-run-id='{second}']")).to_contain_text(newer)
         expect(page.locator(f"#runs tr[data-run-id='{run_id}']")).to_contain_text(older)
         shots(page, "create-worker-then-pick-older", full_page=True)
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 def _tab_to(page: Page, target: Locator, limit: int = 40) -> None:
@@ -212,14 +165,11 @@ def _tab_to(page: Page, target: Locator, limit: int = 40) -> None:
 
 def test_keyboard_only(browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots) -> None:
     user = users["erin"]
-    a_name, b_name = unique("Keyboard A"), unique("Keyboard B")
-    service.version(user, service.worker(user, a_name, "recognizer", slug=slug(a_name))["id"])
-    service.worker(user, b_name, "recognizer", slug=slug(b_name))
+    a_name, a = service.unique_worker(user, "Keyboard A")
+    service.version(user, a["id"])
+    b_name, _ = service.unique_worker(user, "Keyboard B")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
         opener = page.get_by_role("button", name="Create a worker run")
         _tab_to(page, opener)
         page.keyboard.press("Enter")
@@ -229,9 +179,9 @@ def test_keyboard_only(browser: Browser, service: Service, users: dict[str, CliU
         # Type to search, Tab to the worker, Enter: its panel, focus on its heading.
         page.keyboard.type("Keyboard B", delay=30)
         expect(modal.locator("#workers .worker-item")).to_have_count(1)
-        _tab_to(page, _worker_button(modal, b_name))
+        _tab_to(page, worker_button(modal, b_name))
         page.keyboard.press("Enter")
-        _expect_panel_shows(modal, b_name)
+        expect_panel_shows(modal, b_name)
         expect(modal.locator("#worker-title")).to_be_focused()
 
         # Tab to the versions' "Create", Enter, type a tag, Enter: "+" has the focus, Enter.
@@ -243,17 +193,17 @@ def test_keyboard_only(browser: Browser, service: Service, users: dict[str, CliU
         plus = modal.get_by_role("button", name="Create a user worker run from version 1")
         expect(plus).to_be_focused()
         page.keyboard.press("Enter")
-        run_id = _run_id_from_notice(modal)
-        assert _run_worker_name(service, user, run_id) == b_name
+        run_id = shown_run_id(modal)
+        assert service.run_worker_name(user, run_id) == b_name
 
         # Shift+Tab back to the search, clear it, pick A with the keyboard: A's panel.
         page.locator("#worker-search").focus()  # the dialog's first field, as Shift+Tab would reach it
         page.keyboard.press("Control+a")
         page.keyboard.press("Backspace")
         expect(modal.locator("#workers .worker-item")).to_have_count(2)
-        _tab_to(page, _worker_button(modal, a_name))
+        _tab_to(page, worker_button(modal, a_name))
         page.keyboard.press("Enter")
-        _expect_panel_shows(modal, a_name)
+        expect_panel_shows(modal, a_name)
 
         # Escape closes the dialog, the focus is back on its opener, the run is in the list.
         page.keyboard.press("Escape")
@@ -262,8 +212,6 @@ def test_keyboard_only(browser: Browser, service: Service, users: dict[str, CliU
         expect(page.locator(f"#runs tr[data-run-id='{run_id}']")).to_contain_text(b_name)
         shots(page, "keyboard-only", full_page=True)
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 def test_two_tabs_of_the_same_user(
@@ -272,32 +220,23 @@ def test_two_tabs_of_the_same_user(
     user = users["frank"]
     first_name = unique("Tab worker")
     watch = Watch()
-    one, two = new_context(browser), new_context(browser)
-    try:
-        tab1 = watch.page(one.new_page())
-        tab2 = watch.page(two.new_page())
-        sign_in(tab1, service, user)
-        sign_in(tab2, service, user)
+    with signed_in(browser, service, user, watch) as tab1, signed_in(browser, service, user, watch) as tab2:
         expect(tab2.locator("body")).to_have_attribute("data-live", "on", timeout=LIVE_TIMEOUT_MS)
         modal2 = open_modal(tab2)
         expect(modal2.locator("#workers .worker-item")).to_have_count(0)
 
         # Tab 1 creates a worker and a version: tab 2's open modal lists the worker live.
         modal1 = open_modal(tab1)
-        modal1.locator("#create-worker").click()
-        modal1.locator("#worker-form").get_by_label("Name").fill(first_name)
-        modal1.locator("#worker-form").get_by_label("Type").fill("recognizer")
-        modal1.locator("#worker-form").get_by_role("button", name="Create", exact=True).click()
-        _expect_panel_shows(modal1, first_name)
-        _create_version(modal1, "tabs:1")
-        expect(_worker_button(modal2, first_name)).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+        create_worker(modal1, first_name, "recognizer")
+        expect_panel_shows(modal1, first_name)
+        create_version(modal1, "tabs:1")
+        expect(worker_button(modal2, first_name)).to_be_visible(timeout=LIVE_TIMEOUT_MS)
 
         # Tab 2 picks it and presses "+": tab 1's list shows the run live.
-        _worker_button(modal2, first_name).click()
-        _expect_panel_shows(modal2, first_name)
+        pick_worker(modal2, first_name)
         expect(modal2.locator("#worker-detail .version")).to_have_count(1)
         modal2.get_by_role("button", name="Create a user worker run from version 1").click()
-        run_id = _run_id_from_notice(modal2)
+        run_id = shown_run_id(modal2)
         tab1.keyboard.press("Escape")
         expect(tab1.locator(f"#runs tr[data-run-id='{run_id}']")).to_contain_text(
             first_name, timeout=LIVE_TIMEOUT_MS)
@@ -311,36 +250,27 @@ def test_two_tabs_of_the_same_user(
         expect_accessible(tab1, "run already exists")
         # "Create a new version": that worker's panel, with the form, and the run's ID on its version.
         modal1.get_by_role("button", name="Create a new version").click()
-        _expect_panel_shows(modal1, first_name)
+        expect_panel_shows(modal1, first_name)
         expect(modal1.locator("#version-form").get_by_label("Docker image tag")).to_be_focused()
         expect(modal1.locator("#worker-detail .version .run-id")).to_have_text(run_id)
         shots(tab1, "two-tabs-run-shown-in-first-tab")
         watch.expect_clean()
-    finally:
-        one.close()
-        two.close()
 
 
 def test_phone_width(browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots) -> None:
     user = users["grace"]
-    a_name = unique("Phone worker with a rather long name")
-    b_name = unique("Phone B")
     long_type = "handwritten-text-recognition-and-layout-analysis"
-    service.version(user, service.worker(user, a_name, long_type, slug=slug(a_name))["id"])
-    service.worker(user, b_name, "recognizer", slug=slug(b_name))
+    a_name, a = service.unique_worker(user, "Phone worker with a rather long name", long_type)
+    service.version(user, a["id"])
+    b_name, _ = service.unique_worker(user, "Phone B")
     watch = Watch()
-    context = new_context(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch, **PHONE) as page:
         modal = open_modal(page)
-        _worker_button(modal, a_name).tap()
-        _expect_panel_shows(modal, a_name)
-        _worker_button(modal, b_name).tap()
-        _expect_panel_shows(modal, b_name)
-        _create_version(modal, "phone:1")
+        pick_worker(modal, a_name, tap=True)
+        pick_worker(modal, b_name, tap=True)
+        create_version(modal, "phone:1")
         modal.get_by_role("button", name="Create a user worker run from version 1").tap()
-        run_id = _run_id_from_notice(modal)
+        run_id = shown_run_id(modal)
         expect(modal.locator("#new-run-id")).to_be_in_viewport()
         expect_accessible(page, "phone: run created")
         _expect_no_horizontal_scroll(page)
@@ -348,14 +278,12 @@ def test_phone_width(browser: Browser, service: Service, users: dict[str, CliUse
         modal.get_by_role("button", name="Close").tap()
         row = page.locator(f"#runs tr[data-run-id='{run_id}']")
         expect(row).to_contain_text(b_name)
-        _worker_button(open_modal(page), a_name).tap()
+        worker_button(open_modal(page), a_name).tap()
         page.keyboard.press("Escape")
         _expect_no_horizontal_scroll(page)
         expect_accessible(page, "phone: runs page")
         shots(page, "phone-runs-page", full_page=True)
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 def _expect_no_horizontal_scroll(page: Page) -> None:
@@ -377,13 +305,9 @@ def test_a_write_whose_answer_is_lost_says_so_and_reload_shows_it(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["heidi"]
-    name = unique("Lossy worker")
-    worker = service.worker(user, name, "recognizer", slug=slug(name))
+    name, worker = service.unique_worker(user, "Lossy worker")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
         sent: list[str] = []
 
         def reach_the_server_then_drop_the_answer(route: Route) -> None:
@@ -393,11 +317,10 @@ def test_a_write_whose_answer_is_lost_says_so_and_reload_shows_it(
 
         page.route("**/ui/workers/*/versions", reach_the_server_then_drop_the_answer)
         modal = open_modal(page)
-        _worker_button(modal, name).click()
-        _expect_panel_shows(modal, name)
+        pick_worker(modal, name)
         modal.locator("#create-version").click()
         modal.get_by_label("Docker image tag").fill("lossy:1")
-        submit = modal.locator("#version-form").get_by_role("button", name="Create", exact=True)
+        submit = create_button(modal.locator("#version-form"))
         submit.click()
         problem = modal.get_by_role("alert").filter(has_text="may have been saved")
         expect(problem).to_be_visible()
@@ -408,29 +331,22 @@ def test_a_write_whose_answer_is_lost_says_so_and_reload_shows_it(
 
         problem.get_by_role("button", name="Reload the page").click()
         modal = open_modal(page)
-        _worker_button(modal, name).click()
-        _expect_panel_shows(modal, name)
+        pick_worker(modal, name)
         # One version, not two: the page never invited a second press.
         expect(modal.locator("#worker-detail .version")).to_have_count(1)
-        status, versions = service.api(user, "GET", f"/api/v1/workers/{worker['id']}/versions/")
-        assert status == 200 and versions["count"] == 1, versions
+        versions = service.get(user, f"/api/v1/workers/{worker['id']}/versions/")
+        assert versions["count"] == 1, versions
         # The dropped connection is the one error the console may show.
         watch.expect_clean("net::ERR_CONNECTION_RESET", "htmx:sendError", "htmx:afterRequest")
-    finally:
-        context.close()
 
 
 def test_a_write_that_cannot_be_shown_says_so(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["ivan"]
-    name = unique("Unshown worker")
-    service.worker(user, name, "recognizer", slug=slug(name))
+    name, _ = service.unique_worker(user, "Unshown worker")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
 
         def send_the_answer_somewhere_missing(route: Route) -> None:
             response = route.fetch()
@@ -439,36 +355,30 @@ def test_a_write_that_cannot_be_shown_says_so(
 
         page.route("**/ui/workers/*/versions", send_the_answer_somewhere_missing)
         modal = open_modal(page)
-        _worker_button(modal, name).click()
+        worker_button(modal, name).click()
         modal.locator("#create-version").click()
-        modal.locator("#version-form").get_by_role("button", name="Create", exact=True).click()
+        create_button(modal.locator("#version-form")).click()
         problem = modal.get_by_role("alert").filter(has_text="Saved, but this page could not show")
         expect(problem).to_be_visible()
         expect(modal.get_by_role("button", name="Reload the page")).to_be_visible()
         shots(page, "saved-but-not-shown")
         watch.expect_clean("htmx:targetError", "Invalid re-target #not-on-this-page")
-    finally:
-        context.close()
 
 
 def test_a_form_cannot_be_sent_twice_while_in_flight(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["judy"]
-    name = unique("Slow worker")
-    worker = service.worker(user, name, "recognizer", slug=slug(name))
+    name, worker = service.unique_worker(user, "Slow worker")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
         held: list[Route] = []
         page.route("**/ui/workers/*/versions", lambda route: held.append(route))
         modal = open_modal(page)
-        _worker_button(modal, name).click()
+        worker_button(modal, name).click()
         modal.locator("#create-version").click()
         form = modal.locator("#version-form")
-        submit = form.get_by_role("button", name="Create", exact=True)
+        submit = create_button(form)
         submit.click()
         expect(submit).to_be_disabled()  # while the request is in flight
         form.get_by_label("Branch").press("Enter")  # a second try: nothing is sent
@@ -476,10 +386,8 @@ def test_a_form_cannot_be_sent_twice_while_in_flight(
         assert len(held) == 1
         held[0].continue_()
         expect(modal.locator("#worker-detail .version")).to_have_count(1)
-        status, versions = service.api(user, "GET", f"/api/v1/workers/{worker['id']}/versions/")
+        versions = service.get(user, f"/api/v1/workers/{worker['id']}/versions/")
         assert versions["count"] == 1, versions
         watch.expect_clean()
-    finally:
-        context.close()
 
 

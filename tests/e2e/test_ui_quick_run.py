@@ -13,16 +13,17 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
-from tests.ui_fixtures import browser, home, new_context, service, shots, users  # noqa: F401
+from tests.ui_fixtures import browser, home, service, shots, users  # noqa: F401
 from tests.ui_support import (
-    UUID_RE,
+    PHONE,
     CliUser,
     Service,
     Shots,
     Watch,
     expect_accessible,
     open_modal,
-    sign_in,
+    shown_run_id,
+    signed_in,
     unique,
 )
 
@@ -41,29 +42,18 @@ def _open_quick_run(page: Page) -> tuple[Locator, Locator]:
     return modal, form
 
 
-def _run_id_shown(modal: Locator) -> str:
-    shown = modal.locator("#quick-run-id")
-    expect(shown).to_be_visible()
-    run_id = shown.inner_text().strip()
-    assert UUID_RE.match(run_id), run_id
-    return run_id
-
-
 def test_quick_run_creates_worker_version_and_run_then_answers_the_same_run(
     browser: Browser, service: Service, users: dict[str, CliUser], shots: Shots,
 ) -> None:
     user = users["alice"]
     name = unique("Quick OCR")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
+    with signed_in(browser, service, user, watch) as page:
 
         def seen(state: str, target: Page | None = None) -> None:
             shots(target or page, state)
             expect_accessible(target or page, state)
 
-        sign_in(page, service, user)
         modal, form = _open_quick_run(page)
         seen("quick-run-form")
 
@@ -78,7 +68,7 @@ def test_quick_run_creates_worker_version_and_run_then_answers_the_same_run(
         form.get_by_label("Worker name").fill(name)
         form.get_by_label("Type").fill("recognizer")
         form.get_by_label("Worker name").press("Enter")
-        run_id = _run_id_shown(modal)
+        run_id = shown_run_id(modal, "#quick-run-id")
         notice = modal.locator("#run-notice")
         expect(notice).to_contain_text("Worker run created.")
         expect(notice).to_contain_text(f"Created the local worker “{name}” (recognizer), its version 1")
@@ -100,8 +90,7 @@ def test_quick_run_creates_worker_version_and_run_then_answers_the_same_run(
         expect(row).to_be_visible()
         expect(row).to_contain_text(name)
         # The server agrees: the run is of the worker's version 1.
-        status, run = service.api(user, "GET", f"/api/v1/process/workers/{run_id}/")
-        assert status == 200, run
+        run = service.get(user, f"/api/v1/process/workers/{run_id}/")
         assert (run["worker_version"]["worker"]["name"], run["worker_version"]["version"]) == (name, 1)
 
         # Again, with the same name: the same run, nothing new.
@@ -109,7 +98,7 @@ def test_quick_run_creates_worker_version_and_run_then_answers_the_same_run(
         form.get_by_label("Worker name").fill(name)
         form.get_by_role("button", name="Get my run").click()
         expect(notice).to_contain_text("You already have a run of this version.")
-        assert _run_id_shown(modal) == run_id
+        assert shown_run_id(modal, "#quick-run-id") == run_id
         expect(notice).to_contain_text("already existed, with your run")
         expect(page.locator("#runs tbody tr")).to_have_count(1)
         seen("quick-run-same-run-again")
@@ -120,25 +109,18 @@ def test_quick_run_creates_worker_version_and_run_then_answers_the_same_run(
         expect(modal.get_by_role("button", name="Quick run", exact=True)).to_be_focused()
 
         # Last step: the same flow at a phone's width, from another quick run.
-        phone = new_context(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        try:
-            small = watch.page(phone.new_page())
-            sign_in(small, service, user)
+        with signed_in(browser, service, user, watch, **PHONE) as small:
             small_modal, small_form = _open_quick_run(small)
             small_form.get_by_label("Worker name").fill(name)
             small_form.get_by_label("Docker image tag").fill("registry.example.org/quick-ocr:2")
             small_form.get_by_role("button", name="Get my run").click()
-            phone_run = _run_id_shown(small_modal)
+            phone_run = shown_run_id(small_modal, "#quick-run-id")
             assert phone_run != run_id  # a new image: a new version, so a new run
             expected = f"Created version 2 of your worker “{name}”"
             expect(small_modal.locator("#run-notice")).to_contain_text(expected)
             seen("quick-run-phone", small)
-        finally:
-            phone.close()
         watch.expect_clean()
-    finally:
-        context.close()
-        print(f"\nScreenshots in {shots.folder}: " + ", ".join(p.name for p in shots.taken))
+    print(f"\nScreenshots in {shots.folder}: " + ", ".join(p.name for p in shots.taken))
 
 
 def test_quick_run_with_another_users_worker_name_says_what_to_do(
@@ -148,10 +130,7 @@ def test_quick_run_with_another_users_worker_name_says_what_to_do(
     name = unique("Private OCR")
     service.worker(owner, name, "recognizer")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, other)
+    with signed_in(browser, service, other, watch) as page:
         modal, form = _open_quick_run(page)
         form.get_by_label("Worker name").fill(name)
         form.get_by_role("button", name="Get my run").click()
@@ -162,8 +141,6 @@ def test_quick_run_with_another_users_worker_name_says_what_to_do(
         shots(page, "quick-run-name-taken")
         expect_accessible(page, "quick-run-name-taken")
         watch.expect_clean()
-    finally:
-        context.close()
 
 
 def test_quick_run_cannot_be_sent_twice_while_in_flight(
@@ -172,10 +149,7 @@ def test_quick_run_cannot_be_sent_twice_while_in_flight(
     user = users["dave"]
     name = unique("Patient OCR")
     watch = Watch()
-    context = new_context(browser)
-    try:
-        page = watch.page(context.new_page())
-        sign_in(page, service, user)
+    with signed_in(browser, service, user, watch) as page:
         held: list[Route] = []
 
         def hold_posts(route: Route) -> None:
@@ -194,10 +168,8 @@ def test_quick_run_cannot_be_sent_twice_while_in_flight(
         page.wait_for_timeout(300)
         assert len(held) == 1
         held[0].continue_()
-        run_id = _run_id_shown(modal)
-        status, runs = service.api(user, "GET", "/api/v1/process/workers/")
-        assert status == 200 and [run["id"] for run in runs["results"]] == [run_id], runs
+        run_id = shown_run_id(modal, "#quick-run-id")
+        runs = service.get(user, "/api/v1/process/workers/")
+        assert [run["id"] for run in runs["results"]] == [run_id], runs
         shots(page, "quick-run-sent-once")
         watch.expect_clean()
-    finally:
-        context.close()

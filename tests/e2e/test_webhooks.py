@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import falcon.testing
@@ -14,11 +15,14 @@ from sqlalchemy.engine import Engine
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from api.app import create_app
+from domain import events as ev
+from eventstore import Metadata, NewEvent, StreamAppend
 from integrations import signing
 from integrations.delivery import DeliveryPolicy, Outcome, Response, backoff_delay, classify
 from tests.api_support import ApiUser, make_user
 from tests.conftest import settings_for
 from tests.integration_support import create_run_chain, fast_settings
+from tests.upcasting_support import OLD_PAYLOAD, V, W, bump, flatten_worker
 from tests.webhook_receiver import Receiver, verify
 from worker_runs.bootstrap import Container, bootstrap
 
@@ -591,3 +595,36 @@ def test_classify_one_answer(status: int | None, error: str | None, attempts: in
     assert (verdict.kind, verdict.retryable) == (kind, retryable)
     if kind != "delivered":
         assert verdict.error == (error or f"HTTP {status}")
+
+
+def test_an_event_without_its_upcaster_is_parked_with_the_reason_then_sent_once_it_is_deployed(
+    live: Container, client: falcon.testing.TestClient, receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run stored by an older schema version, the upcaster not shipped: the delivery parks it
+    and pauses the subscription with a reason naming the missing upcaster (no traceback, nothing
+    later sent out of order); with the upcaster deployed, resume sends it, upcast."""
+    alice = make_user(live, "alice")
+    sub = subscribe(client, alice, receiver.url, ["worker_run.created"])
+    bump(monkeypatch, upcaster=False)
+    position = live.store.append(
+        [StreamAppend(f"local-process-{alice.user_id}", 0, [NewEvent(
+            "UserWorkerRunCreated", {**OLD_PAYLOAD, "user_id": alice.user_id}, schema_version=1,
+        )])],
+        metadata=Metadata("user", alice.user_id, "c", "c", datetime.now(UTC)),
+    ).last_position
+    assert drain(live, sub["id"])[-1].state == "paused"
+    state = client.simulate_get(f"{HOOKS}{sub['id']}/", headers=alice.headers).json
+    assert state["state"] == "paused"
+    assert state["state_reason"].startswith(f"event {position} parked: cannot decode the event: ")
+    assert "no upcaster registered for version 1" in state["state_reason"]
+    [parked] = _parked(client, alice, sub["id"])
+    assert parked["event_type"] == "worker_run.created" and "UserWorkerRunCreated" in parked["parked_reason"]
+    assert receiver.requests == []
+
+    monkeypatch.setitem(ev.UPCASTERS, ("UserWorkerRunCreated", 1), flatten_worker)
+    resumed = client.simulate_post(f"{HOOKS}{sub['id']}/resume/", headers=alice.headers)
+    assert resumed.status_code == 200 and resumed.json["state"] == "active"
+    drain(live, sub["id"])
+    [sent] = [verify(sub["secret"], r) for r in receiver.ok()]
+    assert sent["position"] == position
+    assert (sent["data"]["worker_id"], sent["data"]["worker_version_id"]) == (W, V)

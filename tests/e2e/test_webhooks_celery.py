@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from tasks.webhooks import WebhookPublisher
 from tests.api_support import make_user
 from tests.broker import broker_container, real_worker
 from tests.integration_support import create_run_chain, fast_settings
+from tests.waiting import running
 from tests.webhook_receiver import Receiver, verify
 from worker_runs.bootstrap import Container, bootstrap, utc_now
 
@@ -43,15 +43,8 @@ def running_kicker(container: Container) -> Iterator[WebhookKicker]:
     # No projection to announce: the relay runs the kicker in its loop, under its lock.
     relay = Relay(container.engine, container.publisher, [], poll_interval=0.05, kickers=[kicker],
                   lock_path=container.settings.home / "relay.lock")
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,), name="test-kicker")
-    thread.start()
-    try:
+    with running(relay.run, name="test-kicker"):
         yield kicker
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-        assert not thread.is_alive()
 
 
 def _subscribe(container: Container, user, url: str) -> dict:

@@ -25,6 +25,7 @@ from projections.status import projection_statuses
 from tests.api_support import grant, make_user
 from tests.conftest import settings_for
 from tests.integration_support import create_run_chain, fast_settings
+from tests.waiting import running
 from worker_runs.bootstrap import Container, bootstrap, utc_now
 
 ADMIN = Actor("an-admin", is_admin=True)
@@ -124,10 +125,7 @@ def test_the_relay_runs_the_kicker_under_its_lock(live: Container) -> None:
     assert result.kicked == [sub["id"]] and kicked == [sub["id"]]
     assert {name for name, _ in announced} == set(live.runner.names)  # the index too
     # A second relay stands by, and so does its kicker: two relays never both kick.
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,))
-    thread.start()
-    try:
+    with running(relay.run):
         second = Relay(live.engine, Publisher(), [], lock_path=lock,
                        kickers=[WebhookKicker(live.engine, kicked.append)])
         done = threading.Event()
@@ -136,7 +134,3 @@ def test_the_relay_runs_the_kicker_under_its_lock(live: Container) -> None:
             for _ in range(100):  # until the first relay holds the lock
                 second.run(done, wait_for_lock=False)
                 threading.Event().wait(0.05)
-    finally:
-        stop.set()
-        thread.join(10)
-    assert not thread.is_alive()

@@ -26,6 +26,7 @@ from projections.registry import PROJECTIONS
 from projections.relay import Relay
 from tests.conftest import PG_URL, PostgresSchema
 from tests.projection_workload import Workload
+from tests.waiting import running
 from worker_runs.bootstrap import Container, bootstrap
 from worker_runs.settings import Settings
 
@@ -109,11 +110,8 @@ def test_relay_reconnects_and_retakes_its_lock_after_its_backends_are_killed(
     app, container = faulty
     recorder = Recorder()
     relay = Relay(app.engine, recorder, sorted(PROJECTIONS), poll_interval=0.2)
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,), name="relay-under-test")
-    thread.start()
     workload = Workload(container.bus, seed=12)
-    try:
+    with running(relay.run, timeout=15, name="relay-under-test") as thread:
         assert _eventually(app.holds_lock)
         for round_ in range(4):
             workload.random_command()
@@ -127,10 +125,6 @@ def test_relay_reconnects_and_retakes_its_lock_after_its_backends_are_killed(
             assert _eventually(lambda h=head: recorder.reached(h)), f"round {round_}: not after the fault"
             assert thread.is_alive(), "the relay died with its connection"
             assert _eventually(app.holds_lock), "the relay did not take its lock again"
-    finally:
-        stop.set()
-        thread.join(15)
-    assert not thread.is_alive()
 
 
 def test_webhook_kicker_keeps_running_after_its_backends_are_killed(
@@ -148,19 +142,13 @@ def test_webhook_kicker_keeps_running_after_its_backends_are_killed(
 
     kicker.step = counted  # type: ignore[method-assign]
     relay = Relay(app.engine, Recorder(), [], poll_interval=0.05, kickers=[kicker])
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,), name="kicker-under-test")
-    thread.start()
-    try:
+    with running(relay.run, timeout=15, name="kicker-under-test") as thread:
         for _ in range(3):
             assert _eventually(lambda: len(steps) > 0)
             app.terminate()
             before = len(steps)
             assert _eventually(lambda b=before: len(steps) > b + 3), "the kicker stopped stepping"
         assert thread.is_alive()
-    finally:
-        stop.set()
-        thread.join(15)
 
 
 def test_live_stream_stays_open_across_a_database_outage(faulty: tuple[AppEngine, Container]) -> None:

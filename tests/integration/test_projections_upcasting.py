@@ -10,6 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from eventstore import Metadata, NewEvent, StreamAppend
+from integrations import index
+from integrations.tables import event_scopes
 from projections.generations import live_generation
 from projections.runner import ProjectionRunner, RetryPolicy
 from projections.tables import dead_letters, rm_user_runs
@@ -55,4 +57,24 @@ def test_control_without_the_upcaster_the_event_is_parked_not_projected(
     with container.engine.connect() as conn:
         assert conn.execute(sa.select(rm_user_runs)).first() is None
         parked = conn.execute(sa.select(dead_letters.c.global_position, dead_letters.c.error)).one()
-    assert parked.global_position == position and "UserWorkerRunCreated" in parked.error
+    assert parked.global_position == position
+    # The reason names the missing upcaster, not a bare KeyError of the registry.
+    assert parked.error.startswith("UnknownEventVersion: UserWorkerRunCreated stored at schema version 1")
+    assert "no upcaster registered for version 1" in parked.error
+
+
+def test_control_without_the_upcaster_the_event_index_keeps_going(
+    container: Container, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The index reads every event: the one with no upcaster path is indexed for its author
+    only (as an unknown type is), not parked, and the index reaches the head."""
+    bump(monkeypatch, upcaster=False)
+    position = _append_old_row(container)
+    assert index.catch_up(container.engine) == position
+    with container.engine.connect() as conn:
+        scope = conn.execute(sa.select(event_scopes.c.scope_id).where(
+            event_scopes.c.generation == live_generation(conn, index.NAME),
+            event_scopes.c.global_position == position,
+        )).scalar_one()
+        assert conn.execute(sa.select(dead_letters)).first() is None
+    assert scope == U

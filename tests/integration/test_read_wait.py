@@ -84,15 +84,22 @@ def _waiting_reads(client: falcon.testing.TestClient, user: ApiUser, position: i
     return results
 
 
-def test_waiting_reads_share_one_poller(
-    client: falcon.testing.TestClient, container: Container, checkpoint_queries: list[float],
-) -> None:
+def _alice_and_bobs_unprojected_write(container: Container) -> tuple[ApiUser, int]:
+    """Alice, and the position of a worker Bob creates after the projections caught up (not
+    projected yet)."""
     alice, bob = make_user(container, "alice"), make_user(container, "bob")
     _catch_up(container)
-    # Bob writes; nobody projects it: Alice's reads that ask for it wait the whole WAIT.
     position = container.bus.handle(m.CreateWorker(name="B", slug="b", type="ocr"),
                                     actor=Actor(bob.user_id)).position
     assert position is not None
+    return alice, position
+
+
+def test_waiting_reads_share_one_poller(
+    client: falcon.testing.TestClient, container: Container, checkpoint_queries: list[float],
+) -> None:
+    # Bob writes; nobody projects it: Alice's reads that ask for it wait the whole WAIT.
+    alice, position = _alice_and_bobs_unprojected_write(container)
 
     def queries_during(count: int) -> int:
         checkpoint_queries.clear()
@@ -108,11 +115,7 @@ def test_waiting_reads_share_one_poller(
 def test_waiters_wake_when_the_projections_arrive(
     client: falcon.testing.TestClient, container: Container,
 ) -> None:
-    alice, bob = make_user(container, "alice"), make_user(container, "bob")
-    _catch_up(container)
-    position = container.bus.handle(m.CreateWorker(name="B", slug="b", type="ocr"),
-                                    actor=Actor(bob.user_id)).position
-    assert position is not None
+    alice, position = _alice_and_bobs_unprojected_write(container)
     release = threading.Event()
 
     def project_soon() -> None:

@@ -14,6 +14,7 @@ from projections.relay import Relay, RelayLockUnavailable
 from projections.runner import ProjectionRunner
 from projections.status import relay_checkpoint
 from tests.projection_workload import Workload
+from tests.waiting import running
 from worker_runs.bootstrap import Container
 
 NAMES = sorted(PROJECTIONS)
@@ -135,37 +136,25 @@ def test_a_new_relay_announces_to_every_lagging_projection(container: Container)
 def test_run_loop_publishes_and_stops(container: Container) -> None:
     recorder = Recorder()
     relay = make_relay(container, recorder)
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,))
-    thread.start()
-    try:
+    with running(relay.run) as thread:
         Workload(container.bus, seed=6).random_command()
         assert recorder.event.wait(5)
-    finally:
-        stop.set()
-        thread.join(10)
     assert not thread.is_alive()
     assert {name for name, _ in recorder.messages} == set(NAMES)
 
 
 def test_only_one_relay_runs(container: Container) -> None:
     Workload(container.bus, seed=6).random_command()
-    running = Recorder()
-    first = make_relay(container, running)
-    stop = threading.Event()
-    thread = threading.Thread(target=first.run, args=(stop,))
-    thread.start()
-    try:
+    announced = Recorder()
+    first = make_relay(container, announced)
+    with running(first.run):
         # It announces only once it holds the lock.
-        assert running.event.wait(5), "the first relay never took the lock"
+        assert announced.event.wait(5), "the first relay never took the lock"
         second = make_relay(container, Recorder())
         stopped = threading.Event()
         stopped.set()  # if it got the lock, it returns at once instead of relaying
         with pytest.raises(RelayLockUnavailable):
             second.run(stopped, wait_for_lock=False)
-    finally:
-        stop.set()
-        thread.join(10)
     # Released: now the second one can run (and stops at once when asked).
     done = threading.Event()
     done.set()
@@ -201,10 +190,7 @@ def test_notify_wakes_the_relay_without_waiting_for_the_poll(pg_container: Conta
     relay = make_relay(pg_container, recorder, poll_interval=30.0)
     workload = Workload(pg_container.bus, seed=8)
     workload.user()
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run, args=(stop,))
-    thread.start()
-    try:
+    with running(relay.run, timeout=5) as thread:
         # Listening: it announces only after LISTEN. Once every projection has served that
         # message, the relay has nothing to wait for but the 30 s poll or a notification.
         assert recorder.wait_for(len(NAMES))
@@ -215,9 +201,6 @@ def test_notify_wakes_the_relay_without_waiting_for_the_poll(pg_container: Conta
         workload.user()
         assert recorder.event.wait(5)
         assert time.monotonic() - started < 2.0  # far below the 30 s poll
-    finally:
-        stop.set()
-        thread.join(5)
     assert not thread.is_alive()  # a long poll does not delay the stop
 
 

@@ -62,20 +62,16 @@ def test_configuration_secrets_never_leave() -> None:
     assert "s3cr3t" not in str(event)
 
 
+def run_created() -> StoredEvent:
+    """U's run R of W's version V, as stored."""
+    payload = {"process_id": "p", "user_id": U, "run_id": R, "worker_id": W, "worker_version_id": V,
+               "summary": "s"}
+    return stored("UserWorkerRunCreated", f"local-process-{U}", payload)
+
+
 def test_envelope_and_unexposed_types() -> None:
     event = translate(
-        stored(
-            "UserWorkerRunCreated",
-            f"local-process-{U}",
-            {
-                "process_id": "p",
-                "user_id": U,
-                "run_id": R,
-                "worker_id": W,
-                "worker_version_id": V,
-                "summary": "s",
-            },
-        )
+        run_created()
     )
     assert event is not None
     assert set(event) == {
@@ -99,18 +95,7 @@ def test_envelope_and_unexposed_types() -> None:
 
 def test_index_entries_scope_and_subjects() -> None:
     run = entry_for(
-        stored(
-            "UserWorkerRunCreated",
-            f"local-process-{U}",
-            {
-                "process_id": "p",
-                "user_id": U,
-                "run_id": R,
-                "worker_id": W,
-                "worker_version_id": V,
-                "summary": "s",
-            },
-        )
+        run_created()
     )
     assert run.scope == U  # runs are personal
     assert {R, W, V, U, f"local-process-{U}"} <= run.subjects

@@ -3,7 +3,6 @@ own server (worker_runs/http_server.py), and a user with an API token to call it
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -11,11 +10,10 @@ from typing import Any
 import requests
 
 from api.app import create_app
-from commands.messages import IssueToken, RegisterUser
-from commands.tokens import generate_token, hash_token
 from domain.actor import Actor
 from worker_runs.bootstrap import Container
 from worker_runs.http_server import HttpServer
+from worker_runs.users import create_user_with_token
 
 
 @dataclass(frozen=True)
@@ -30,10 +28,8 @@ class ApiUser:
 
 def api_user(container: Container, username: str) -> ApiUser:
     """A user and an API token, through the bus (set-up, not timed)."""
-    user_id = container.bus.handle(RegisterUser(username)).data["user_id"]
-    token = generate_token()
-    container.bus.handle(IssueToken(user_id=user_id, token_hash=hash_token(token), label="bench"))
-    return ApiUser(user_id, token)
+    created = create_user_with_token(container.bus, username, label="bench")
+    return ApiUser(created.user_id, created.token)
 
 
 class LoopbackServer:
@@ -43,17 +39,15 @@ class LoopbackServer:
         self.server = HttpServer(create_app(container), "127.0.0.1", 0, threads=threads)
         host, port = self.server.address
         self.url = f"http://{host}:{port}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.server.serve_until, args=(self._stop,), daemon=True)
+        self._serving = self.server.in_thread()
 
     def __enter__(self) -> LoopbackServer:
-        self._thread.start()
+        self._serving.__enter__()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        self._serving.__exit__(kind, exc, tb)
 
     def session(self, user: ApiUser) -> requests.Session:
         session = requests.Session()

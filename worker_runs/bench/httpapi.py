@@ -20,10 +20,11 @@ from domain.actor import Actor
 from worker_runs.bench import data
 from worker_runs.bench.baselines import RawInserts
 from worker_runs.bench.http import ApiUser, LoopbackServer, api_user
-from worker_runs.bench.processes import Gunicorn, free_port, read_side
+from worker_runs.bench.processes import Gunicorn, read_side
 from worker_runs.bench.report import Figure
 from worker_runs.bench.runner import BenchContext, interleave, run_writers
 from worker_runs.bootstrap import Container
+from worker_runs.ports import free_port
 
 
 def run(ctx: BenchContext) -> list[Figure]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -97,12 +96,6 @@ class Gunicorn(Children):
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"gunicorn did not answer at {self.url} within {timeout:.0f} s")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
