@@ -31,6 +31,7 @@ from domain.errors import (
     RunRetracted,
     WorkerVersionAlreadyExists,
 )
+from domain.events import EventDecodeError
 from domain.image import ImageAlreadyExists
 from eventstore.commit_outcome import CommitOutcomeUnknown
 from eventstore.outage import is_db_unavailable
@@ -323,6 +324,27 @@ def handle_database_error(
     }, {"Retry-After": DB_RETRY_AFTER})
 
 
+def handle_undecodable(req: falcon.Request, resp: falcon.Response, ex: EventDecodeError, params: Any) -> None:
+    """A stored event this version cannot read (written by a newer one, or its upcaster not
+    deployed): a deployment fault that goes away with the right version, so 503 with the reason
+    logged, not a 500 — and never a half-built answer."""
+    result = after_commit.committed(resp)
+    if result is not None:
+        log.error("undecodable_event_after_commit", path=req.path, method=req.method, reason=str(ex))
+        after_commit.answer_committed(req, resp, result)
+        return
+    log.error("undecodable_event", path=req.path, method=req.method, reason=str(ex))
+    _render(resp, 503, {
+        "type": SERVER,
+        "errors": [error_entry(
+            "event_not_decodable",
+            "This server cannot read an event it has stored (written by a newer version, or its upcaster is "
+            "not deployed). Nothing was changed; the operators must deploy the version that reads it.",
+            None,
+        )],
+    }, {"Retry-After": DB_RETRY_AFTER})
+
+
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
     result = after_commit.committed(resp)
     if result is not None:
@@ -346,3 +368,4 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(marshmallow.ValidationError, handle_validation_error)
     app.add_error_handler(sa.exc.SQLAlchemyError, handle_database_error)
     app.add_error_handler(IntegrationError, handle_integration_error)
+    app.add_error_handler(EventDecodeError, handle_undecodable)

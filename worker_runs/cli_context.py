@@ -9,6 +9,7 @@ import click
 import sqlalchemy as sa
 from environs import EnvError
 
+from domain.events import EventDecodeError
 from worker_runs.bootstrap import Container, bootstrap
 
 
@@ -34,4 +35,10 @@ class CliGroup(click.Group):
             raise click.ClickException(
                 f"Cannot use the database ({type(exc.orig).__name__}: {str(exc.orig).strip()}); "
                 "check WORKER_RUNS_DATABASE_URL and that the server is running."
+            ) from None
+        except EventDecodeError as exc:
+            # A deployment fault (an event written by a newer version): say which, not a traceback.
+            raise click.ClickException(
+                f"This version cannot read an event it has stored: {exc}. "
+                "Run the version of worker-runs that wrote it (or deploy its upcaster)."
             ) from None

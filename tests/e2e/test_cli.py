@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -18,7 +19,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from eventstore import SqlEventStore
+from domain.user import user_stream
+from eventstore import Metadata, NewEvent, SqlEventStore, StreamAppend
 from eventstore.engine import make_engine
 from tests.conftest import PG_URL, PostgresSchema
 from worker_runs.cli import main
@@ -203,3 +205,24 @@ def test_bad_configuration_is_one_clear_line(
     assert expected in result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)  # a ClickException, not a crash
+
+
+def test_an_event_this_version_cannot_read_is_one_clear_line_not_a_traceback(
+    cli: CliRunner, home: Path,
+) -> None:
+    """A newer version wrote an event type this one does not know onto alice's stream: changing
+    her password (which replays that stream) says what is wrong and how to fix it, exit 1."""
+    created = ok(cli, "users", "create", "alice").output
+    user_id = re.search(r"\(([0-9a-f-]{36})\)", created).group(1)  # type: ignore[union-attr]
+    store = store_at(home)
+    stream = user_stream(user_id)
+    store.append(
+        [StreamAppend(stream, len(store.read_stream(stream)), [NewEvent("TokenRenamedInTheFuture", {})])],
+        metadata=Metadata("user", user_id, "c", "c", datetime.now(UTC)),
+    )
+    result = cli.invoke(main, ["users", "set-password", "alice", "--password-stdin"],
+                        input="a long enough password\n")
+    assert result.exit_code == 1, result.output
+    assert "cannot read an event it has stored" in result.output
+    assert "TokenRenamedInTheFuture" in result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)

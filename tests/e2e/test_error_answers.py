@@ -6,14 +6,20 @@ import contextlib
 import os
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import falcon.testing
+import pytest
 
 from api.errors import from_domain
 from commands.errors import CommandConflict
+from eventstore import Metadata, NewEvent, StreamAppend
 from tests.api_factories import setup_page
-from tests.api_support import Api
+from tests.api_support import Api, make_user
+from tests.integration_support import create_run_chain
+from tests.upcasting_support import OLD_PAYLOAD, bump
+from worker_runs.bootstrap import Container
 
 
 def test_an_invalid_webhook_secret_is_a_validation_error_on_the_secret(
@@ -75,3 +81,32 @@ def _patched_environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def test_an_event_this_version_cannot_decode_is_a_503_naming_the_fault_not_a_500(
+    live: Container, client: falcon.testing.TestClient, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run stored at a schema version whose upcaster is not deployed: the next command on that
+    stream cannot rehydrate it. The answer says so (503: the right deployment fixes it), and the
+    store is unchanged."""
+    alice = make_user(live, "alice")
+    chain = create_run_chain(live, alice, "ocr")
+    version = client.simulate_post(
+        f"/api/v1/workers/{chain.worker_id}/versions/", json={}, headers=alice.headers,
+    )
+    assert version.status_code == 201, version.text
+    bump(monkeypatch, upcaster=False)
+    stream = f"local-process-{alice.user_id}"
+    live.store.append(
+        [StreamAppend(stream, len(live.store.read_stream(stream)), [NewEvent(
+                "UserWorkerRunCreated", {**OLD_PAYLOAD, "user_id": alice.user_id}, schema_version=1,
+            )])],
+        metadata=Metadata("user", alice.user_id, "c", "c", datetime.now(UTC)),
+    )
+    head = live.store.head()
+    answer = client.simulate_post(
+        "/api/v1/process/workers/", json={"worker_version_id": version.json["id"]}, headers=alice.headers,
+    )
+    assert answer.status_code == 503, answer.text
+    assert answer.json["errors"][0]["code"] == "event_not_decodable"
+    assert "Traceback" not in answer.text and live.store.head() == head
