@@ -106,21 +106,26 @@ def _ordered_page(
     """A page of the visible elements matching `where` and `filters`, oldest first (the id makes
     the order total), like the other element listings.
 
-    Counted and paged on the ids alone, then only the page's rows get their corpus, creator,
-    image and run: joining those to every element of a long listing before sorting it (a
-    folder of 10,000 pages) cost a hash of every run of the generation per request."""
+    One pass over the matching ids gives the page and the exact count (a window count, before
+    LIMIT), then only the page's rows get their corpus, creator, image and run: joining those
+    to every element of a long listing before sorting it (a folder of 10,000 pages) cost a hash
+    of every run of the generation per request, and counting apart a second pass."""
     order = [rm_elements.c.created_position, rm_elements.c.element_id]
     ids = _filtered(conn, _visible_elements(conn, actor).where(where), filters)
-    count = conn.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one()
-    if offset >= count:
-        return Page(count, [])
-    page = ids.order_by(*order).offset(offset).limit(limit).subquery("page")
+    page = conn.execute(
+        ids.add_columns(sa.func.count().over().label("total")).order_by(*order).offset(offset).limit(limit)
+    ).all()
+    if not page:
+        # Past the end (or nothing at all): only the count is left to tell.
+        if not offset:
+            return Page(0, [])
+        return Page(conn.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one(), [])
     rows = conn.execute(
         dq._elements_query(conn, actor)
-        .where(rm_elements.c.element_id.in_(sa.select(page.c.element_id)))
+        .where(rm_elements.c.element_id.in_([row.element_id for row in page]))
         .order_by(*order)
     ).mappings().all()
-    return Page(count, rows)
+    return Page(page[0].total, rows)
 
 
 def list_elements(
