@@ -5,7 +5,7 @@ its retry creates the object a second time. So once the command gateway has seen
 commit (`resp.context.committed`), a failure while building the answer (typically: the
 database went away before the object could be read back) is never answered as an error:
 
-- `_written` (api/resources.py) answers the created object as the command recorded it (its
+- `_written` (api/base_resources.py) answers the created object as the command recorded it (its
   id, and the fields the client sent, through the response schema);
 - any other path answers the command's own result data;
 

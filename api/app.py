@@ -21,7 +21,8 @@ from api import errors
 from api.middleware import BodyLimitMiddleware, EdgeMiddleware, RequestIdMiddleware
 from api.openapi import build_spec
 from api.operations import attach
-from api.routes import ROUTES, Operation, Route
+from api.route_table import Operation, Route
+from api.routes import ROUTES
 from api.system import swagger_ui_assets
 from api.ui import routes as ui
 from worker_runs.bootstrap import Container
@@ -82,7 +83,7 @@ def create_app(container: Container, *, routes: tuple[Route, ...] = ROUTES) -> f
         "spec": spec,
         "engine": container.engine,
         "store": container.store,
-        # integrations (api/integration_resources.py): stream, feed and webhook settings
+        # integrations (api/integrations/resources.py): stream, feed and webhook settings
         "settings": container.settings,
         "deliverer": container.deliverer,
     }

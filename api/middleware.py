@@ -14,7 +14,7 @@ import structlog
 from api.auth import Authenticator
 from api.errors import ApiError, error_entry, not_authenticated
 from api.reads import ReadModels
-from api.routes import Operation
+from api.route_table import Operation
 from api.ui.session import SessionCodec
 
 REQUEST_ID_HEADER = "X-Request-ID"

@@ -13,12 +13,13 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 
-from api import schemas as s
+from api.base_schemas import MAX_INT64, ErrorSchema
 from api.gateway import IDEMPOTENCY_HEADER
 from api.reads import MIN_POSITION_HEADER
-from api.routes import Operation, Route
-from api.schemas import MAX_INT64
+from api.route_table import Operation, Route
+from api.row_fields import Computed
 
 OPENAPI_VERSION = "3.0.3"
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -176,21 +177,29 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
     return operation
 
 
+def _computed2properties(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """A computed field (api/row_fields.py) is documented as the field it wraps."""
+    return converter.field2property(field.inner) if isinstance(field, Computed) else {}
+
+
 def build_spec(routes: tuple[Route, ...], *, version: str) -> dict[str, Any]:
+    plugin = MarshmallowPlugin()
     spec = APISpec(
         title="worker-runs",
         version=version,
         openapi_version=OPENAPI_VERSION,
-        plugins=[MarshmallowPlugin()],
+        plugins=[plugin],
         info={"description": "Arkindex-compatible workers, worker versions and user worker runs, "
                              "event-sourced. Authenticate with `Authorization: Token <token>`."},
         tags=TAGS,
     )
+    assert plugin.converter is not None  # set up by APISpec
+    plugin.converter.add_attribute_function(_computed2properties)
     spec.components.security_scheme("TokenAuth", {
         "type": "apiKey", "in": "header", "name": "Authorization",
         "description": "`Token <your API token>`",
     })
-    spec.components.schema("Error", schema=s.ErrorSchema)
+    spec.components.schema("Error", schema=ErrorSchema)
     for route in routes:
         spec.path(path=route.path, operations={
             op.method.lower(): _operation(route, op) for op in route.operations

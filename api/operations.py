@@ -26,17 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
+from api.base_resources import CommandResource, same
 from api.gateway import CommandGateway
 from api.reads import ReadModels
-from api.resources import _CommandResource
-from api.resources import _same as same
 from commands.bus import CommandResult
 from commands.messages import Command
 from domain.actor import Actor
 from projections.queries import CATALOG
 
 if TYPE_CHECKING:
-    from api.routes import Operation, Route
+    from api.route_table import Operation, Route
 
 Present = Callable[[Any], Any]
 Responder = Callable[..., None]
@@ -124,7 +123,7 @@ class Do:
 Serve = ListOf | One | Do
 
 
-class Served(_CommandResource):
+class Served(CommandResource):
     """A route whose every operation is generic: its responders come from its rows."""
 
     def __init__(self, commands: CommandGateway, reads: ReadModels) -> None:
@@ -137,12 +136,12 @@ def attach(resource: object, route: Route) -> None:
         name = f"on_{op.method.lower()}"
         if op.serve is None or hasattr(type(resource), name):
             continue
-        if not isinstance(resource, _CommandResource):
+        if not isinstance(resource, CommandResource):
             raise TypeError(f"{route.path}: generic operations need a resource with reads and commands")
         setattr(resource, name, _responder(resource, op, op.serve))
 
 
-def _responder(resource: _CommandResource, op: Operation, serve: Serve) -> Responder:
+def _responder(resource: CommandResource, op: Operation, serve: Serve) -> Responder:
     schema = op.response
     assert schema is not None, f"{op.operation_id}: a generic operation documents its response"
 

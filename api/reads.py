@@ -17,8 +17,8 @@ import falcon
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from api.base_schemas import MAX_INT64
 from api.errors import invalid
-from api.schemas import MAX_INT64
 from eventstore.log_consumer import head_position
 from projections.consistency import last_write_position, projection_position
 from projections.generations import generations_read_once

@@ -8,14 +8,14 @@ version's worker as `worker_...`); `computed` a value derived from the whole row
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from marshmallow import fields
 from marshmallow.utils import missing
 
 Row = Mapping[Any, Any]
-F = TypeVar("F", bound=fields.Field)
 
 
 class Prefixed(fields.Nested):
@@ -35,14 +35,31 @@ class Prefixed(fields.Nested):
         return view
 
 
-def computed(field: F, value: Callable[[Row], Any]) -> F:
-    """`field` (typed as it is, for the OpenAPI document), its value computed from the row."""
+class Computed(fields.Field):
+    """`field` (typed as it is: the OpenAPI document describes it, api/openapi.py), its value
+    computed from the whole row."""
 
-    def get_value(obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
-        return value(obj)
+    def __init__(self, field: fields.Field, value: Callable[[Row], Any]) -> None:
+        super().__init__()
+        self.inner = field
+        self.value = value
 
-    field.get_value = get_value  # type: ignore[method-assign]
-    return field
+    def _bind_to_schema(self, field_name: str, parent: Any) -> None:
+        # As fields.List binds its inner field: a copy per schema (fields are shallow-copied).
+        super()._bind_to_schema(field_name, parent)
+        self.inner = copy.deepcopy(self.inner)
+        self.inner._bind_to_schema(field_name, self)
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        return self.value(obj)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return self.inner._serialize(value, attr, obj, **kwargs)
+
+
+def computed(field: fields.Field, value: Callable[[Row], Any]) -> Computed:
+    """`field`, its value computed from the row (see `Computed`)."""
+    return Computed(field, value)
 
 
 def or_empty(column: str) -> Callable[[Row], Any]:

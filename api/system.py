@@ -12,6 +12,8 @@ import falcon
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from api import base_schemas as b
+from api.route_table import Operation, Route
 from eventstore import SqlEventStore
 from eventstore.log_consumer import head_position
 from integrations.all_projections import ALL_PROJECTIONS
@@ -146,3 +148,28 @@ def _oldest_unapplied_age(conn: sa.Connection, position: int, head: int, now: da
     if recorded_at.tzinfo is None:  # SQLite gives naive UTC datetimes
         recorded_at = recorded_at.replace(tzinfo=UTC)
     return max((now - recorded_at).total_seconds(), 0.0)
+
+
+#: public: the document itself, its docs, health
+SYSTEM_ROUTES: tuple[Route, ...] = (
+    Route("/api/v1/openapi/", SchemaResource, (
+        Operation("GET", "RetrieveOpenAPISchema", "This OpenAPI document (JSON)", query=b.schema_query,
+                  public=True, tag="system"),
+    )),
+    Route("/api/v1/docs/", DocsResource, (
+        Operation("GET", "RetrieveAPIDocs", "Interactive documentation (Swagger UI)", public=True,
+                  tag="system",
+                  content_type="text/html"),
+    )),
+    Route("/livez", LivezResource, (
+        Operation("GET", "RetrieveLiveness", "Liveness probe", public=True, tag="system"),
+    )),
+    Route("/metrics", MetricsResource, (
+        Operation("GET", "RetrieveMetrics", "Prometheus metrics: projection lag, checkpoints, parked events",
+                  public=True, tag="system", content_type="text/plain"),
+    )),
+    Route("/readyz", ReadyzResource, (
+        Operation("GET", "RetrieveReadiness", "Readiness probe: database and projection lag", public=True,
+                  tag="system", errors=(503,)),
+    )),
+)

@@ -54,7 +54,7 @@ class TokenRevoked(DomainEvent):
 @dataclass(frozen=True)
 class UserPasswordSet(DomainEvent):
     """The user's password was set or changed (issue 10 B). The hash itself is not an event:
-    it lives in `user_passwords` (api/sign_in_tables.py), out of the append-only log."""
+    it lives in `user_passwords` (api/users/sign_in_tables.py), out of the append-only log."""
 
     user_id: str
 

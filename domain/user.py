@@ -63,4 +63,4 @@ class User(Aggregate):
         self.tokens.pop(e.token_id, None)
 
     def when_UserPasswordSet(self, e: UserPasswordSet) -> None:
-        pass  # nothing to decide on later: the hash is checked by api/passwords.py
+        pass  # nothing to decide on later: the hash is checked by api/users/passwords.py

@@ -420,7 +420,7 @@ def _runs_query(runs_generation: int, catalog_generation: int) -> sa.Select[Any]
     return (
         sa.select(
             rm_user_runs,
-            # labelled as the WorkerRun shape nests them (api/schemas.py): the version's worker
+            # labelled as the WorkerRun shape nests them (api/catalog/schemas.py): the version's worker
             # under the version, the model's name under the model version
             *_labelled(v, "v_"), *_labelled(w, "v_worker_"), *_labelled(c, "c_"),
             *_labelled(mv, "mv_"), m.c.name.label("mv_model_name"),

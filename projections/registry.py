@@ -93,6 +93,6 @@ PROJECTIONS: dict[str, Projection] = {
 NOT_PROJECTED: frozenset[type[DomainEvent]] = frozenset({
     # tokens authenticate from the user's own stream (api/auth.py), nothing lists them
     ev.TokenIssued, ev.TokenRevoked,
-    # the password hash lives outside the log (api/sign_in_tables.py); the event only says it changed
+    # the password hash lives outside the log (api/users/sign_in_tables.py); the event only says it changed
     ev.UserPasswordSet,
 })

@@ -8,7 +8,7 @@ import time
 
 import click
 
-from api.passwords import PasswordStore, WeakPassword
+from api.users.passwords import PasswordStore, WeakPassword
 from commands.aliases import USERNAME
 from commands.messages import IssueToken, RegisterUser
 from commands.sign_in_messages import RecordPasswordSet

@@ -20,8 +20,8 @@ PAGE_SIZE = 500
 
 
 def _run_details(run: Any) -> dict[str, Any]:
-    """The WorkerRun shape (api/schemas.py): worker, version, configuration, model."""
-    from api.schemas import worker_run_schema
+    """The WorkerRun shape (api/catalog/schemas.py): worker, version, configuration, model."""
+    from api.catalog.schemas import worker_run_schema
 
     details: dict[str, Any] = worker_run_schema.dump(run)
     return details

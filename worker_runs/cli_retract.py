@@ -45,7 +45,7 @@ def retract(run_id: str, username: str | None, yes: bool, wait: float) -> None:
     the run signs nothing more. Nothing is erased: the audit trail keeps what the run published
     and records who retracted it.
     """
-    from api.retraction import RETRACTION_READS, counts_sentence
+    from api.documents.retraction import RETRACTION_READS, counts_sentence
     from commands.retraction_messages import RetractRun
     from domain.errors import DomainError
     from projections import document_queries as dq

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-# The read models declare their tables on the event store's MetaData: imported to register them.
-from api import sign_in_tables as _sign_in  # noqa: F401 - registers user_passwords, login_failures
 from api.ui import tables as ui_tables
+
+# The read models declare their tables on the event store's MetaData: imported to register them.
+from api.users import sign_in_tables as _sign_in  # noqa: F401 - registers user_passwords, login_failures
 from eventstore import schema as event_store
 from integrations import tables as integration_tables
 from projections import element_tree_tables, image_tables, tables  # noqa: F401

@@ -20,7 +20,7 @@ from uuid import UUID
 
 import falcon
 
-from api.integration_schemas import MAX_INT64
+from api.base_schemas import MAX_INT64
 from api.ui.queries import find_user_id, usernames
 from api.ui.resources import HOME, _Ui
 from domain.actor import SYSTEM

@@ -26,17 +26,18 @@ import falcon
 import jinja2
 import marshmallow
 
-from api import schemas as s
+from api import pagination
 from api.auth import Authenticator, Identity
+from api.catalog import schemas as s
+from api.catalog.resources import _slug_from
+from api.documents.provenance import object_provenance
+from api.documents.retraction import RETRACTION_READS, counts_sentence
 from api.errors import ApiError, error_entry, flatten_messages
 from api.gateway import CommandGateway
-from api.login_resources import PasswordSignIn, client_address
-from api.provenance import object_provenance
 from api.reads import ReadModels
-from api.resources import _slug_from
-from api.retraction import RETRACTION_READS, counts_sentence
 from api.ui.queries import retracted_among, run_choices, user_runs_by_version
 from api.ui.session import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec
+from api.users.resources import PasswordSignIn, client_address
 from commands import messages as m
 from commands.retraction_messages import RetractRun
 from commands.tokens import hash_token
@@ -54,7 +55,7 @@ VERSIONS_PAGE_SIZE = 10
 SIGNED_PAGE_SIZE = 20
 AUDIT_PAGE_SIZE = 20
 #: every worker type fits in the filter's select (types are few; the API pages them by 500 at most)
-TYPES_LIMIT = s.MAX_PAGE_SIZE
+TYPES_LIMIT = pagination.MAX_PAGE_SIZE
 SIGN_IN = "/sign-in"
 #: A form shown again with its field errors is a normal answer of the page, not a failed request:
 #: 200, so the browser does not log it as an error in the console (the browser tests fail on any).
@@ -395,7 +396,7 @@ class SignInResource(_Ui):
 
 class PasswordSignInResource(_Ui):
     """The sign-in page's email and password form (issue 10 B): the API's Login, throttled the
-    same way (api/login_resources.py); the session is bound to a new token issued for it."""
+    same way (api/users/resources.py); the session is bound to a new token issued for it."""
 
     _signer: PasswordSignIn | None = None
 

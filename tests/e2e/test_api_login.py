@@ -17,9 +17,9 @@ from arkindex import ArkindexClient
 from arkindex.exceptions import ErrorResponse
 from click.testing import CliRunner
 
-from api.login_resources import client_address
-from api.passwords import PasswordStore
-from api.sign_in_tables import user_passwords
+from api.users.passwords import PasswordStore
+from api.users.resources import client_address
+from api.users.sign_in_tables import user_passwords
 from commands.sign_in_messages import RecordPasswordSet
 from eventstore.engine import make_engine
 from eventstore.schema import events

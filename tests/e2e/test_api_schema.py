@@ -14,7 +14,8 @@ from arkindex.schema.validator import validate as arkindex_validate
 from openapi_spec_validator import validate as validate_openapi
 
 from api.app import create_app
-from api.routes import ROUTES, Operation, Route
+from api.route_table import Operation, Route
+from api.routes import ROUTES
 from eventstore import SqlEventStore
 from tests.api_support import Api
 from worker_runs.bootstrap import Container

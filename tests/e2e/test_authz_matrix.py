@@ -33,7 +33,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from api.app import create_app
-from api.routes import ROUTES, Operation, Route
+from api.route_table import Operation, Route
+from api.routes import ROUTES
 from tests.api_support import Api, ApiUser, BackgroundProjector, make_user
 from tests.conftest import settings_for
 from tests.iiif_server import IIIFServer

@@ -27,7 +27,7 @@ def test_an_invalid_webhook_secret_is_a_validation_error_on_the_secret(
 
 
 def test_transcription_text_is_bounded(api: Api) -> None:
-    from api.document_schemas import MAX_TRANSCRIPTION_TEXT
+    from api.documents.schemas import MAX_TRANSCRIPTION_TEXT
 
     _corpus, page, _run = setup_page(api)
     path = f"/api/v1/element/{page['id']}/transcription/"

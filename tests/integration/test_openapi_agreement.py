@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from api.app import MAX_BODY_BYTES, create_app
 from api.openapi import build_spec
-from api.routes import ROUTES, Operation, Route
+from api.route_table import Operation, Route
+from api.routes import ROUTES
 from eventstore import SqlEventStore
 from tests.api_support import ApiUser
 from worker_runs.bootstrap import Container

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from api.passwords import PasswordStore
 from api.ui.session import COOKIE_NAME
+from api.users.passwords import PasswordStore
 from tests.api_support import Api, ApiUser
 from worker_runs.bootstrap import Container
 

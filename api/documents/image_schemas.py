@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas import RequestSchema, Text
+from api.base_schemas import RequestSchema, Text
 from domain.documents import ORIENTATIONS
 from domain.image import IMAGE_STATUSES, MAX_POLYGON_POINTS, MAX_SIDE
 
@@ -69,7 +69,7 @@ class ZoneSchema(Schema):
 
 # --- zones: children on their parent's image -------------------------------------------------
 
-#: one bulk request appends one transaction (as api/document_schemas.MAX_BULK)
+#: one bulk request appends one transaction (as api/documents/schemas.py MAX_BULK)
 MAX_BULK = 5000
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.schemas import MAX_INT64
+from api.base_schemas import MAX_INT64
 from integrations.translator import PUBLIC_TYPES
 
 MAX_PAGE = 1000

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from api import document_presenters as p
+from api.documents import presenters as p
 from api.operations import Call
 from commands import element_tree_messages as tm
 from commands.bus import CommandResult

@@ -1,10 +1,11 @@
-"""Login (issue 10 B): password sign-in as `arkindex login` (arkindex-cli 0.5) and the official
+"""The users' operations: RetrieveUser, the caller as authenticated, and Login (issue 10 B),
+password sign-in as `arkindex login` (arkindex-cli 0.5) and the official
 client's `ArkindexClient.login(email, password)` call it: `{email, password}` -> the user with
 a new API token in `auth_token`.
 
-Wrong email and wrong password get the same answer, in the same time (api/passwords.py), so
+Wrong email and wrong password get the same answer, in the same time (api/users/passwords.py), so
 the endpoint does not tell which accounts exist; failures are throttled per account and per
-client address in the database (api/login_throttle.py), whatever API process answers.
+client address in the database (api/users/login_throttle.py), whatever API process answers.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from typing import Any
 
 import falcon
 import sqlalchemy as sa
-from marshmallow import fields
+from marshmallow import Schema, fields
 from sqlalchemy.engine import Engine
 
-from api import schemas as s
+from api.base_schemas import RequestSchema, Text
 from api.errors import CLIENT, VALIDATION, ApiError, error_entry
 from api.gateway import CommandGateway
-from api.login_throttle import ADDRESS, EMAIL, Limit, LoginThrottle
-from api.passwords import MAX_LENGTH, PasswordStore
+from api.users.login_throttle import ADDRESS, EMAIL, Limit, LoginThrottle
+from api.users.passwords import MAX_LENGTH, PasswordStore
 from commands.bus import CommandBus
 from commands.messages import IssueToken
 from commands.tokens import generate_token, hash_token
@@ -34,16 +35,26 @@ from projections.tables import rm_users
 WRONG = "Unable to sign in with this email and password."
 
 
-class LoginBody(s.RequestSchema):
-    email = s.Text(required=True, min_length=1, max_length=254,
-                   metadata={"description": "Your email (or your username)."})
+class UserSchema(Schema):
+    id = fields.UUID()
+    email = fields.String(allow_none=True)
+    display_name = fields.String()
+    admin = fields.Boolean()
+    verified_email = fields.Boolean()
+    features = fields.Dict(metadata={"description": "Instance features; none are enabled here."})
+
+
+class LoginBody(RequestSchema):
+    email = Text(required=True, min_length=1, max_length=254,
+                 metadata={"description": "Your email (or your username)."})
     password = fields.String(required=True, validate=lambda p: 0 < len(p) <= MAX_LENGTH)
 
 
-class LoginAnswer(s.UserSchema):
+class LoginAnswer(UserSchema):
     auth_token = fields.String(metadata={"description": "A new API token: `Authorization: Token <it>`."})
 
 
+user_schema = UserSchema()
 login_body = LoginBody()
 login_answer = LoginAnswer()
 
@@ -125,3 +136,17 @@ class LoginResource:
             **published.user(user["user_id"], user["username"], user["email"], user["is_admin"]),
             "auth_token": signed.token,
         })
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+class UserResource:
+    """RetrieveUser: the caller, as authenticated (the event store is the authority on
+    identities; a user registered a moment ago is not necessarily projected yet)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        identity = req.context.identity
+        resp.media = user_schema.dump(published.user(
+            identity.actor.user_id, identity.username, identity.email, identity.actor.is_admin,
+        ))

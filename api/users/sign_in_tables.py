@@ -5,7 +5,7 @@ data, so not rebuilt from the events:
   append-only event log (which the CLI tails, backups copy and nothing can erase); the log
   records only that the password changed (`UserPasswordSet`).
 - `login_failures`: failed sign-ins per key (an email, a client address) in a fixed window,
-  shared by every API process (api/login_throttle.py).
+  shared by every API process (api/users/login_throttle.py).
 """
 
 from __future__ import annotations

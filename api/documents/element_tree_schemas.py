@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.document_schemas import MAX_BULK, ElementSchema, MetaDataSchema, WorkerRunFilter, _worker_run_filter
-from api.schemas import PageQuery, RequestSchema, Text
+from api.base_schemas import PageQuery, RequestSchema, Text
+from api.documents.schemas import MAX_BULK, ElementSchema, MetaDataSchema, WorkerRunFilter, _worker_run_filter
 
 
 class ElementListQuery(PageQuery):

@@ -1,15 +1,15 @@
 """Document read-model rows -> Arkindex shapes (issue 5), for what is assembled from more than
 one row: a corpus with its types, an element with its classifications (which the element
 listings also show raw, as `classes`). The other document responses read their rows
-themselves (api/document_schemas.py)."""
+themselves (api/documents/schemas.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from api.document_schemas import signing_run
-from api.image_presenters import zone
+from api.documents.image_presenters import zone
+from api.documents.schemas import signing_run
 
 # Any key type: SQLAlchemy RowMapping rows and plain dicts are both accepted.
 Row = Mapping[Any, Any]

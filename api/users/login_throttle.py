@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from api.sign_in_tables import login_failures
+from api.users.sign_in_tables import login_failures
 from eventstore.log_consumer import dialect_insert
 
 

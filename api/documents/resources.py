@@ -1,10 +1,10 @@
 """Falcon resources of the document operations (issue 5): corpora, element types, ML classes,
 elements, transcriptions, classifications, metadata, and the provenance queries.
 
-As in api/resources.py: the reads and command builders of the generic operations (api/routes.py
-rows, served by api/operations.py), and the resources that answer by hand (bulk writes, the
-provenance of a run's results). Every write that carries a `worker_run_id` passes it to the bus
-too, which stores it in the events' indexed column.
+As in api/catalog/resources.py: the reads and command builders of the generic operations
+(api/documents/routes.py rows, served by api/operations.py), and the resources that answer by
+hand (bulk writes, the provenance of a run's results). Every write that carries a
+`worker_run_id` passes it to the bus too, which stores it in the events' indexed column.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from uuid import UUID
 
 import falcon
 
-from api import document_presenters as p
-from api import document_schemas as ds
+from api.base_resources import Resource, actor_of
+from api.documents import presenters as p
+from api.documents import schemas as ds
 from api.errors import CLIENT, ApiError, error_entry
 from api.operations import Call
-from api.resources import _actor, _Resource
 from commands import messages as m
 from commands.bus import CommandResult
 from domain.actor import Actor
@@ -262,11 +262,11 @@ class StartWorkerActivityResource:
 # --- provenance --------------------------------------------------------------------------------
 
 
-class WorkerRunResultsResource(_Resource):
+class WorkerRunResultsResource(Resource):
     """ListWorkerRunResults: what a run produced. Like the run itself, only for its owner."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        query, actor = req.context.query, _actor(req)
+        query, actor = req.context.query, actor_of(req)
         # Every item is signed by this run: its summary is read once, with the run.
         summaries: dict[str, str | None] = {}
 

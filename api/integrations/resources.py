@@ -19,11 +19,12 @@ import falcon
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from api import integration_schemas as s
 from api import pagination
 from api.auth import Authenticator
+from api.base_resources import actor_of
+from api.base_schemas import MAX_INT64
 from api.errors import invalid, too_many_streams
-from domain.actor import Actor
+from api.integrations import schemas as s
 from integrations import audit, feed, index
 from integrations import subscriptions as subs
 from integrations.delivery import Deliverer
@@ -37,10 +38,6 @@ from worker_runs.settings import Settings
 IMMUTABLE = "private, max-age=31536000, immutable"
 
 
-def _actor(req: falcon.Request) -> Actor:
-    return req.context.identity.actor
-
-
 class EventFeedResource:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -48,7 +45,7 @@ class EventFeedResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         query = req.context.query
         page = feed.read_page(
-            self.engine, _actor(req), after=query["after"], limit=query["limit"], types=query["types"]
+            self.engine, actor_of(req), after=query["after"], limit=query["limit"], types=query["types"]
         )
         params: dict[str, Any] = {"after": page.next_after, "limit": query["limit"]}
         if query["types"]:
@@ -64,7 +61,7 @@ class EventFeedResource:
         resp.vary = ("Authorization", "Cookie")
         if page.full:
             tag = hashlib.sha256(
-                f"{_actor(req).user_id}|{query['after']}|{query['limit']}|{query['types']}|{page.next_after}".encode()
+                f"{actor_of(req).user_id}|{query['after']}|{query['limit']}|{query['types']}|{page.next_after}".encode()
             ).hexdigest()[:32]
             resp.etag = tag
             resp.cache_control = [IMMUTABLE]
@@ -102,7 +99,7 @@ class EventStreamResource:
             except ValueError:
                 raise invalid(["Last-Event-ID"], "Must be an event position (an integer).") from None
             # Same bound as `?after=`: a larger id would overflow the driver mid-stream.
-            if not 0 <= after <= s.MAX_INT64:
+            if not 0 <= after <= MAX_INT64:
                 raise invalid(["Last-Event-ID"], "Must be an event position (an integer).")
         elif query["after"] is not None:
             after = query["after"]
@@ -111,7 +108,7 @@ class EventStreamResource:
             after = index.catch_up(self.engine)
         # Taken once nothing else can refuse the request; the stream gives it back.
         try:
-            slot = self.slots.acquire(_actor(req).user_id)
+            slot = self.slots.acquire(actor_of(req).user_id)
         except StreamLimitReached as exc:
             raise too_many_streams(
                 per_user=exc.scope == "user", limit=exc.limit, retry_after=self.retry_after
@@ -122,7 +119,7 @@ class EventStreamResource:
         resp.set_header("X-Accel-Buffering", "no")
         credential = req.context.identity.credential
         resp.stream = EventStream(
-            self.engine, _actor(req), after=after, types=query["types"], options=self.options,
+            self.engine, actor_of(req), after=after, types=query["types"], options=self.options,
             # The stream outlives this request: a revoked token or a signed-out session must
             # end it, with the same checks a new request would get.
             still_authorized=functools.partial(self.authenticator.still_valid, credential),
@@ -141,10 +138,10 @@ class AuditResource:
         if query["format"] == "csv":
             resp.content_type = "text/csv; charset=utf-8"
             resp.downloadable_as = "audit.csv"
-            resp.stream = audit.iter_csv(audit.iter_all(self.engine, _actor(req), f, after=query["after"]))
+            resp.stream = audit.iter_csv(audit.iter_all(self.engine, actor_of(req), f, after=query["after"]))
             return
         rows, next_after = audit.search(
-            self.engine, _actor(req), f, after=query["after"], limit=query["limit"]
+            self.engine, actor_of(req), f, after=query["after"], limit=query["limit"]
         )
         next_url = None
         if next_after is not None:
@@ -171,14 +168,14 @@ class RunProvenanceResource:
         self.engine = engine
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: UUID) -> None:
-        resp.media = s.run_provenance_schema.dump(audit.run_provenance(self.engine, _actor(req), str(id)))
+        resp.media = s.run_provenance_schema.dump(audit.run_provenance(self.engine, actor_of(req), str(id)))
 
 
 # --- webhooks ------------------------------------------------------------------------------
 
 
 def _caller(req: falcon.Request) -> subs.Caller:
-    return subs.Caller(_actor(req), getattr(req.context, "request_id", None))
+    return subs.Caller(actor_of(req), getattr(req.context, "request_id", None))
 
 
 def _now() -> datetime:

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 
-from api.sign_in_tables import user_passwords
+from api.users.sign_in_tables import user_passwords
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024

@@ -1,6 +1,6 @@
 """marshmallow schemas of the document operations (issue 5): Arkindex field names, as
 arkindex-base-worker 0.6 sends and reads them. Requests refuse unknown fields like the rest
-of the API (api/schemas.py)."""
+of the API (api/base_schemas.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.image_schemas import ZoneSchema
-from api.row_fields import Prefixed, Row, computed
-from api.schemas import (
+from api.base_schemas import (
     SLUG_RE,
     CursorField,
     CursorQuery,
@@ -19,8 +17,10 @@ from api.schemas import (
     ReadQuery,
     RequestSchema,
     Text,
-    _storable,
+    storable,
 )
+from api.documents.image_schemas import ZoneSchema
+from api.row_fields import Computed, Prefixed, Row, computed
 from domain.documents import METADATA_TYPES, ORIENTATIONS
 
 #: one bulk request appends one transaction; bigger imports send several batches
@@ -69,7 +69,7 @@ def WorkerRunFilter() -> fields.String:
 def _metadata_value(value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValidationError("A metadata value is a string or a number.")
-    _storable(value)
+    storable(value)
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def signing_run(row: Row) -> dict[str, Any] | None:
     return {"id": row["worker_run_id"], "summary": row.get("run_summary")}
 
 
-def SigningRun() -> fields.Nested:
+def SigningRun() -> Computed:
     return computed(fields.Nested(WorkerRunLightSchema, allow_none=True), signing_run)
 
 

@@ -1,13 +1,13 @@
 """Falcon resources of the image operations (issue 10): CreateIIIFURL, RetrieveImage,
 PartialUpdateImage, and the zone operations CreateElements, CreateElementTranscriptions and
-PartialUpdateElement: reads and command builders of their generic operations (api/routes.py),
+PartialUpdateElement: reads and command builders of their generic operations (api/documents/routes.py),
 and the bulk resources."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from api import image_presenters as ip
+from api.documents import image_presenters as ip
 from api.operations import Call
 from commands import image_messages as im
 from commands.bus import CommandResult

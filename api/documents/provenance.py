@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api import schemas as s
-from api.document_schemas import signing_run
+from api.catalog import schemas as s
+from api.documents.schemas import signing_run
 from domain.actor import Actor
 from projections import document_queries as dq
 from projections import queries as q

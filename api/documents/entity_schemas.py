@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.document_schemas import MAX_BULK, Confidence, SigningRun, WorkerRunFilter, WorkerRunId
+from api.base_schemas import PageQuery, RequestSchema, Text
+from api.documents.schemas import MAX_BULK, Confidence, SigningRun, WorkerRunFilter, WorkerRunId
 from api.row_fields import Prefixed
-from api.schemas import PageQuery, RequestSchema, Text
 
 COLOR = validate.Regexp(r"^[0-9a-fA-F]{6}$", error="Enter a 6-digit hex color.")
 

@@ -1,6 +1,6 @@
 """The transcription entities (issue 10 B): entity types per corpus and entities on
 transcriptions, signed by a worker run like everything workers publish. Reads and command
-builders of their generic operations (api/routes.py), and the bulk resource."""
+builders of their generic operations (api/documents/routes.py), and the bulk resource."""
 
 from __future__ import annotations
 
