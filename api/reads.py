@@ -21,6 +21,7 @@ from api.base_schemas import MAX_INT64
 from api.errors import invalid
 from eventstore.log_consumer import head_position
 from projections.consistency import last_write_position, projection_position
+from projections.generations import generations_read_once
 from projections.position_watch import PositionWatch
 from projections.tables import dead_letters
 
@@ -45,7 +46,7 @@ class ReadModels:
 
     @contextmanager
     def connection(self) -> Iterator[sa.Connection]:
-        with self._read_engine.connect() as conn:
+        with self._read_engine.connect() as conn, generations_read_once(conn):
             yield conn
 
     def requested_position(self, req: falcon.Request, query_position: int | None) -> int:

@@ -20,8 +20,8 @@ from domain.actor import Actor
 from projections import document_queries as dq
 from projections.element_tree_tables import rm_element_paths
 from projections.generations import live_generation
-from projections.queries import Page, Row, _page
-from projections.tables import rm_element_types, rm_elements, rm_metadata, rm_transcriptions
+from projections.queries import Page, Row
+from projections.tables import rm_corpora, rm_element_types, rm_elements, rm_metadata, rm_transcriptions
 
 DOCUMENTS = dq.DOCUMENTS
 
@@ -83,9 +83,49 @@ def _filtered(conn: sa.Connection, query: sa.Select[Any], f: ElementFilters) -> 
     return query
 
 
-def _ordered_page(conn: sa.Connection, query: sa.Select[Any], offset: int, limit: int) -> Page:
-    # Oldest first, like the other element listings; the id makes the order total.
-    return _page(conn, query, [rm_elements.c.created_position, rm_elements.c.element_id], offset, limit)
+def _visible_elements(conn: sa.Connection, actor: Actor) -> sa.Select[Any]:
+    """The ids of the elements `actor` may list: what dq._elements_query keeps (visible corpus,
+    not signed by a retracted run), without the columns and outer joins a listed row shows."""
+    g = live_generation(conn, DOCUMENTS)
+    return (
+        sa.select(rm_elements.c.element_id)
+        .join(rm_corpora, sa.and_(
+            rm_corpora.c.generation == g, rm_corpora.c.corpus_id == rm_elements.c.corpus_id,
+        ))
+        .where(
+            rm_elements.c.generation == g, dq._corpus_visible(actor),
+            sa.not_(dq.retracted(conn, rm_elements)),
+        )
+    )
+
+
+def _ordered_page(
+    conn: sa.Connection, actor: Actor, where: sa.ColumnElement[bool], filters: ElementFilters, offset: int,
+    limit: int,
+) -> Page:
+    """A page of the visible elements matching `where` and `filters`, oldest first (the id makes
+    the order total), like the other element listings.
+
+    One pass over the matching ids gives the page and the exact count (a window count, before
+    LIMIT), then only the page's rows get their corpus, creator, image and run: joining those
+    to every element of a long listing before sorting it (a folder of 10,000 pages) cost a hash
+    of every run of the generation per request, and counting apart a second pass."""
+    order = [rm_elements.c.created_position, rm_elements.c.element_id]
+    ids = _filtered(conn, _visible_elements(conn, actor).where(where), filters)
+    page = conn.execute(
+        ids.add_columns(sa.func.count().over().label("total")).order_by(*order).offset(offset).limit(limit)
+    ).all()
+    if not page:
+        # Past the end (or nothing at all): only the count is left to tell.
+        if not offset:
+            return Page(0, [])
+        return Page(conn.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one(), [])
+    rows = conn.execute(
+        dq._elements_query(conn, actor)
+        .where(rm_elements.c.element_id.in_([row.element_id for row in page]))
+        .order_by(*order)
+    ).mappings().all()
+    return Page(page[0].total, rows)
 
 
 def list_elements(
@@ -95,8 +135,7 @@ def list_elements(
     """Elements of a visible corpus; None when the corpus is not visible."""
     if dq.get_corpus(conn, actor, corpus_id) is None:
         return None
-    query = dq._elements_query(conn, actor).where(rm_elements.c.corpus_id == corpus_id)
-    return _ordered_page(conn, _filtered(conn, query, filters), offset, limit)
+    return _ordered_page(conn, actor, rm_elements.c.corpus_id == corpus_id, filters, offset, limit)
 
 
 def _related(
@@ -114,8 +153,7 @@ def _related(
     related = sa.select(wanted).where(rm_element_paths.c.generation == g, known == element_id)
     if not recursive:
         related = related.where(rm_element_paths.c.depth == 1)
-    query = dq._elements_query(conn, actor).where(rm_elements.c.element_id.in_(related))
-    return _ordered_page(conn, _filtered(conn, query, filters), offset, limit)
+    return _ordered_page(conn, actor, rm_elements.c.element_id.in_(related), filters, offset, limit)
 
 
 def list_children(

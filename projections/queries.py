@@ -203,6 +203,20 @@ def _worker_visible(
     return sa.or_(workers.c.owner_id == actor.user_id, granted)
 
 
+def _worker_filters(
+    workers: sa.Table, type: str | None, name: str | None, archived: bool | None,
+) -> list[sa.ColumnElement[bool]]:
+    filters = []
+    if type is not None:
+        filters.append(workers.c.type == type)
+    if name:
+        # ILIKE on PostgreSQL (served by the trigram index), lower() LIKE lower() on SQLite.
+        filters.append(workers.c.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
+    if archived is not None:
+        filters.append(workers.c.archived.is_(archived))
+    return filters
+
+
 def list_workers(
     conn: sa.Connection,
     actor: Actor,
@@ -213,19 +227,33 @@ def list_workers(
     offset: int = 0,
     limit: int = 20,
 ) -> Page:
-    """Workers available to `actor`, by name then id."""
+    """Workers available to `actor`, by name then id.
+
+    For a user, the visible workers are "owned by me" and, disjoint from it, "granted to me
+    and owned by someone else", as a UNION ALL: each branch is an index range
+    (ix_rm_workers_owner_name; rm_worker_access by user), so PostgreSQL merges two
+    name-ordered scans and stops at the page, and counts with index-only scans. (The same rule
+    as one `owner = me OR EXISTS (grant)` filter can only be checked row by row over every
+    worker of the generation.) An admin sees every worker: the name index, or the trigram
+    index with the generation for a name search."""
     generation = live_generation(conn, CATALOG)
-    query = sa.select(rm_workers).where(
-        rm_workers.c.generation == generation, _worker_visible(actor, generation),
+    w, access = rm_workers, rm_worker_access
+    filters = _worker_filters(w, type, name, archived)
+    if actor.is_admin:
+        query = sa.select(w).where(w.c.generation == generation, *filters)
+        return _page(conn, query, [w.c.name, w.c.worker_id], offset, limit)
+    owned = sa.select(w).where(w.c.generation == generation, w.c.owner_id == actor.user_id, *filters)
+    granted = (
+        sa.select(w)
+        .join(access, sa.and_(
+            access.c.generation == generation,
+            access.c.user_id == actor.user_id,
+            access.c.worker_id == w.c.worker_id,
+        ))
+        .where(w.c.generation == generation, w.c.owner_id != actor.user_id, *filters)
     )
-    if type is not None:
-        query = query.where(rm_workers.c.type == type)
-    if name:
-        # ILIKE on PostgreSQL (served by the trigram index), lower() LIKE lower() on SQLite.
-        query = query.where(rm_workers.c.name.ilike(f"%{_escape_like(name)}%", escape="\\"))
-    if archived is not None:
-        query = query.where(rm_workers.c.archived.is_(archived))
-    return _page(conn, query, [rm_workers.c.name, rm_workers.c.worker_id], offset, limit)
+    visible = sa.union_all(owned, granted).subquery("visible")
+    return _page(conn, sa.select(visible), [visible.c.name, visible.c.worker_id], offset, limit)
 
 
 def get_worker(conn: sa.Connection, actor: Actor, worker_id: str) -> Row | None:

@@ -106,7 +106,8 @@ rm_workers = sa.Table(
     sa.Column("archived", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("created_position", BigInt, nullable=False),
-    sa.Index("ix_rm_workers_owner", "generation", "owner_id"),
+    # "my workers" by name, and their count (index-only): migration 0011
+    sa.Index("ix_rm_workers_owner_name", "generation", "owner_id", "name", "worker_id", "archived"),
     sa.Index("ix_rm_workers_type", "generation", "type", "name"),
     sa.Index("ix_rm_workers_name", "generation", "name", "worker_id"),
 )

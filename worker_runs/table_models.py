@@ -20,8 +20,9 @@ from projections import element_tree_tables, image_tables, tables  # noqa: F401
 LAYERS: tuple[sa.MetaData, ...] = (event_store.metadata, integration_tables.metadata, ui_tables.metadata)
 
 #: Made by migrations in raw SQL because SQLAlchemy cannot declare them portably (PostgreSQL's
-#: trigram index on worker names); the comparison leaves them out.
-RAW_SQL_INDEXES = frozenset({"ix_rm_workers_name_trgm"})
+#: trigram index on worker names, with the generation where btree_gin is available: migration
+#: 0011); the comparison leaves them out.
+RAW_SQL_INDEXES = frozenset({"ix_rm_workers_name_trgm", "ix_rm_workers_generation_name_trgm"})
 
 
 def combined_metadata() -> sa.MetaData:

@@ -195,3 +195,28 @@ def test_the_cli_without_as_acts_as_an_administrator(
     assert "2 elements" in done.output
     trail = api.get("/api/v1/audit/", params={"worker_run": data["run"]["id"], "type": "WorkerRunRetracted"})
     assert trail.json["results"][0]["data"]["retracted_by"] == "system"
+
+
+def test_children_pages_count_and_walk_only_what_is_listed(api: Api) -> None:
+    """The children listing counts and pages the visible ids first (element_tree_queries.py): pages
+    of one walk every child once, the count follows a retraction, a page past the end is a 404."""
+    data = signed_by_run(api)
+    path = f"/api/v1/elements/{data['page']['id']}/children/"
+
+    def walk() -> tuple[int, list[str]]:
+        first = api.get(path, params={"page_size": 1}).json
+        ids = [item["id"] for item in first["results"]]
+        for number in range(2, first["count"] + 1):
+            page = api.get(path, params={"page_size": 1, "page": number}).json
+            assert page["count"] == first["count"]
+            ids += [item["id"] for item in page["results"]]
+        past = max(first["count"], 1) + 1  # page 1 exists even empty
+        assert_error(api.get(path, params={"page_size": 1, "page": past}), 404, "client_error", "not_found")
+        return first["count"], ids
+
+    count, ids = walk()
+    lines = {line["id"] for line in data["lines"]}
+    assert count == len(ids) == len(set(ids)) and lines <= set(ids)
+    assert _retract(api, data["run"]["id"]).status_code == 200
+    count_after, ids_after = walk()
+    assert count_after == count - len(lines) and set(ids_after) == set(ids) - lines

@@ -135,6 +135,31 @@ def test_list_workers_filters_and_visibility(
     assert bobs["id"] not in [w["id"] for w in everything]
 
 
+def test_owned_and_granted_workers_page_as_one_list_by_name(
+    api: Api, bob: ApiUser, container: Container,
+) -> None:
+    """The visible workers are read as two index ranges (owned, granted by others): their pages
+    interleave by name, count each worker once (a grant to the owner adds nothing) and end."""
+    owner = _user_of(api)
+    for name in ("a own", "c own", "e own"):
+        api.create_worker(name)
+    mine = api.create_worker("g own")
+    theirs = [api.as_user(bob).create_worker(name) for name in ("b shared", "d shared", "f not shared")]
+    position = 0
+    for worker in theirs[:2]:
+        position = grant(container, bob, worker["id"], owner)
+    position = max(position, grant(container, owner, mine["id"], owner))
+    pages = [api.get("/api/v1/workers/", params={"page_size": 2, "page": page, "min_position": position}).json
+             for page in (1, 2, 3)]
+    assert [[w["name"] for w in page["results"]] for page in pages] == [
+        ["a own", "b shared"], ["c own", "d shared"], ["e own", "g own"]]
+    assert {page["count"] for page in pages} == {6}
+    assert pages[2]["next"] is None
+    assert api.get("/api/v1/workers/", params={"page_size": 2, "page": 4}).status_code == 404
+    assert [w["name"] for w in api.get("/api/v1/workers/", params={"name": "SHARED"}).json["results"]] == [
+        "b shared", "d shared"]
+
+
 def _user_of(api: Api) -> ApiUser:
     assert api.user is not None
     return api.user
