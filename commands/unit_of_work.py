@@ -9,7 +9,7 @@ from typing import TypeVar
 from commands.aggregate_cache import AggregateCache
 from commands.rehydrate import rehydrate
 from domain.aggregate import Aggregate
-from domain.errors import NotFound
+from domain.errors import DomainError, NotFound
 from domain.events import decode
 from eventstore import CommandRecord, EventStore, Metadata, NewEvent, StoredEvent, StreamAppend
 
@@ -27,6 +27,8 @@ class UnitOfWork:
         self.cache = cache
         self._seen: dict[str, Aggregate] = {}
         self._claims: dict[str, str] = {}
+        #: claims whose alias must be new: the domain error to raise when another stream owns it
+        self._unique: dict[str, Callable[[str], DomainError]] = {}
         #: the highest position among the events loaded: what a reader must reach to see
         #: the state this command decided on, even when it appends nothing new
         self.observed_position = 0
@@ -103,9 +105,27 @@ class UnitOfWork:
         found.update({a: self._claims[a] for a in aliases if a in self._claims})
         return found
 
-    def claim(self, alias: str, stream_id: str) -> None:
-        """Reserve `alias` for `stream_id`, atomically with this unit's events."""
+    def claim(self, alias: str, stream_id: str,
+              taken: Callable[[str], DomainError] | None = None) -> None:
+        """Reserve `alias` for `stream_id`, atomically with this unit's events.
+
+        With `taken`, the alias is not looked up beforehand (no round trip): the append's claim
+        is the check, as the alias's uniqueness already guards races. When the append is refused
+        and another stream owns the alias, `raise_taken` raises `taken(owner stream)`."""
         self._claims[alias] = stream_id
+        if taken is not None:
+            self._unique[alias] = taken
+
+    def raise_taken(self) -> None:
+        """After a refused commit: the named domain error of a unique claim another stream owns
+        (one query, only when there are such claims); nothing otherwise (a plain conflict)."""
+        if not self._unique:
+            return
+        owners = self.store.resolve_many(list(self._unique))
+        for alias, taken in self._unique.items():
+            owner = owners.get(alias)
+            if owner is not None and owner != self._claims[alias]:
+                raise taken(owner)
 
     def commit(self, metadata: Metadata, command: CommandRecord | None) -> int | None:
         appends = []
