@@ -27,6 +27,9 @@ from eventstore.records import (
     StreamAppend,
 )
 from eventstore.schema import command_log, event_position, events, stream_aliases
+from eventstore.sqlite_fast import append as sqlite_append
+from eventstore.sqlite_fast import read_stream as sqlite_read_stream
+from eventstore.sqlite_fast import resolve as sqlite_resolve
 
 if TYPE_CHECKING:
     # psycopg is the `postgres` extra: the embedded default (SQLite) runs without it.
@@ -94,6 +97,8 @@ class SqlEventStore:
     ) -> AppendResult:
         if self.is_postgres and all(a.events for a in appends):
             return self._append_postgres(appends, metadata, aliases, command)
+        if not self.is_postgres:
+            return self._append_sqlite(appends, metadata, aliases, command)
         count = sum(len(a.events) for a in appends)
         #: what identifies this append once the statements that write it were sent: the
         #: first event's id (or the command id); None while nothing was written
@@ -175,6 +180,31 @@ class SqlEventStore:
         if not rows:
             return AppendResult(None, None)
         return AppendResult(answer - len(rows) + 1, answer)
+
+    def _append_sqlite(
+        self, appends: Sequence[StreamAppend], metadata: Metadata,
+        aliases: Mapping[str, str] | None, command: CommandRecord | None,
+    ) -> AppendResult:
+        """The same transaction as the generic append, sent through `sqlite3` directly
+        (eventstore/sqlite_fast.py): SQLAlchemy's per-statement work was most of a command."""
+        now = _now()
+        rows = self._rows(appends, metadata, 1, recorded_at=now)
+        written = ((rows[0]["event_id"], None) if rows
+                   else (None, command.command_id) if command is not None else None)
+        taken: list[int] = []
+        raw = self._writer.raw_connection()
+        try:
+            driver = raw.driver_connection
+            assert driver is not None
+            try:
+                first, last = sqlite_append(driver, appends, rows, aliases, command, now, taken)
+            except sa.exc.DBAPIError as exc:
+                if self._applied_anyway(exc, written):
+                    return AppendResult(*taken) if taken else AppendResult(None, None)
+                raise
+        finally:
+            raw.close()
+        return AppendResult(first, last)
 
     def _commit_group(self, members: Sequence[Member]) -> None:
         """One transaction for the members' statements; settles every member. A member whose
@@ -300,7 +330,18 @@ class SqlEventStore:
         with self._reader.connect() as conn:
             return read(conn)
 
+    def _read_sqlite(self, read: Callable[[Any], T]) -> T:
+        """`read` on the driver's connection of a pooled SQLite connection: one statement, its
+        own implicit transaction (autocommit mode, eventstore/engine.py)."""
+        raw = self.engine.raw_connection()
+        try:
+            return read(raw.driver_connection)
+        finally:
+            raw.close()
+
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
+        if not self.is_postgres:
+            return self._read_sqlite(lambda conn: sqlite_read_stream(conn, stream_id, after_version))
         query = (
             sa.select(events)
             .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
@@ -350,6 +391,8 @@ class SqlEventStore:
         return self._read(head_position)
 
     def resolve(self, alias: str) -> str | None:
+        if not self.is_postgres:
+            return self._read_sqlite(lambda conn: sqlite_resolve(conn, alias))
         query = sa.select(stream_aliases.c.stream_id).where(stream_aliases.c.alias == alias)
         return self._read(lambda conn: conn.execute(query).scalar())
 
