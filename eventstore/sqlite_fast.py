@@ -8,23 +8,26 @@ column types' conversions done by hand exactly as the SQLAlchemy types of events
 them (`UTCDateTime`: naive UTC text `YYYY-MM-DD HH:MM:SS.ffffff`; `JSON`: `json.dumps`), so rows
 written either way read the same.
 
-The transaction is what eventstore/store.py's generic append does, statement for statement:
-BEGIN IMMEDIATE (the write lock first), the command-log row, the alias claims, the version check,
-the position counter (under the write lock: positions in commit order), the events, the command's
-response, COMMIT. A constraint violation is a `ConcurrencyConflict`; so is the lock still busy
-after the busy timeout, as before.
+An append is what eventstore/store.py's generic append does, statement for statement: the
+command-log row, the alias claims, the version check, the position counter (under the write lock:
+positions in commit order), the events, the command's response — in a BEGIN IMMEDIATE transaction
+(the write lock first) shared with the appends other threads of this process queued meanwhile
+(group commit, as on PostgreSQL; each in a savepoint). A constraint violation is a
+`ConcurrencyConflict`; so is the lock still busy after the busy timeout, as before. Threads of one
+process thus also stop competing for SQLite's lock (its busy handler sleeps milliseconds).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from eventstore.group_commit import Member
 from eventstore.records import CommandRecord, ConcurrencyConflict, StoredEvent, StreamAppend
 
 _EVENT_COLUMNS = (
@@ -56,60 +59,97 @@ def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def append(
-    conn: sqlite3.Connection, appends: Sequence[StreamAppend], rows: list[dict[str, Any]],
+def write(
+    cur: sqlite3.Cursor, appends: Sequence[StreamAppend], rows: list[dict[str, Any]],
     aliases: Mapping[str, str] | None, command: CommandRecord | None, now: datetime,
-    taken: list[int],
 ) -> tuple[int | None, int | None]:
-    """Append in one IMMEDIATE transaction on `conn` (autocommit mode: eventstore/engine.py);
-    `rows` as the store builds them, with positions from 1 (offset here). First and last position,
-    also put in `taken` once handed out (what an append whose COMMIT failed may have written)."""
+    """One append's statements, inside the caller's IMMEDIATE transaction; `rows` as the store
+    builds them, with positions from 1 (offset here). Its first and last position."""
     count = len(rows)
+    if command is not None:
+        cur.execute(_INSERT_COMMAND, (command.command_id, command.command_type, command.request_hash,
+                                      utc_text(now)))
+    if aliases:
+        cur.executemany(_INSERT_ALIAS, list(aliases.items()))
+    for a in appends:
+        # Version 0: UNIQUE(stream_id, stream_version) refuses a stream that exists. Above
+        # it, the stream must have that very version (UNIQUE refuses one already past it).
+        if a.expected_version > 0 and cur.execute(
+                _HAS_VERSION, (a.stream_id, a.expected_version)).fetchone() is None:
+            raise ConcurrencyConflict(f"stream {a.stream_id} is not at version {a.expected_version}")
+    first = last = None
+    if count:
+        last = cur.execute(_TAKE_POSITIONS, (count,)).fetchone()[0]
+        first = last - count + 1
+        cur.executemany(_INSERT_EVENT, [
+            (first - 1 + r["global_position"], r["stream_id"], r["stream_version"], r["event_id"],
+             r["event_type"], r["schema_version"], json.dumps(r["payload"]), utc_text(r["occurred_at"]),
+             utc_text(r["recorded_at"]), r["actor_type"], r["actor_id"], r["correlation_id"],
+             r["causation_id"], r["command_id"], r["worker_run_id"])
+            for r in rows
+        ])
+    if command is not None:
+        position = last if last is not None else command.position
+        cur.execute(_RECORD_RESPONSE, (json.dumps(command.response), position, command.command_id))
+    return first, last
+
+
+def commit_group(
+    conn: sqlite3.Connection, members: Sequence[Member],
+    applied_anyway: Callable[[sa.exc.DBAPIError, tuple[str | None, str | None] | None], bool],
+) -> None:
+    """The members' appends (`Member.params`: the arguments of `write`) in one IMMEDIATE
+    transaction, each in a savepoint: a member refused by a constraint is rolled back alone and
+    answered with its conflict, the others commit together (one WAL commit, eventstore/group_commit.py).
+    Settles every member: (first, last) positions, or its error."""
     cur = conn.cursor()
-    cur.execute("BEGIN IMMEDIATE")
+    done: list[tuple[Member, tuple[int | None, int | None]]] = []
+    committing = False
     try:
-        if command is not None:
-            cur.execute(_INSERT_COMMAND, (command.command_id, command.command_type, command.request_hash,
-                                          utc_text(now)))
-        if aliases:
-            cur.executemany(_INSERT_ALIAS, list(aliases.items()))
-        for a in appends:
-            # Version 0: UNIQUE(stream_id, stream_version) refuses a stream that exists. Above
-            # it, the stream must have that very version (UNIQUE refuses one already past it).
-            if a.expected_version > 0 and cur.execute(
-                    _HAS_VERSION, (a.stream_id, a.expected_version)).fetchone() is None:
-                raise ConcurrencyConflict(f"stream {a.stream_id} is not at version {a.expected_version}")
-        first = last = None
-        if count:
-            last = cur.execute(_TAKE_POSITIONS, (count,)).fetchone()[0]
-            first = last - count + 1
-            taken[:] = [first, last]
-            cur.executemany(_INSERT_EVENT, [
-                (first - 1 + r["global_position"], r["stream_id"], r["stream_version"], r["event_id"],
-                 r["event_type"], r["schema_version"], json.dumps(r["payload"]), utc_text(r["occurred_at"]),
-                 utc_text(r["recorded_at"]), r["actor_type"], r["actor_id"], r["correlation_id"],
-                 r["causation_id"], r["command_id"], r["worker_run_id"])
-                for r in rows
-            ])
-        if command is not None:
-            position = last if last is not None else command.position
-            cur.execute(_RECORD_RESPONSE, (json.dumps(command.response), position, command.command_id))
+        cur.execute("BEGIN IMMEDIATE")
+        for m in members:
+            cur.execute("SAVEPOINT member")
+            try:
+                answer = write(cur, **m.params)
+            except (ConcurrencyConflict, sqlite3.IntegrityError) as exc:
+                cur.execute("ROLLBACK TO member")
+                m.fail(exc if isinstance(exc, ConcurrencyConflict) else ConcurrencyConflict(str(exc)))
+            else:
+                done.append((m, answer))
+            cur.execute("RELEASE member")
+        committing = True
         cur.execute("COMMIT")
-    except BaseException as exc:
+    except sqlite3.Error as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.IntegrityError):
-            raise ConcurrencyConflict(str(exc)) from exc
-        if isinstance(exc, sqlite3.OperationalError) and "lock" in str(exc).lower():
-            # The write lock still busy after the busy timeout: retryable like a conflict.
-            raise ConcurrencyConflict(str(exc)) from exc
-        if isinstance(exc, sqlite3.Error):
-            # As SQLAlchemy would have raised it (outage detection, the API's 503).
-            raise sa.exc.DBAPIError.instance(None, None, exc, sqlite3.Error, hide_parameters=True) from exc
-        raise
+        error = _mapped(exc)
+        unsettled = [m for m in members if not m._done.is_set()]
+        written = next((m.written for m, _ in done if m.written is not None), None)
+        if committing and isinstance(error, sa.exc.DBAPIError):
+            try:
+                applied = applied_anyway(error, written)
+            except Exception as unknown:  # CommitOutcomeUnknown: the same for every member
+                error = unknown
+            else:
+                if applied:
+                    for m, answer in done:
+                        m.succeed(answer)
+                    unsettled = [m for m in unsettled if not m._done.is_set()]
+        for m in unsettled:
+            m.fail(error)
+        return
     finally:
         cur.close()
-    return first, last
+    for m, answer in done:
+        m.succeed(answer)
+
+
+def _mapped(exc: sqlite3.Error) -> Exception:
+    if isinstance(exc, sqlite3.OperationalError) and "lock" in str(exc).lower():
+        # The write lock still busy after the busy timeout: retryable like a conflict.
+        return ConcurrencyConflict(str(exc))
+    # As SQLAlchemy would have raised it (outage detection, the API's 503).
+    return sa.exc.DBAPIError.instance(None, None, exc, sqlite3.Error, hide_parameters=True)
 
 
 def _stored(row: tuple[Any, ...]) -> StoredEvent:

@@ -27,7 +27,7 @@ from eventstore.records import (
     StreamAppend,
 )
 from eventstore.schema import command_log, event_position, events, stream_aliases
-from eventstore.sqlite_fast import append as sqlite_append
+from eventstore.sqlite_fast import commit_group as sqlite_commit_group
 from eventstore.sqlite_fast import read_stream as sqlite_read_stream
 from eventstore.sqlite_fast import resolve as sqlite_resolve
 
@@ -61,7 +61,8 @@ class SqlEventStore:
         self._reader = engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres else engine
         self.lock_timeout_ms = lock_timeout_ms
         self._listeners = AppendListeners()
-        self._group_commit = GroupCommit(self._commit_group)
+        self._group_commit = GroupCommit(
+            self._commit_group if self.is_postgres else self._commit_group_sqlite)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -185,26 +186,31 @@ class SqlEventStore:
         self, appends: Sequence[StreamAppend], metadata: Metadata,
         aliases: Mapping[str, str] | None, command: CommandRecord | None,
     ) -> AppendResult:
-        """The same transaction as the generic append, sent through `sqlite3` directly
-        (eventstore/sqlite_fast.py): SQLAlchemy's per-statement work was most of a command."""
+        """The same statements as the generic append, sent through `sqlite3` directly and
+        committed in a group (eventstore/sqlite_fast.py): SQLAlchemy's per-statement work was
+        most of a command on the embedded default."""
         now = _now()
         rows = self._rows(appends, metadata, 1, recorded_at=now)
-        written = ((rows[0]["event_id"], None) if rows
-                   else (None, command.command_id) if command is not None else None)
-        taken: list[int] = []
+        member = Member(
+            sql="sqlite", params={"appends": appends, "rows": rows, "aliases": aliases, "command": command,
+                                  "now": now},
+            keys=frozenset([*(f"stream:{a.stream_id}" for a in appends),
+                            *(f"alias:{alias}" for alias in aliases or ()),
+                            *([f"command:{command.command_id}"] if command is not None else [])]),
+            written=((rows[0]["event_id"], None) if rows
+                     else (None, command.command_id) if command is not None else None),
+        )
+        first, last = self._group_commit.submit(member)
+        return AppendResult(first, last)
+
+    def _commit_group_sqlite(self, members: Sequence[Member]) -> None:
         raw = self._writer.raw_connection()
         try:
             driver = raw.driver_connection
             assert driver is not None
-            try:
-                first, last = sqlite_append(driver, appends, rows, aliases, command, now, taken)
-            except sa.exc.DBAPIError as exc:
-                if self._applied_anyway(exc, written):
-                    return AppendResult(*taken) if taken else AppendResult(None, None)
-                raise
+            sqlite_commit_group(driver, members, self._applied_anyway)
         finally:
             raw.close()
-        return AppendResult(first, last)
 
     def _commit_group(self, members: Sequence[Member]) -> None:
         """One transaction for the members' statements; settles every member. A member whose
