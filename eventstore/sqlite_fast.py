@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,19 +94,14 @@ def write(
     return first, last
 
 
-def commit_group(
-    conn: sqlite3.Connection, members: Sequence[Member],
-    applied_anyway: Callable[[sa.exc.DBAPIError, tuple[str | None, str | None] | None], bool],
-) -> None:
-    """The members' appends (`Member.params`: the arguments of `write`) in one IMMEDIATE
-    transaction, each in a savepoint: a member refused by a constraint is rolled back alone and
-    answered with its conflict, the others commit together (one WAL commit, eventstore/group_commit.py).
-    Settles every member: (first, last) positions, or its error."""
+def write_group(conn: sqlite3.Connection, members: Sequence[Member]) -> list[tuple[Member, Any]]:
+    """The members' appends (`Member.params`: the arguments of `write`) inside the caller's
+    IMMEDIATE transaction, each in a savepoint: a member refused by a constraint is rolled back
+    alone and answered with its conflict here. The others and their (first, last) positions, to
+    settle once COMMIT succeeded. Another SQLite error is raised: the whole group failed."""
+    done: list[tuple[Member, Any]] = []
     cur = conn.cursor()
-    done: list[tuple[Member, tuple[int | None, int | None]]] = []
-    committing = False
     try:
-        cur.execute("BEGIN IMMEDIATE")
         for m in members:
             cur.execute("SAVEPOINT member")
             try:
@@ -117,34 +112,13 @@ def commit_group(
             else:
                 done.append((m, answer))
             cur.execute("RELEASE member")
-        committing = True
-        cur.execute("COMMIT")
-    except sqlite3.Error as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        error = _mapped(exc)
-        unsettled = [m for m in members if not m._done.is_set()]
-        written = next((m.written for m, _ in done if m.written is not None), None)
-        if committing and isinstance(error, sa.exc.DBAPIError):
-            try:
-                applied = applied_anyway(error, written)
-            except Exception as unknown:  # CommitOutcomeUnknown: the same for every member
-                error = unknown
-            else:
-                if applied:
-                    for m, answer in done:
-                        m.succeed(answer)
-                    unsettled = [m for m in unsettled if not m._done.is_set()]
-        for m in unsettled:
-            m.fail(error)
-        return
     finally:
         cur.close()
-    for m, answer in done:
-        m.succeed(answer)
+    return done
 
 
-def _mapped(exc: sqlite3.Error) -> Exception:
+def mapped(exc: sqlite3.Error) -> Exception:
+    """The error members of a group that failed with `exc` get."""
     if isinstance(exc, sqlite3.OperationalError) and "lock" in str(exc).lower():
         # The write lock still busy after the busy timeout: retryable like a conflict.
         return ConcurrencyConflict(str(exc))

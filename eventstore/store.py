@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,9 +28,10 @@ from eventstore.records import (
     StreamAppend,
 )
 from eventstore.schema import command_log, event_position, events, stream_aliases
-from eventstore.sqlite_fast import commit_group as sqlite_commit_group
+from eventstore.sqlite_fast import mapped as sqlite_error
 from eventstore.sqlite_fast import read_stream as sqlite_read_stream
 from eventstore.sqlite_fast import resolve as sqlite_resolve
+from eventstore.sqlite_fast import write_group as sqlite_write_group
 
 if TYPE_CHECKING:
     # psycopg is the `postgres` extra: the embedded default (SQLite) runs without it.
@@ -204,13 +206,38 @@ class SqlEventStore:
         return AppendResult(first, last)
 
     def _commit_group_sqlite(self, members: Sequence[Member]) -> None:
-        raw = self._writer.raw_connection()
+        """One IMMEDIATE transaction for the members' appends, a savepoint each
+        (eventstore/sqlite_fast.py); settles every member."""
+        done: list[tuple[Member, Any]] = []
         try:
-            driver = raw.driver_connection
-            assert driver is not None
-            sqlite_commit_group(driver, members, self._applied_anyway)
-        finally:
-            raw.close()
+            with self._writer.begin() as conn:
+                driver = conn.connection.driver_connection
+                assert isinstance(driver, sqlite3.Connection)
+                done = sqlite_write_group(driver, members)
+        except sqlite3.Error as exc:  # a statement: rolled back, nothing applied
+            _fail_all([m for m in members if m.error is None], sqlite_error(exc))
+            return
+        except sa.exc.DBAPIError as exc:  # BEGIN or COMMIT
+            error = self._sqlite_group_error(exc, done)
+            if error is not None:
+                _fail_all([m for m in members if m.error is None], error)
+                return
+        for m, answer in done:
+            m.succeed(answer)
+
+    def _sqlite_group_error(self, exc: sa.exc.DBAPIError,
+                            done: list[tuple[Member, Any]]) -> BaseException | None:
+        """What the members of a group whose BEGIN or COMMIT failed get: None when the COMMIT
+        was applied anyway (looked up by the id recorded with it)."""
+        if isinstance(exc, sa.exc.OperationalError) and "lock" in str(exc.orig).lower():
+            return ConcurrencyConflict(str(exc.orig))  # busy beyond the timeout: retryable
+        if not done:
+            return exc
+        written = next((m.written for m, _ in done if m.written is not None), None)
+        try:
+            return None if self._applied_anyway(exc, written) else exc
+        except Exception as unknown:  # CommitOutcomeUnknown: the same for every member
+            return unknown
 
     def _commit_group(self, members: Sequence[Member]) -> None:
         """One transaction for the members' statements; settles every member. A member whose

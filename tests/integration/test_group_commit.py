@@ -17,7 +17,6 @@ from eventstore import ConcurrencyConflict, SqlEventStore, StreamAppend
 from eventstore.engine import make_engine
 from eventstore.group_commit import GroupCommit, Member
 from eventstore.migrate import upgrade
-from eventstore.sqlite_fast import commit_group
 from tests.integration.test_event_store_contract import ev, meta
 
 
@@ -96,11 +95,7 @@ def test_sqlite_group_rolls_a_refused_member_back_alone(tmp_path: Path) -> None:
                       keys=frozenset([stream]), written=None)
 
     members = [member("a", "alias:a", 1, 2), member("taken", "alias:refused", 3), member("b", "alias:b", 4)]
-    raw = engine.raw_connection()
-    try:
-        commit_group(raw.driver_connection, members, lambda _exc, _written: False)
-    finally:
-        raw.close()
+    store._commit_group_sqlite(members)
     assert [m.answer for m in members] == [(2, 3), None, (4, 4)]
     assert isinstance(members[1].error, ConcurrencyConflict)
     assert [(e.stream_id, e.global_position) for e in store.iter_all(0)] == [
