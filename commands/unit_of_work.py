@@ -15,6 +15,9 @@ from eventstore import CommandRecord, EventStore, Metadata, NewEvent, StoredEven
 
 A = TypeVar("A", bound=Aggregate)
 
+#: streams up to this many events are read together with the alias that names them (`find`)
+SHORT_STREAM = 50
+
 
 class UnitOfWork:
     """Tracks the aggregates a handler loaded and the aliases it claimed, for one attempt."""
@@ -85,10 +88,19 @@ class UnitOfWork:
         return agg
 
     def find(self, cls: type[A], alias: str, message: str, field: str | None = None) -> A:
-        """The aggregate owning a natural key or entity id (see `claim`)."""
-        stream_id = self._claims.get(alias) or self.store.resolve(alias)
+        """The aggregate owning a natural key or entity id (see `claim`). A short stream is read
+        with the alias in one query (`EventStore.read_aliased`); a long one from its cached
+        aggregate's version (`load`)."""
+        stream_id = self._claims.get(alias)
         if stream_id is None:
-            raise NotFound(message, field=field)
+            found = self.store.read_aliased(alias, SHORT_STREAM)
+            if found is None:
+                raise NotFound(message, field=field)
+            stream_id, stored = found
+            if stored is not None and stream_id not in self._seen:
+                if self.cache is not None:
+                    self.cache.take(cls, stream_id)  # replaced by this fresher state after commit
+                self._remember(rehydrate(cls, stream_id, stored), stored)
         return self.get(cls, stream_id, message, field)
 
     def resolve(self, alias: str) -> str | None:

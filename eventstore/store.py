@@ -29,6 +29,7 @@ from eventstore.records import (
 )
 from eventstore.schema import command_log, event_position, events, stream_aliases
 from eventstore.sqlite_fast import mapped as sqlite_error
+from eventstore.sqlite_fast import read_short_stream as sqlite_read_short_stream
 from eventstore.sqlite_fast import read_stream as sqlite_read_stream
 from eventstore.sqlite_fast import resolve as sqlite_resolve
 from eventstore.sqlite_fast import write_group as sqlite_write_group
@@ -429,6 +430,27 @@ class SqlEventStore:
         query = sa.select(stream_aliases.c.stream_id).where(stream_aliases.c.alias == alias)
         return self._read(lambda conn: conn.execute(query).scalar())
 
+    def read_aliased(self, alias: str, max_events: int) -> tuple[str, list[StoredEvent] | None] | None:
+        """On PostgreSQL one round trip instead of two (issue 11: CreateUserRun finds its worker
+        by the version's alias); SQLite has no round trips to save."""
+        if not self.is_postgres:
+            stream_id = self.resolve(alias)
+            if stream_id is None:
+                return None
+            short = self._read_sqlite(lambda conn: sqlite_read_short_stream(conn, stream_id, max_events))
+            return stream_id, short
+
+        def read(conn: sa.Connection) -> tuple[str, list[StoredEvent] | None] | None:
+            rows = conn.execute(_READ_ALIASED, {"alias": alias, "max_events": max_events}).all()
+            if not rows:
+                return None
+            if rows[0].global_position is None:  # more than max_events (a stream has >= 1)
+                return rows[0].owner, None
+            return rows[0].owner, [StoredEvent(**{k: v for k, v in row._asdict().items() if k != "owner"})
+                                   for row in rows]
+
+        return self._read(read)
+
     def resolve_many(self, aliases: Sequence[str]) -> dict[str, str]:
         """The claimed ones among `aliases` -> their streams, one query per 500 (a bulk command
         looks up thousands: CreateElementTranscriptions' children by polygon)."""
@@ -455,6 +477,22 @@ class SqlEventStore:
             command_id=row.command_id, command_type=row.command_type, request_hash=row.request_hash,
             response=row.response or {}, position=row.position,
         )
+
+
+#: an alias's stream and, unless it has more than :max_events, its events (by the unique
+#: (stream_id, stream_version) index: the max is its last entry)
+_latest = events.alias("latest")
+_READ_ALIASED = (
+    sa.select(stream_aliases.c.stream_id.label("owner"), events)
+    .select_from(stream_aliases.outerjoin(events, sa.and_(
+        events.c.stream_id == stream_aliases.c.stream_id,
+        sa.select(sa.func.max(_latest.c.stream_version))
+        .where(_latest.c.stream_id == stream_aliases.c.stream_id)
+        .scalar_subquery() <= sa.bindparam("max_events"),
+    )))
+    .where(stream_aliases.c.alias == sa.bindparam("alias"))
+    .order_by(events.c.stream_version)
+)
 
 
 def _conflict(exc: psycopg.Error) -> ConcurrencyConflict:
