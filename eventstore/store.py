@@ -479,17 +479,16 @@ class SqlEventStore:
         )
 
 
-#: an alias's stream and, unless it has more than :max_events, its events (by the unique
-#: (stream_id, stream_version) index: the max is its last entry)
+#: an alias's stream and, unless it has more than :max_events, its events. The stream's length
+#: is taken once (LATERAL: the last entry of the (stream_id, stream_version) index) and decides
+#: the key the events are looked up by: NULL for a long stream, whose events are then not read.
 _latest = events.alias("latest")
+_length = (sa.select(sa.func.max(_latest.c.stream_version).label("n"))
+           .where(_latest.c.stream_id == stream_aliases.c.stream_id).lateral("length"))
 _READ_ALIASED = (
     sa.select(stream_aliases.c.stream_id.label("owner"), events)
-    .select_from(stream_aliases.outerjoin(events, sa.and_(
-        events.c.stream_id == stream_aliases.c.stream_id,
-        sa.select(sa.func.max(_latest.c.stream_version))
-        .where(_latest.c.stream_id == stream_aliases.c.stream_id)
-        .scalar_subquery() <= sa.bindparam("max_events"),
-    )))
+    .select_from(stream_aliases.join(_length, sa.true()).outerjoin(events, events.c.stream_id == sa.case(
+        (_length.c.n <= sa.bindparam("max_events"), stream_aliases.c.stream_id))))
     .where(stream_aliases.c.alias == sa.bindparam("alias"))
     .order_by(events.c.stream_version)
 )
