@@ -88,9 +88,9 @@ class UnitOfWork:
         return agg
 
     def find(self, cls: type[A], alias: str, message: str, field: str | None = None) -> A:
-        """The aggregate owning a natural key or entity id (see `claim`). A short stream is read
-        with the alias in one query (`EventStore.read_aliased`); a long one from its cached
-        aggregate's version (`load`)."""
+        """The aggregate owning a natural key or entity id (see `claim`). A short stream comes
+        with the alias in one query (`EventStore.read_aliased`); a long one is read by version
+        (`load`), from its cached aggregate's."""
         stream_id = self._claims.get(alias)
         if stream_id is None:
             found = self.store.read_aliased(alias, SHORT_STREAM)
@@ -98,10 +98,22 @@ class UnitOfWork:
                 raise NotFound(message, field=field)
             stream_id, stored = found
             if stored is not None and stream_id not in self._seen:
-                if self.cache is not None:
-                    self.cache.take(cls, stream_id)  # replaced by this fresher state after commit
-                self._remember(rehydrate(cls, stream_id, stored), stored)
+                self._load_read(cls, stream_id, stored)
         return self.get(cls, stream_id, message, field)
+
+    def _load_read(self, cls: type[A], stream_id: str, stored: Sequence[StoredEvent]) -> None:
+        """Load from a whole stream already read: the cached aggregate, if any, folds only the
+        events past its version (no replay)."""
+        cached = self.cache.take(cls, stream_id) if self.cache is not None else None
+        if cached is None:
+            self._remember(rehydrate(cls, stream_id, stored), stored)
+            return
+        agg, seen_position = cached
+        newer = [e for e in stored if e.stream_version > agg.version]
+        for stored_event in newer:
+            agg.apply(decode(stored_event.event_type, stored_event.schema_version, stored_event.payload))
+        self.observed_position = max(self.observed_position, seen_position)
+        self._remember(agg, newer)
 
     def resolve(self, alias: str) -> str | None:
         """The stream owning `alias`: claimed earlier in this unit, or stored."""

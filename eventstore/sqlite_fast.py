@@ -139,12 +139,6 @@ def read_stream(conn: sqlite3.Connection, stream_id: str, after_version: int) ->
     return [_stored(row) for row in conn.execute(_READ_STREAM, (stream_id, after_version))]
 
 
-def read_short_stream(conn: sqlite3.Connection, stream_id: str, max_events: int) -> list[StoredEvent] | None:
-    """The stream's events; None when there are more than `max_events`."""
-    rows = conn.execute(f"{_READ_STREAM} LIMIT ?", (stream_id, 0, max_events + 1)).fetchall()
-    return None if len(rows) > max_events else [_stored(row) for row in rows]
-
-
 def resolve(conn: sqlite3.Connection, alias: str) -> str | None:
     row = conn.execute(_RESOLVE, (alias,)).fetchone()
     return None if row is None else str(row[0])

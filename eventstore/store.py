@@ -29,7 +29,6 @@ from eventstore.records import (
 )
 from eventstore.schema import command_log, event_position, events, stream_aliases
 from eventstore.sqlite_fast import mapped as sqlite_error
-from eventstore.sqlite_fast import read_short_stream as sqlite_read_short_stream
 from eventstore.sqlite_fast import read_stream as sqlite_read_stream
 from eventstore.sqlite_fast import resolve as sqlite_resolve
 from eventstore.sqlite_fast import write_group as sqlite_write_group
@@ -432,13 +431,11 @@ class SqlEventStore:
 
     def read_aliased(self, alias: str, max_events: int) -> tuple[str, list[StoredEvent] | None] | None:
         """On PostgreSQL one round trip instead of two (issue 11: CreateUserRun finds its worker
-        by the version's alias); SQLite has no round trips to save."""
+        by the version's alias). SQLite has no round trips to save: the stream only, to be read
+        by version (a cached aggregate then folds only what is new)."""
         if not self.is_postgres:
             stream_id = self.resolve(alias)
-            if stream_id is None:
-                return None
-            short = self._read_sqlite(lambda conn: sqlite_read_short_stream(conn, stream_id, max_events))
-            return stream_id, short
+            return None if stream_id is None else (stream_id, None)
 
         def read(conn: sa.Connection) -> tuple[str, list[StoredEvent] | None] | None:
             rows = conn.execute(_READ_ALIASED, {"alias": alias, "max_events": max_events}).all()

@@ -375,7 +375,11 @@ def test_read_aliased_is_resolve_and_read_stream_in_one_for_short_streams(store:
     found = store.read_aliased("v:1", 3)
     assert found is not None
     stream_id, stored = found
-    assert stream_id == "w" and stored == store.read_stream("w")
-    assert [e.stream_version for e in stored] == [1, 2, 3]
+    assert stream_id == "w"
+    if isinstance(store, SqlEventStore) and not store.is_postgres:
+        assert stored is None  # no round trip to save: read by version
+    else:
+        assert stored == store.read_stream("w")
+        assert stored is not None and [e.stream_version for e in stored] == [1, 2, 3]
     # Longer than asked: the stream only, to be read by version.
     assert store.read_aliased("v:2", 2) == ("w", None)
