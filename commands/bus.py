@@ -90,7 +90,8 @@ class CommandBus:
         digest = request_hash(command, actor) if command_id is not None else ""
         causation_id = command_id or str(uuid.uuid4())
         for attempt in range(self.max_attempts):
-            if command_id is not None:
+            if command_id is not None and attempt == 0:
+                # (After a conflict the except clause below has looked already.)
                 replay = self._replay(command_id, digest)
                 if replay is not None:
                     return replay
@@ -111,6 +112,13 @@ class CommandBus:
             try:
                 position = uow.commit(metadata, record)
             except ConcurrencyConflict:
+                # A repeat of this command that committed first gets its answer; a unique
+                # claim (a username) taken by another stream, its named domain error.
+                if command_id is not None:
+                    replay = self._replay(command_id, digest)
+                    if replay is not None:
+                        return replay
+                uow.raise_taken()
                 # Someone else appended first: reload and decide again, after a short,
                 # jittered pause so racing writers spread out.
                 time.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** attempt)))

@@ -33,15 +33,16 @@ from domain.worker import Worker, WorkerType, worker_stream, worker_type_stream
 
 
 def register_user(cmd: m.RegisterUser, uow: UnitOfWork) -> dict[str, Any]:
-    alias = USERNAME.format(cmd.username.lower())
-    existing = uow.store.resolve(alias)
-    if existing is not None:
-        raise UsernameTaken("This username is taken.", existing_id=existing.removeprefix("user-"))
     user_id = uow.new_id()
     user = uow.start(User, user_stream(user_id))
     user.register(user_id, cmd.username, cmd.email, cmd.is_admin)
-    uow.claim(alias, user.stream_id)
+    # No look-up first: the claim is the check (a taken name refuses the append).
+    uow.claim(USERNAME.format(cmd.username.lower()), user.stream_id, taken=_username_taken)
     return {"user_id": user_id}
+
+
+def _username_taken(owner_stream: str) -> UsernameTaken:
+    return UsernameTaken("This username is taken.", existing_id=owner_stream.removeprefix("user-"))
 
 
 def issue_token(cmd: m.IssueToken, uow: UnitOfWork) -> dict[str, Any]:

@@ -9,11 +9,14 @@ from typing import TypeVar
 from commands.aggregate_cache import AggregateCache
 from commands.rehydrate import rehydrate
 from domain.aggregate import Aggregate
-from domain.errors import NotFound
+from domain.errors import DomainError, NotFound
 from domain.events import decode
 from eventstore import CommandRecord, EventStore, Metadata, NewEvent, StoredEvent, StreamAppend
 
 A = TypeVar("A", bound=Aggregate)
+
+#: streams up to this many events are read together with the alias that names them (`find`)
+SHORT_STREAM = 50
 
 
 class UnitOfWork:
@@ -27,6 +30,8 @@ class UnitOfWork:
         self.cache = cache
         self._seen: dict[str, Aggregate] = {}
         self._claims: dict[str, str] = {}
+        #: claims whose alias must be new: the domain error to raise when another stream owns it
+        self._unique: dict[str, Callable[[str], DomainError]] = {}
         #: the highest position among the events loaded: what a reader must reach to see
         #: the state this command decided on, even when it appends nothing new
         self.observed_position = 0
@@ -83,11 +88,32 @@ class UnitOfWork:
         return agg
 
     def find(self, cls: type[A], alias: str, message: str, field: str | None = None) -> A:
-        """The aggregate owning a natural key or entity id (see `claim`)."""
-        stream_id = self._claims.get(alias) or self.store.resolve(alias)
+        """The aggregate owning a natural key or entity id (see `claim`). A short stream comes
+        with the alias in one query (`EventStore.read_aliased`); a long one is read by version
+        (`load`), from its cached aggregate's."""
+        stream_id = self._claims.get(alias)
         if stream_id is None:
-            raise NotFound(message, field=field)
+            found = self.store.read_aliased(alias, SHORT_STREAM)
+            if found is None:
+                raise NotFound(message, field=field)
+            stream_id, stored = found
+            if stored is not None and stream_id not in self._seen:
+                self._load_read(cls, stream_id, stored)
         return self.get(cls, stream_id, message, field)
+
+    def _load_read(self, cls: type[A], stream_id: str, stored: Sequence[StoredEvent]) -> None:
+        """Load from a whole stream already read: the cached aggregate, if any, folds only the
+        events past its version (no replay)."""
+        cached = self.cache.take(cls, stream_id) if self.cache is not None else None
+        if cached is None:
+            self._remember(rehydrate(cls, stream_id, stored), stored)
+            return
+        agg, seen_position = cached
+        newer = [e for e in stored if e.stream_version > agg.version]
+        for stored_event in newer:
+            agg.apply(decode(stored_event.event_type, stored_event.schema_version, stored_event.payload))
+        self.observed_position = max(self.observed_position, seen_position)
+        self._remember(agg, newer)
 
     def resolve(self, alias: str) -> str | None:
         """The stream owning `alias`: claimed earlier in this unit, or stored."""
@@ -103,9 +129,27 @@ class UnitOfWork:
         found.update({a: self._claims[a] for a in aliases if a in self._claims})
         return found
 
-    def claim(self, alias: str, stream_id: str) -> None:
-        """Reserve `alias` for `stream_id`, atomically with this unit's events."""
+    def claim(self, alias: str, stream_id: str,
+              taken: Callable[[str], DomainError] | None = None) -> None:
+        """Reserve `alias` for `stream_id`, atomically with this unit's events.
+
+        With `taken`, the alias is not looked up beforehand (no round trip): the append's claim
+        is the check, as the alias's uniqueness already guards races. When the append is refused
+        and another stream owns the alias, `raise_taken` raises `taken(owner stream)`."""
         self._claims[alias] = stream_id
+        if taken is not None:
+            self._unique[alias] = taken
+
+    def raise_taken(self) -> None:
+        """After a refused commit: the named domain error of a unique claim another stream owns
+        (one query, only when there are such claims); nothing otherwise (a plain conflict)."""
+        if not self._unique:
+            return
+        owners = self.store.resolve_many(list(self._unique))
+        for alias, taken in self._unique.items():
+            owner = owners.get(alias)
+            if owner is not None and owner != self._claims[alias]:
+                raise taken(owner)
 
     def commit(self, metadata: Metadata, command: CommandRecord | None) -> int | None:
         appends = []

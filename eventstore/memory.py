@@ -144,6 +144,14 @@ class InMemoryEventStore:
         with self._lock:
             return self._aliases.get(alias)
 
+    def read_aliased(self, alias: str, max_events: int) -> tuple[str, list[StoredEvent] | None] | None:
+        with self._lock:
+            stream_id = self._aliases.get(alias)
+            if stream_id is None:
+                return None
+            stored = list(self._streams.get(stream_id, ()))
+        return stream_id, (stored if len(stored) <= max_events else None)
+
     def resolve_many(self, aliases: Sequence[str]) -> dict[str, str]:
         with self._lock:
             return {alias: self._aliases[alias] for alias in aliases if alias in self._aliases}

@@ -56,4 +56,10 @@ class EventStore(Protocol):
 
     def resolve_many(self, aliases: Sequence[str]) -> dict[str, str]: ...
 
+    def read_aliased(self, alias: str, max_events: int) -> tuple[str, list[StoredEvent] | None] | None:
+        """`resolve` and `read_stream` in one query: None when `alias` is not claimed, else its
+        stream and that stream's events — None instead when it has more than `max_events` (a
+        long stream is read by version, from a cached aggregate's), or when the store has no
+        round trip to save (SQLite)."""
+
     def get_command(self, command_id: str) -> CommandRecord | None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,6 +28,10 @@ from eventstore.records import (
     StreamAppend,
 )
 from eventstore.schema import command_log, event_position, events, stream_aliases
+from eventstore.sqlite_fast import mapped as sqlite_error
+from eventstore.sqlite_fast import read_stream as sqlite_read_stream
+from eventstore.sqlite_fast import resolve as sqlite_resolve
+from eventstore.sqlite_fast import write_group as sqlite_write_group
 
 if TYPE_CHECKING:
     # psycopg is the `postgres` extra: the embedded default (SQLite) runs without it.
@@ -58,7 +63,8 @@ class SqlEventStore:
         self._reader = engine.execution_options(isolation_level="AUTOCOMMIT") if self.is_postgres else engine
         self.lock_timeout_ms = lock_timeout_ms
         self._listeners = AppendListeners()
-        self._group_commit = GroupCommit(self._commit_group)
+        self._group_commit = GroupCommit(
+            self._commit_group if self.is_postgres else self._commit_group_sqlite)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -94,6 +100,8 @@ class SqlEventStore:
     ) -> AppendResult:
         if self.is_postgres and all(a.events for a in appends):
             return self._append_postgres(appends, metadata, aliases, command)
+        if not self.is_postgres:
+            return self._append_sqlite(appends, metadata, aliases, command)
         count = sum(len(a.events) for a in appends)
         #: what identifies this append once the statements that write it were sent: the
         #: first event's id (or the command id); None while nothing was written
@@ -175,6 +183,61 @@ class SqlEventStore:
         if not rows:
             return AppendResult(None, None)
         return AppendResult(answer - len(rows) + 1, answer)
+
+    def _append_sqlite(
+        self, appends: Sequence[StreamAppend], metadata: Metadata,
+        aliases: Mapping[str, str] | None, command: CommandRecord | None,
+    ) -> AppendResult:
+        """The same statements as the generic append, sent through `sqlite3` directly and
+        committed in a group (eventstore/sqlite_fast.py): SQLAlchemy's per-statement work was
+        most of a command on the embedded default."""
+        now = _now()
+        rows = self._rows(appends, metadata, 1, recorded_at=now)
+        member = Member(
+            sql="sqlite", params={"appends": appends, "rows": rows, "aliases": aliases, "command": command,
+                                  "now": now},
+            keys=frozenset([*(f"stream:{a.stream_id}" for a in appends),
+                            *(f"alias:{alias}" for alias in aliases or ()),
+                            *([f"command:{command.command_id}"] if command is not None else [])]),
+            written=((rows[0]["event_id"], None) if rows
+                     else (None, command.command_id) if command is not None else None),
+        )
+        first, last = self._group_commit.submit(member)
+        return AppendResult(first, last)
+
+    def _commit_group_sqlite(self, members: Sequence[Member]) -> None:
+        """One IMMEDIATE transaction for the members' appends, a savepoint each
+        (eventstore/sqlite_fast.py); settles every member."""
+        done: list[tuple[Member, Any]] = []
+        try:
+            with self._writer.begin() as conn:
+                driver = conn.connection.driver_connection
+                assert isinstance(driver, sqlite3.Connection)
+                done = sqlite_write_group(driver, members)
+        except sqlite3.Error as exc:  # a statement: rolled back, nothing applied
+            _fail_all([m for m in members if m.error is None], sqlite_error(exc))
+            return
+        except sa.exc.DBAPIError as exc:  # BEGIN or COMMIT
+            error = self._sqlite_group_error(exc, done)
+            if error is not None:
+                _fail_all([m for m in members if m.error is None], error)
+                return
+        for m, answer in done:
+            m.succeed(answer)
+
+    def _sqlite_group_error(self, exc: sa.exc.DBAPIError,
+                            done: list[tuple[Member, Any]]) -> BaseException | None:
+        """What the members of a group whose BEGIN or COMMIT failed get: None when the COMMIT
+        was applied anyway (looked up by the id recorded with it)."""
+        if isinstance(exc, sa.exc.OperationalError) and "lock" in str(exc.orig).lower():
+            return ConcurrencyConflict(str(exc.orig))  # busy beyond the timeout: retryable
+        if not done:
+            return exc
+        written = next((m.written for m, _ in done if m.written is not None), None)
+        try:
+            return None if self._applied_anyway(exc, written) else exc
+        except Exception as unknown:  # CommitOutcomeUnknown: the same for every member
+            return unknown
 
     def _commit_group(self, members: Sequence[Member]) -> None:
         """One transaction for the members' statements; settles every member. A member whose
@@ -300,7 +363,18 @@ class SqlEventStore:
         with self._reader.connect() as conn:
             return read(conn)
 
+    def _read_sqlite(self, read: Callable[[Any], T]) -> T:
+        """`read` on the driver's connection of a pooled SQLite connection: one statement, its
+        own implicit transaction (autocommit mode, eventstore/engine.py)."""
+        raw = self.engine.raw_connection()
+        try:
+            return read(raw.driver_connection)
+        finally:
+            raw.close()
+
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
+        if not self.is_postgres:
+            return self._read_sqlite(lambda conn: sqlite_read_stream(conn, stream_id, after_version))
         query = (
             sa.select(events)
             .where(events.c.stream_id == stream_id, events.c.stream_version > after_version)
@@ -350,8 +424,29 @@ class SqlEventStore:
         return self._read(head_position)
 
     def resolve(self, alias: str) -> str | None:
+        if not self.is_postgres:
+            return self._read_sqlite(lambda conn: sqlite_resolve(conn, alias))
         query = sa.select(stream_aliases.c.stream_id).where(stream_aliases.c.alias == alias)
         return self._read(lambda conn: conn.execute(query).scalar())
+
+    def read_aliased(self, alias: str, max_events: int) -> tuple[str, list[StoredEvent] | None] | None:
+        """On PostgreSQL one round trip instead of two (issue 11: CreateUserRun finds its worker
+        by the version's alias). SQLite has no round trips to save: the stream only, to be read
+        by version (a cached aggregate then folds only what is new)."""
+        if not self.is_postgres:
+            stream_id = self.resolve(alias)
+            return None if stream_id is None else (stream_id, None)
+
+        def read(conn: sa.Connection) -> tuple[str, list[StoredEvent] | None] | None:
+            rows = conn.execute(_READ_ALIASED, {"alias": alias, "max_events": max_events}).all()
+            if not rows:
+                return None
+            if rows[0].global_position is None:  # more than max_events (a stream has >= 1)
+                return rows[0].owner, None
+            return rows[0].owner, [StoredEvent(**{k: v for k, v in row._asdict().items() if k != "owner"})
+                                   for row in rows]
+
+        return self._read(read)
 
     def resolve_many(self, aliases: Sequence[str]) -> dict[str, str]:
         """The claimed ones among `aliases` -> their streams, one query per 500 (a bulk command
@@ -379,6 +474,21 @@ class SqlEventStore:
             command_id=row.command_id, command_type=row.command_type, request_hash=row.request_hash,
             response=row.response or {}, position=row.position,
         )
+
+
+#: an alias's stream and, unless it has more than :max_events, its events. The stream's length
+#: is taken once (LATERAL: the last entry of the (stream_id, stream_version) index) and decides
+#: the key the events are looked up by: NULL for a long stream, whose events are then not read.
+_latest = events.alias("latest")
+_length = (sa.select(sa.func.max(_latest.c.stream_version).label("n"))
+           .where(_latest.c.stream_id == stream_aliases.c.stream_id).lateral("length"))
+_READ_ALIASED = (
+    sa.select(stream_aliases.c.stream_id.label("owner"), events)
+    .select_from(stream_aliases.join(_length, sa.true()).outerjoin(events, events.c.stream_id == sa.case(
+        (_length.c.n <= sa.bindparam("max_events"), stream_aliases.c.stream_id))))
+    .where(stream_aliases.c.alias == sa.bindparam("alias"))
+    .order_by(events.c.stream_version)
+)
 
 
 def _conflict(exc: psycopg.Error) -> ConcurrencyConflict:

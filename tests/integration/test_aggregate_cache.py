@@ -11,8 +11,10 @@ import pytest
 
 from commands import COMMAND_HANDLERS, CommandBus
 from commands import messages as m
+from commands.rehydrate import load
 from domain.actor import Actor
 from domain.errors import WorkerVersionAlreadyExists
+from domain.worker import Worker
 from worker_runs.bootstrap import Container
 
 
@@ -79,3 +81,26 @@ def test_a_failed_command_caches_nothing(container: Container, reads: Reads) -> 
     assert reads.of(f"worker-{worker_id}") == [(0, 4)]  # replayed from the store
     listed = [e.payload.get("tag") for e in container.store.read_stream(f"worker-{worker_id}")]
     assert listed == [None, "v0", "v1", "v2", "v9"]
+
+
+def test_a_stream_found_by_alias_folds_only_what_is_new_into_its_cached_aggregate(
+        container: Container) -> None:
+    """`find` on PostgreSQL reads a short stream with its alias in one query; the aggregate this
+    process cached is then not replayed, but still sees what another process appended."""
+    alice, worker_id = _worker_with_versions(container, 2)
+    stream = f"worker-{worker_id}"
+    created = container.bus.handle(m.CreateWorkerVersion(worker_id, {"tag": "t"}), actor=alice)
+    version_id = created.data["version_id"]
+    assert container.bus.aggregates is not None
+    cached = container.bus.aggregates._entries[stream][0]
+    other = CommandBus(container.store, COMMAND_HANDLERS, clock=container.bus.clock, ids=container.bus.ids)
+    other.handle(m.CreateWorkerVersion(worker_id, {"tag": "from-elsewhere"}), actor=alice)
+
+    container.bus.handle(m.UpdateWorkerVersion(version_id, {"tag": "renamed"}), actor=alice)
+
+    again = container.bus.aggregates._entries[stream][0]
+    assert again is cached  # folded, not rebuilt
+    replayed = load(container.store, Worker, stream)
+    assert again.version == replayed.version == 6
+    assert again.versions == replayed.versions
+    assert {v.tag for v in again.versions.values()} >= {"renamed", "from-elsewhere"}

@@ -7,12 +7,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from eventstore import ConcurrencyConflict, SqlEventStore, StreamAppend
+from eventstore.engine import make_engine
 from eventstore.group_commit import GroupCommit, Member
+from eventstore.migrate import upgrade
 from tests.integration.test_event_store_contract import ev, meta
 
 
@@ -63,7 +67,45 @@ def test_callers_queued_behind_a_commit_share_the_next_group() -> None:
 
 @pytest.mark.postgres
 def test_a_conflicting_member_fails_alone_and_positions_stay_gap_free(pg_engine: Engine) -> None:
-    store = SqlEventStore(pg_engine)
+    _a_conflicting_member_fails_alone(SqlEventStore(pg_engine))
+
+
+def test_a_conflicting_member_fails_alone_on_sqlite(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'group.db'}")
+    upgrade(engine)
+    try:
+        _a_conflicting_member_fails_alone(SqlEventStore(engine))
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_group_rolls_a_refused_member_back_alone(tmp_path: Path) -> None:
+    """One transaction, a savepoint per member: the refused one leaves nothing (no alias, no
+    position), the others commit together with consecutive positions."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'group.db'}")
+    upgrade(engine)
+    store = SqlEventStore(engine)
+    store.append([StreamAppend("taken", 0, [ev(1)])], metadata=meta())
+
+    def member(stream: str, alias: str, *events: int) -> Member:
+        appends = [StreamAppend(stream, 0, [ev(n) for n in events])]
+        rows = SqlEventStore._rows(appends, meta(), 1, recorded_at=datetime.now(UTC))
+        return Member(sql="sqlite", params={"appends": appends, "rows": rows, "aliases": {alias: stream},
+                                            "command": None, "now": datetime.now(UTC)},
+                      keys=frozenset([stream]), written=None)
+
+    members = [member("a", "alias:a", 1, 2), member("taken", "alias:refused", 3), member("b", "alias:b", 4)]
+    store._commit_group_sqlite(members)
+    assert [m.answer for m in members] == [(2, 3), None, (4, 4)]
+    assert isinstance(members[1].error, ConcurrencyConflict)
+    assert [(e.stream_id, e.global_position) for e in store.iter_all(0)] == [
+        ("taken", 1), ("a", 2), ("a", 3), ("b", 4)]
+    assert store.resolve("alias:refused") is None and store.resolve("alias:b") == "b"
+    assert store.head() == 4
+    engine.dispose()
+
+
+def _a_conflicting_member_fails_alone(store: SqlEventStore) -> None:
     store.append([StreamAppend("taken", 0, [ev(1)])], metadata=meta())
     barrier = threading.Barrier(16)
     outcomes: dict[int, object] = {}
