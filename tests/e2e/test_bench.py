@@ -8,6 +8,7 @@ import ast
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 
 from tests.broker import REDIS_URL
 from tests.conftest import PG_URL, require_postgres
+from tests.waiting import wait_until
 from worker_runs.bench import EMBEDDED_ONLY, SCENARIOS
 from worker_runs.bench.baselines import EventsourcingRecorder
 from worker_runs.bench.report import Baseline, Figure, render_table
@@ -166,3 +168,24 @@ def test_a_sqlite_url_is_refused_for_postgresql_scenarios() -> None:
     result = CliRunner().invoke(main, ["bench", pg_only, "--database-url", "sqlite:///x.db"])
     assert result.exit_code == 2
     assert "PostgreSQL" in result.output
+
+
+def test_a_terminated_bench_still_drops_its_database() -> None:
+    """`kill` (SIGTERM) mid-scenario unwinds like Ctrl-C: no bench_* database is left behind."""
+    require_postgres()
+    before = _bench_databases()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from worker_runs.cli import main; main()",
+         "bench", "history", "--scale", "full", "--database-url", PG_URL],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        # Its database exists once the scenario runs (the full history scenario runs for minutes).
+        assert wait_until(lambda: bool(_bench_databases() - before), timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
+    assert _bench_databases() - before == set()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -74,13 +77,31 @@ def bench(scenarios: tuple[str, ...], scale: str, json_file: Path | None, databa
     environment = Environment.probe(scale=scale, repetitions=repetitions, postgresql=version,
                                     postgresql_settings=settings)
     figures: list[Figure] = []
-    for name in chosen:
-        click.echo(f"running {name} ...", err=True)
-        figures += _scenario(name, scale, repetitions, None if name in EMBEDDED_ONLY else url, broker)
+    with _terminate_as_exit():
+        for name in chosen:
+            click.echo(f"running {name} ...", err=True)
+            figures += _scenario(name, scale, repetitions, None if name in EMBEDDED_ONLY else url, broker)
     print_report(environment, figures)
     if json_file is not None:
         write_json(json_file, environment, figures)
         click.echo(f"\nWrote {json_file}")
+
+
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM (a `kill`, a CI timeout) unwinds like Ctrl-C, so the scenario's throwaway
+    database, Redis keys and child processes are still cleaned up on the way out."""
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are the main thread's (a bench run from a test's thread)
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _scenario(name: str, scale: str, repetitions: int, url: str | None, broker: str) -> list[Figure]:
