@@ -30,7 +30,8 @@ from domain.actor import Actor
 from projections import queries as q
 from projections.queries import CATALOG
 
-Present = Callable[[Any], dict[str, Any]]
+#: what turns a read-model row into what the response schema dumps (usually `same`)
+Present = Callable[[Any], Any]
 log = structlog.get_logger(__name__)
 
 

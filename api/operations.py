@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
-from api.base_resources import CommandResource, same
+from api.base_resources import CommandResource, Present, same
 from api.gateway import CommandGateway
 from api.reads import ReadModels
 from commands.bus import CommandResult
@@ -37,7 +37,6 @@ from projections.queries import CATALOG
 if TYPE_CHECKING:
     from api.route_table import Operation, Route
 
-Present = Callable[[Any], Any]
 Responder = Callable[..., None]
 
 
