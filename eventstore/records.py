@@ -23,9 +23,17 @@ class NewEvent:
 
 @dataclass(frozen=True)
 class StreamAppend:
+    """Events for one stream, expected at `expected_version`. At least one event: an append is
+    how a stream changes (a version check alone has no use, and the stores' single-statement
+    appends check versions by inserting)."""
+
     stream_id: str
     expected_version: int
     events: list[NewEvent]
+
+    def __post_init__(self) -> None:
+        if not self.events:
+            raise ValueError(f"an append to {self.stream_id} must carry at least one event")
 
 
 @dataclass(frozen=True)

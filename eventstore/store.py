@@ -17,7 +17,7 @@ from eventstore.group_commit import GroupCommit, Member
 from eventstore.listeners import AppendListener, AppendListeners
 from eventstore.log_consumer import head_position
 from eventstore.outage import is_db_unavailable
-from eventstore.pg_append import NOTIFY_CHANNEL, append_params, append_sql
+from eventstore.pg_append import append_params, append_sql
 from eventstore.ports import in_batches
 from eventstore.records import (
     AppendResult,
@@ -27,7 +27,7 @@ from eventstore.records import (
     StoredEvent,
     StreamAppend,
 )
-from eventstore.schema import command_log, event_position, events, stream_aliases
+from eventstore.schema import command_log, events, stream_aliases
 from eventstore.sqlite_fast import mapped as sqlite_error
 from eventstore.sqlite_fast import read_stream as sqlite_read_stream
 from eventstore.sqlite_fast import resolve as sqlite_resolve
@@ -98,66 +98,9 @@ class SqlEventStore:
         aliases: Mapping[str, str] | None,
         command: CommandRecord | None,
     ) -> AppendResult:
-        if self.is_postgres and all(a.events for a in appends):
+        if self.is_postgres:
             return self._append_postgres(appends, metadata, aliases, command)
-        if not self.is_postgres:
-            return self._append_sqlite(appends, metadata, aliases, command)
-        count = sum(len(a.events) for a in appends)
-        #: what identifies this append once the statements that write it were sent: the
-        #: first event's id (or the command id); None while nothing was written
-        written: tuple[str | None, str | None] | None = None
-        try:
-            with self._writer.begin() as conn:
-                if self.is_postgres:
-                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(self.lock_timeout_ms)}ms'")
-                if command is not None:
-                    # First, so that a concurrent duplicate of this command waits here on the
-                    # primary key and then fails, before it touches the position counter.
-                    conn.execute(command_log.insert().values(
-                        command_id=command.command_id, command_type=command.command_type,
-                        request_hash=command.request_hash, created_at=_now(),
-                    ))
-                if aliases:
-                    conn.execute(stream_aliases.insert(), [
-                        {"alias": alias, "stream_id": stream_id} for alias, stream_id in aliases.items()
-                    ])
-                self._check_versions(conn, appends)
-                first = last = None
-                if count:
-                    # Taken last: the row lock is held until commit, so positions are
-                    # handed out in commit order and a reader never skips one.
-                    last = conn.execute(
-                        event_position.update().where(event_position.c.id == 1)
-                        .values(last=event_position.c.last + count).returning(event_position.c.last)
-                    ).scalar_one()
-                    first = last - count + 1
-                    rows = self._rows(appends, metadata, first)
-                    conn.execute(events.insert(), rows)
-                    written = (rows[0]["event_id"], None)
-                elif command is not None:
-                    written = (None, command.command_id)
-                if command is not None:
-                    position = last if last is not None else command.position
-                    conn.execute(
-                        command_log.update().where(command_log.c.command_id == command.command_id)
-                        .values(response=command.response, position=position)
-                    )
-                if count and self.is_postgres:
-                    conn.execute(sa.text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": str(last)})
-        except sa.exc.IntegrityError as exc:
-            raise ConcurrencyConflict(str(exc.orig)) from exc
-        except sa.exc.OperationalError as exc:
-            # lock_timeout (PostgreSQL) or a busy database (SQLite): retryable like a conflict.
-            if "lock" in str(exc.orig).lower():
-                raise ConcurrencyConflict(str(exc.orig)) from exc
-            if self._applied_anyway(exc, written):
-                return AppendResult(first, last)
-            raise
-        except sa.exc.DBAPIError as exc:
-            if self._applied_anyway(exc, written):
-                return AppendResult(first, last)
-            raise
-        return AppendResult(first, last)
+        return self._append_sqlite(appends, metadata, aliases, command)
 
     def _append_postgres(
         self, appends: Sequence[StreamAppend], metadata: Metadata,
@@ -289,26 +232,6 @@ class SqlEventStore:
         if written is None or not is_db_unavailable(exc):
             return False
         return committed(self.engine, event_id=written[0], command_id=written[1])
-
-    def _check_versions(self, conn: sa.Connection, appends: Sequence[StreamAppend]) -> None:
-        # A cheap early answer; the UNIQUE(stream_id, stream_version) constraint is the guard.
-        # One grouped query per 500 streams, not one per stream: a bulk command appending to
-        # thousands of element streams would otherwise spend most of its time here.
-        expected = {a.stream_id: a.expected_version for a in appends}
-        ids = list(expected)
-        current: dict[str, int] = {}
-        for start in range(0, len(ids), 500):
-            rows = conn.execute(
-                sa.select(events.c.stream_id, sa.func.max(events.c.stream_version))
-                .where(events.c.stream_id.in_(ids[start:start + 500]))
-                .group_by(events.c.stream_id)
-            )
-            current.update((stream_id, version) for stream_id, version in rows)
-        for stream_id, version in expected.items():
-            if current.get(stream_id, 0) != version:
-                raise ConcurrencyConflict(
-                    f"stream {stream_id} is at version {current.get(stream_id, 0)}, expected {version}"
-                )
 
     @staticmethod
     def _rows(appends: Sequence[StreamAppend], md: Metadata, first: int,

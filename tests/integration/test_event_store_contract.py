@@ -98,6 +98,12 @@ def test_append_at_a_wrong_expected_version_conflicts(store: EventStore, expecte
     assert store.head() == 2
 
 
+def test_an_append_without_events_is_refused_before_it_reaches_a_store(store: EventStore) -> None:
+    with pytest.raises(ValueError, match="at least one event"):
+        store.append([StreamAppend("s-1", 0, [])], metadata=meta())
+    assert store.head() == 0
+
+
 def test_append_to_a_missing_stream_at_a_nonzero_version_conflicts(store: EventStore) -> None:
     with pytest.raises(ConcurrencyConflict):
         store.append([StreamAppend("nowhere", 1, [ev(1)])], metadata=meta())
