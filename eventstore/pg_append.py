@@ -1,8 +1,8 @@
 """The PostgreSQL append as one statement: one round trip between BEGIN and COMMIT.
 
-The generic append (eventstore/store.py, kept for SQLite) sends up to seven statements: a
-lock timeout, the command-log row, the alias claims, a version check, the position counter,
-the events and a NOTIFY. Here they are data-modifying CTEs of a single statement, ordered by
+An append is up to seven steps: a lock timeout, the command-log row, the alias claims, a
+version check, the position counter, the events and a NOTIFY (SQLite sends them as statements:
+eventstore/sqlite_fast.py). Here they are data-modifying CTEs of a single statement, ordered by
 their data dependencies (PostgreSQL runs the sub-statements of one WITH concurrently, so an
 order that matters must be a dependency):
 

@@ -8,11 +8,11 @@ column types' conversions done by hand exactly as the SQLAlchemy types of events
 them (`UTCDateTime`: naive UTC text `YYYY-MM-DD HH:MM:SS.ffffff`; `JSON`: `json.dumps`), so rows
 written either way read the same.
 
-An append is what eventstore/store.py's generic append does, statement for statement: the
-command-log row, the alias claims, the version check, the position counter (under the write lock:
-positions in commit order), the events, the command's response — in a BEGIN IMMEDIATE transaction
-(the write lock first) shared with the appends other threads of this process queued meanwhile
-(group commit, as on PostgreSQL; each in a savepoint). A constraint violation is a
+An append is the steps of the PostgreSQL one-statement append (eventstore/pg_append.py) as
+statements: the command-log row, the alias claims, the version check, the position counter (under
+the write lock: positions in commit order), the events, the command's response — in a BEGIN
+IMMEDIATE transaction (the write lock first) shared with the appends other threads of this process
+queued meanwhile (group commit, as on PostgreSQL; each in a savepoint). A constraint violation is a
 `ConcurrencyConflict`; so is the lock still busy after the busy timeout, as before. Threads of one
 process thus also stop competing for SQLite's lock (its busy handler sleeps milliseconds).
 """

@@ -131,7 +131,7 @@ class SqlEventStore:
         self, appends: Sequence[StreamAppend], metadata: Metadata,
         aliases: Mapping[str, str] | None, command: CommandRecord | None,
     ) -> AppendResult:
-        """The same statements as the generic append, sent through `sqlite3` directly and
+        """The append's statements sent through `sqlite3` directly and
         committed in a group (eventstore/sqlite_fast.py): SQLAlchemy's per-statement work was
         most of a command on the embedded default."""
         now = _now()
