@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -456,19 +457,16 @@ class SqlEventStore:
         if not self.is_postgres or not streams:
             return (self.read_aliased(alias, max_events),
                     {stream_id: self.read_stream(stream_id, after) for stream_id, after in streams.items()})
-        named = sa.select(sa.literal_column("1").label("part"),
-                          sa.cast(sa.null(), stream_aliases.c.stream_id.type).label("owner"), events).where(
-            sa.or_(*(sa.and_(events.c.stream_id == stream_id, events.c.stream_version > after)
-                     for stream_id, after in streams.items())))
-        union = sa.union_all(_ALIASED_PART, named)
-        query = union.order_by(union.selected_columns.part, union.selected_columns.stream_id,
-                               union.selected_columns.stream_version)
+        query = _read_aliased_with(len(streams))
+        params: dict[str, Any] = {"alias": alias, "max_events": max_events}
+        for n, (stream_id, after) in enumerate(streams.items()):
+            params[f"stream_{n}"], params[f"after_{n}"] = stream_id, after
 
         def read(conn: sa.Connection) -> tuple[tuple[str, list[StoredEvent] | None] | None,
                                                dict[str, list[StoredEvent]]]:
             aliased: tuple[str, list[StoredEvent] | None] | None = None
             found: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in streams}
-            for row in conn.execute(query, {"alias": alias, "max_events": max_events}):
+            for row in conn.execute(query, params):
                 if row.part == 0:
                     if aliased is None:  # the first row names the stream; NULL events: a long one
                         aliased = (row.owner, None if row.global_position is None else [])
@@ -521,6 +519,20 @@ _ALIASED_PART = (
     .where(stream_aliases.c.alias == sa.bindparam("alias"))
 )
 _READ_ALIASED = _ALIASED_PART.order_by(events.c.stream_version)
+
+
+@functools.cache
+def _read_aliased_with(streams: int) -> sa.CompoundSelect[Any]:
+    """`_ALIASED_PART` (part 0), then the events of `streams` streams after a version each
+    (part 1; bound as stream_<n>, after_<n>): built once per number of streams."""
+    named = sa.select(sa.literal_column("1").label("part"),
+                      sa.cast(sa.null(), stream_aliases.c.stream_id.type).label("owner"), events).where(
+        sa.or_(*(sa.and_(events.c.stream_id == sa.bindparam(f"stream_{n}"),
+                         events.c.stream_version > sa.bindparam(f"after_{n}"))
+                 for n in range(streams))))
+    union = sa.union_all(_ALIASED_PART, named)
+    return union.order_by(union.selected_columns.part, union.selected_columns.stream_id,
+                          union.selected_columns.stream_version)
 
 
 def _conflict(exc: psycopg.Error) -> ConcurrencyConflict:
