@@ -160,8 +160,11 @@ def create_model_version(cmd: m.CreateModelVersion, uow: UnitOfWork, actor: Acto
 
 
 def create_user_run(cmd: m.CreateUserRun, uow: UnitOfWork, actor: Actor) -> dict[str, Any]:
+    process_stream = local_process_stream(actor.user_id)
+    # The user's local process comes with the worker: one round trip for both reads.
     worker = uow.find(
         Worker, WORKER_VERSION.format(cmd.worker_version_id), "No such worker version.", "worker_version_id",
+        along=[(LocalProcess, process_stream)],
     )
     version = worker.usable_version(cmd.worker_version_id, actor)
     if cmd.configuration_id is not None:
@@ -175,7 +178,7 @@ def create_user_run(cmd: m.CreateUserRun, uow: UnitOfWork, actor: Actor) -> dict
         if not model.can_use(actor):
             raise NotFound("No such model version.", field="model_version_id")
     run_id = uow.new_id()
-    process = uow.load(LocalProcess, local_process_stream(actor.user_id))
+    process = uow.load(LocalProcess, process_stream)
     process.create_user_run(
         user_id=actor.user_id, run_id=run_id, worker_id=worker.worker_id,
         worker_version_id=cmd.worker_version_id,

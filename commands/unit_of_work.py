@@ -19,6 +19,11 @@ A = TypeVar("A", bound=Aggregate)
 SHORT_STREAM = 50
 
 
+def _after(cached: tuple[Aggregate, int] | None) -> int:
+    """The stream version to read after: the cached aggregate's, else 0 (the whole stream)."""
+    return cached[0].version if cached is not None else 0
+
+
 class UnitOfWork:
     """Tracks the aggregates a handler loaded and the aliases it claimed, for one attempt."""
 
@@ -45,18 +50,24 @@ class UnitOfWork:
             agg = self._seen[stream_id]
             assert isinstance(agg, cls), f"{stream_id} loaded as {type(agg).__name__}"
             return agg
-        cached = self.cache.take(cls, stream_id) if self.cache is not None else None
-        if cached is not None:
-            # Only what was appended since this process's last command on the stream.
-            agg, seen_position = cached
-            newer = self.store.read_stream(stream_id, after_version=agg.version)
-            for stored_event in newer:
-                agg.apply(decode(stored_event.event_type, stored_event.schema_version, stored_event.payload))
-            self.observed_position = max(self.observed_position, seen_position)
-            return self._remember(agg, newer)
-        stored = self.store.read_stream(stream_id)
-        agg = self._remember(rehydrate(cls, stream_id, stored), stored)
-        return agg
+        cached = self._take(cls, stream_id)
+        # Only what was appended since this process's last command on the stream, if cached.
+        return self._fold(cls, stream_id, cached, self.store.read_stream(stream_id, _after(cached)))
+
+    def _take(self, cls: type[A], stream_id: str) -> tuple[A, int] | None:
+        return self.cache.take(cls, stream_id) if self.cache is not None else None
+
+    def _fold(self, cls: type[A], stream_id: str, cached: tuple[A, int] | None,
+              stored: Sequence[StoredEvent]) -> A:
+        """The aggregate from `stored`: the whole stream, or with `cached` the events past
+        its version only (no replay)."""
+        if cached is None:
+            return self._remember(rehydrate(cls, stream_id, stored), stored)
+        agg, seen_position = cached
+        for stored_event in stored:
+            agg.apply(decode(stored_event.event_type, stored_event.schema_version, stored_event.payload))
+        self.observed_position = max(self.observed_position, seen_position)
+        return self._remember(agg, stored)
 
     def start(self, cls: type[A], stream_id: str) -> A:
         """A new aggregate for a stream named by a fresh id, without reading it: it cannot exist
@@ -87,33 +98,39 @@ class UnitOfWork:
             raise NotFound(message, field=field)
         return agg
 
-    def find(self, cls: type[A], alias: str, message: str, field: str | None = None) -> A:
+    def find(self, cls: type[A], alias: str, message: str, field: str | None = None, *,
+             along: Sequence[tuple[type[Aggregate], str]] = ()) -> A:
         """The aggregate owning a natural key or entity id (see `claim`). A short stream comes
         with the alias in one query (`EventStore.read_aliased`); a long one is read by version
-        (`load`), from its cached aggregate's."""
+        (`load`), from its cached aggregate's. The streams `along` names (class, stream) are
+        loaded by the same query (`EventStore.read_aliased_with`), each by version from its
+        cached aggregate's: a handler's other reads, in the same round trip."""
         stream_id = self._claims.get(alias)
+        wanted = [(c, s) for c, s in dict.fromkeys(along) if s not in self._seen]
         if stream_id is None:
-            found = self.store.read_aliased(alias, SHORT_STREAM)
+            found = self._read_aliased(alias, wanted)
             if found is None:
                 raise NotFound(message, field=field)
             stream_id, stored = found
             if stored is not None and stream_id not in self._seen:
-                self._load_read(cls, stream_id, stored)
+                cached = self._take(cls, stream_id)
+                after = _after(cached)
+                self._fold(cls, stream_id, cached, [e for e in stored if e.stream_version > after])
+        for other, other_stream in wanted:
+            self.load(other, other_stream)  # only those not read with the alias
         return self.get(cls, stream_id, message, field)
 
-    def _load_read(self, cls: type[A], stream_id: str, stored: Sequence[StoredEvent]) -> None:
-        """Load from a whole stream already read: the cached aggregate, if any, folds only the
-        events past its version (no replay)."""
-        cached = self.cache.take(cls, stream_id) if self.cache is not None else None
-        if cached is None:
-            self._remember(rehydrate(cls, stream_id, stored), stored)
-            return
-        agg, seen_position = cached
-        newer = [e for e in stored if e.stream_version > agg.version]
-        for stored_event in newer:
-            agg.apply(decode(stored_event.event_type, stored_event.schema_version, stored_event.payload))
-        self.observed_position = max(self.observed_position, seen_position)
-        self._remember(agg, newer)
+    def _read_aliased(self, alias: str, wanted: Sequence[tuple[type[Aggregate], str]],
+                      ) -> tuple[str, list[StoredEvent] | None] | None:
+        """`read_aliased`, loading the `wanted` streams with the same query."""
+        if not wanted:
+            return self.store.read_aliased(alias, SHORT_STREAM)
+        cached = {s: self._take(c, s) for c, s in wanted}
+        found, streams = self.store.read_aliased_with(
+            alias, SHORT_STREAM, {s: _after(cached[s]) for _, s in wanted})
+        for c, s in wanted:
+            self._fold(c, s, cached[s], streams[s])
+        return found
 
     def resolve(self, alias: str) -> str | None:
         """The stream owning `alias`: claimed earlier in this unit, or stored."""

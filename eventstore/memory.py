@@ -152,6 +152,19 @@ class InMemoryEventStore:
             stored = list(self._streams.get(stream_id, ()))
         return stream_id, (stored if len(stored) <= max_events else None)
 
+    def read_aliased_with(
+        self, alias: str, max_events: int, streams: Mapping[str, int],
+    ) -> tuple[tuple[str, list[StoredEvent] | None] | None, dict[str, list[StoredEvent]]]:
+        # One snapshot, as PostgreSQL's one statement reads.
+        with self._lock:
+            stream_id = self._aliases.get(alias)
+            aliased = None if stream_id is None else list(self._streams.get(stream_id, ()))
+            named = {s: [e for e in self._streams.get(s, ()) if e.stream_version > after]
+                     for s, after in streams.items()}
+        if stream_id is None or aliased is None:
+            return None, named
+        return (stream_id, aliased if len(aliased) <= max_events else None), named
+
     def resolve_many(self, aliases: Sequence[str]) -> dict[str, str]:
         with self._lock:
             return {alias: self._aliases[alias] for alias in aliases if alias in self._aliases}

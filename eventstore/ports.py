@@ -62,4 +62,12 @@ class EventStore(Protocol):
         long stream is read by version, from a cached aggregate's), or when the store has no
         round trip to save (SQLite)."""
 
+    def read_aliased_with(
+        self, alias: str, max_events: int, streams: Mapping[str, int],
+    ) -> tuple[tuple[str, list[StoredEvent] | None] | None, dict[str, list[StoredEvent]]]:
+        """`read_aliased` and, for each stream of `streams`, its events after the version given
+        (`read_stream`), in one query on PostgreSQL (CreateUserRun: the worker by its version's
+        alias and the user's local process): the first's answer, and stream id -> its events in
+        version order ([] for a stream with none after that version)."""
+
     def get_command(self, command_id: str) -> CommandRecord | None: ...

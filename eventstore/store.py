@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -366,8 +367,37 @@ class SqlEventStore:
                 return None
             if rows[0].global_position is None:  # more than max_events (a stream has >= 1)
                 return rows[0].owner, None
-            return rows[0].owner, [StoredEvent(**{k: v for k, v in row._asdict().items() if k != "owner"})
-                                   for row in rows]
+            return rows[0].owner, [_event_of(row) for row in rows]
+
+        return self._read(read)
+
+    def read_aliased_with(
+        self, alias: str, max_events: int, streams: Mapping[str, int],
+    ) -> tuple[tuple[str, list[StoredEvent] | None] | None, dict[str, list[StoredEvent]]]:
+        """On PostgreSQL `read_aliased` and the named streams' new events in one statement (a
+        UNION ALL: one round trip instead of two; issue 11, CreateUserRun). SQLite has no round
+        trips to save: `read_aliased`, then `read_stream` per stream."""
+        if not self.is_postgres or not streams:
+            return (self.read_aliased(alias, max_events),
+                    {stream_id: self.read_stream(stream_id, after) for stream_id, after in streams.items()})
+        query = _read_aliased_with(len(streams))
+        params: dict[str, Any] = {"alias": alias, "max_events": max_events}
+        for n, (stream_id, after) in enumerate(streams.items()):
+            params[f"stream_{n}"], params[f"after_{n}"] = stream_id, after
+
+        def read(conn: sa.Connection) -> tuple[tuple[str, list[StoredEvent] | None] | None,
+                                               dict[str, list[StoredEvent]]]:
+            aliased: tuple[str, list[StoredEvent] | None] | None = None
+            found: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in streams}
+            for row in conn.execute(query, params):
+                if row.part == 0:
+                    if aliased is None:  # the first row names the stream; NULL events: a long one
+                        aliased = (row.owner, None if row.global_position is None else [])
+                    if aliased[1] is not None:
+                        aliased[1].append(_event_of(row))
+                else:
+                    found[row.stream_id].append(_event_of(row))
+            return aliased, found
 
         return self._read(read)
 
@@ -405,13 +435,27 @@ class SqlEventStore:
 _latest = events.alias("latest")
 _length = (sa.select(sa.func.max(_latest.c.stream_version).label("n"))
            .where(_latest.c.stream_id == stream_aliases.c.stream_id).lateral("length"))
-_READ_ALIASED = (
-    sa.select(stream_aliases.c.stream_id.label("owner"), events)
+_ALIASED_PART = (
+    sa.select(sa.literal_column("0").label("part"), stream_aliases.c.stream_id.label("owner"), events)
     .select_from(stream_aliases.join(_length, sa.true()).outerjoin(events, events.c.stream_id == sa.case(
         (_length.c.n <= sa.bindparam("max_events"), stream_aliases.c.stream_id))))
     .where(stream_aliases.c.alias == sa.bindparam("alias"))
-    .order_by(events.c.stream_version)
 )
+_READ_ALIASED = _ALIASED_PART.order_by(events.c.stream_version)
+
+
+@functools.cache
+def _read_aliased_with(streams: int) -> sa.CompoundSelect[Any]:
+    """`_ALIASED_PART` (part 0), then the events of `streams` streams after a version each
+    (part 1; bound as stream_<n>, after_<n>): built once per number of streams."""
+    named = sa.select(sa.literal_column("1").label("part"),
+                      sa.cast(sa.null(), stream_aliases.c.stream_id.type).label("owner"), events).where(
+        sa.or_(*(sa.and_(events.c.stream_id == sa.bindparam(f"stream_{n}"),
+                         events.c.stream_version > sa.bindparam(f"after_{n}"))
+                 for n in range(streams))))
+    union = sa.union_all(_ALIASED_PART, named)
+    return union.order_by(union.selected_columns.part, union.selected_columns.stream_id,
+                          union.selected_columns.stream_version)
 
 
 def _conflict(exc: psycopg.Error) -> ConcurrencyConflict:
@@ -463,3 +507,12 @@ def _fail_all(members: Sequence[Member], error: BaseException) -> None:
 
 def _stored(row: sa.Row[Any]) -> StoredEvent:
     return StoredEvent(**row._asdict())
+
+
+_EVENT_COLUMNS = tuple(events.c.keys())
+
+
+def _event_of(row: sa.Row[Any]) -> StoredEvent:
+    """The event of a row that has other columns too (`owner`, `part`)."""
+    mapping = row._mapping
+    return StoredEvent(**{name: mapping[name] for name in _EVENT_COLUMNS})

@@ -14,6 +14,7 @@ from commands import messages as m
 from commands.rehydrate import load
 from domain.actor import Actor
 from domain.errors import WorkerVersionAlreadyExists
+from domain.local_process import LocalProcess, local_process_stream
 from domain.worker import Worker
 from worker_runs.bootstrap import Container
 
@@ -104,3 +105,30 @@ def test_a_stream_found_by_alias_folds_only_what_is_new_into_its_cached_aggregat
     assert again.version == replayed.version == 6
     assert again.versions == replayed.versions
     assert {v.tag for v in again.versions.values()} >= {"renamed", "from-elsewhere"}
+
+
+def test_the_local_process_read_with_the_worker_folds_only_what_is_new(container: Container) -> None:
+    """CreateUserRun reads the user's local process with the worker's version alias (`find`'s
+    `along`, one query on PostgreSQL): the aggregate this process cached is folded, not rebuilt,
+    and still sees the run another process appended."""
+    bus = container.bus
+    alice = Actor(bus.handle(m.RegisterUser("alice")).data["user_id"])
+    worker_id = bus.handle(m.CreateWorker("OCR", "ocr", "ocr"), actor=alice).data["worker_id"]
+    versions = [bus.handle(m.CreateWorkerVersion(worker_id, {"tag": f"v{n}"}), actor=alice).data["version_id"]
+                for n in range(3)]
+    stream = local_process_stream(alice.user_id)
+    first = bus.handle(m.CreateUserRun(versions[0]), actor=alice).data["run_id"]
+    assert bus.aggregates is not None
+    cached = bus.aggregates._entries[stream][0]
+    other = CommandBus(container.store, COMMAND_HANDLERS, clock=bus.clock, ids=bus.ids)
+    second = other.handle(m.CreateUserRun(versions[1]), actor=alice).data["run_id"]
+
+    third = bus.handle(m.CreateUserRun(versions[2]), actor=alice).data["run_id"]
+
+    again = bus.aggregates._entries[stream][0]
+    assert again is cached  # folded, not rebuilt
+    replayed = load(container.store, LocalProcess, stream)
+    assert isinstance(again, LocalProcess)
+    assert again.version == replayed.version
+    assert set(again.runs) == set(replayed.runs) == {first, second, third}
+    assert again.run_by_version == replayed.run_by_version

@@ -389,3 +389,19 @@ def test_read_aliased_is_resolve_and_read_stream_in_one_for_short_streams(store:
         assert stored is not None and [e.stream_version for e in stored] == [1, 2, 3]
     # Longer than asked: the stream only, to be read by version.
     assert store.read_aliased("v:2", 2) == ("w", None)
+
+
+def test_read_aliased_with_reads_the_named_streams_after_their_versions_too(store: EventStore) -> None:
+    store.append([StreamAppend("w", 0, [ev(1), ev(2)])], metadata=meta(), aliases={"v:1": "w"})
+    store.append([StreamAppend("p", 0, [ev(3), ev(4), ev(5)]), StreamAppend("q", 0, [ev(6)])], metadata=meta())
+
+    aliased, streams = store.read_aliased_with("v:1", 5, {"p": 1, "q": 0, "none": 0, "w": 2})
+
+    assert aliased == store.read_aliased("v:1", 5)
+    assert streams == {"p": store.read_stream("p", 1), "q": store.read_stream("q"), "none": [], "w": []}
+    assert [e.stream_version for e in streams["p"]] == [2, 3]
+    assert [e.payload["n"] for e in streams["p"]] == [4, 5]
+    # An unclaimed alias, or a stream longer than asked: as `read_aliased` answers.
+    assert store.read_aliased_with("v:none", 5, {"p": 3}) == (None, {"p": []})
+    assert store.read_aliased_with("v:1", 1, {"q": 0}) == (("w", None), {"q": store.read_stream("q")})
+    assert store.read_aliased_with("v:1", 5, {}) == (store.read_aliased("v:1", 5), {})
