@@ -393,7 +393,8 @@ def test_read_aliased_is_resolve_and_read_stream_in_one_for_short_streams(store:
 
 def test_read_aliased_with_reads_the_named_streams_after_their_versions_too(store: EventStore) -> None:
     store.append([StreamAppend("w", 0, [ev(1), ev(2)])], metadata=meta(), aliases={"v:1": "w"})
-    store.append([StreamAppend("p", 0, [ev(3), ev(4), ev(5)]), StreamAppend("q", 0, [ev(6)])], metadata=meta())
+    store.append([StreamAppend("p", 0, [ev(3), ev(4), ev(5)]), StreamAppend("q", 0, [ev(6)])],
+                 metadata=meta())
 
     aliased, streams = store.read_aliased_with("v:1", 5, {"p": 1, "q": 0, "none": 0, "w": 2})
 
